@@ -1,0 +1,3 @@
+module polylab/workload
+
+go 1.19

@@ -1,0 +1,115 @@
+"""What a correct run looks like: the result file's schema, its checksums and the exact stdout it implies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+CONTRACT_VERSION = 1
+INT64 = 2 ** 64
+
+
+def wrap_int64(value: int) -> int:
+    return (value + 2 ** 63) % INT64 - 2 ** 63
+
+
+def expected_sum(iterations: int) -> int:
+    """s = 0 + 1 + ... + (c-1), as a wrapping signed 64-bit integer."""
+    return wrap_int64(iterations * (iterations - 1) // 2)
+
+
+def _first_index_reaching(limit: int, iterations: int) -> int:
+    """Smallest i in [0, iterations] with i(i+1)/2 >= limit (the printed partial sums grow with i)."""
+    low, high = 0, iterations
+    while low < high:
+        middle = (low + high) // 2
+        if middle * (middle + 1) // 2 >= limit:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def expected_print_bytes(iterations: int) -> int | None:
+    """Bytes that `sum-print` writes for one worker: every partial sum i(i+1)/2 for i < c, plus newlines.
+
+    Counted by digit length with a binary search per length, so it is exact and instant even for 10^7 lines.
+    None when the sums would wrap past 2^63 (then the printed digits are not worth predicting).
+    """
+    if iterations and (iterations - 1) * iterations // 2 >= 2 ** 63:
+        return None
+    total, below = iterations, 0   # one newline per line
+    digits = 1
+    while below < iterations:
+        reached = _first_index_reaching(10 ** digits, iterations)
+        total += digits * (reached - below)
+        below, digits = reached, digits + 1
+    return total
+
+
+@dataclass(frozen=True)
+class ResultCheck:
+    ok: bool
+    problem: str | None
+    data: dict | None
+
+    @property
+    def iterations(self) -> list[int]:
+        return [w["iterations"] for w in self.data["workers"]] if self.data else []
+
+
+def _problem(data, lang: str, workload: str, mode: str, workers: int, n: int | None) -> str | None:
+    if not isinstance(data, dict):
+        return "result is not a JSON object"
+    if data.get("contract") != CONTRACT_VERSION:
+        return f"contract version {data.get('contract')!r}, expected {CONTRACT_VERSION}"
+    for key in ("lang", "runtime", "args", "workers", "elapsed_s"):
+        if key not in data:
+            return f"result has no '{key}'"
+    if data["lang"] != lang:
+        return f"result says lang {data['lang']!r}, expected {lang!r}"
+    args = data["args"] if isinstance(data["args"], dict) else {}
+    for key, want in (("workload", workload), ("mode", mode), ("workers", workers)):
+        if args.get(key) != want:
+            return f"result args.{key} is {args.get(key)!r}, expected {want!r}"
+    if not isinstance(data["elapsed_s"], (int, float)) or data["elapsed_s"] < 0:
+        return "elapsed_s is not a non-negative number"
+    entries = data["workers"]
+    if not isinstance(entries, list) or len(entries) != workers:
+        return f"result lists {len(entries) if isinstance(entries, list) else 'no'} workers, expected {workers}"
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), int) for k in ("iterations", "sum", "pid")):
+            return f"worker #{position} lacks integer iterations/sum/pid"
+        if not isinstance(entry.get("elapsed_s"), (int, float)):
+            return f"worker #{position} lacks elapsed_s"
+        if n is not None and entry["iterations"] != n:
+            return f"worker #{position} did {entry['iterations']} iterations, expected {n}"
+        if entry["sum"] != expected_sum(entry["iterations"]):
+            return (f"worker #{position} checksum {entry['sum']} != c(c-1)/2 = "
+                    f"{expected_sum(entry['iterations'])} for c = {entry['iterations']}")
+    return None
+
+
+def check_result(path: Path, lang: str, workload: str, mode: str, workers: int, n: int | None) -> ResultCheck:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return ResultCheck(False, "no result file written", None)
+    except (OSError, ValueError) as exc:
+        return ResultCheck(False, f"result file is not valid JSON: {exc}", None)
+    problem = _problem(data, lang, workload, mode, workers, n)
+    return ResultCheck(problem is None, problem, data if problem is None else None)
+
+
+def check_stdout(workload: str, iterations: list[int], lines: int, size: int) -> str | None:
+    """stdout must hold exactly the printed partial sums (nothing at all for `sum`)."""
+    if workload == "sum":
+        return None if size == 0 else f"`sum` must print nothing, got {lines} lines / {size} bytes"
+    want_lines = sum(iterations)
+    if lines != want_lines:
+        return f"stdout has {lines} lines, expected {want_lines}"
+    per_worker = [expected_print_bytes(c) for c in iterations]
+    if None not in per_worker and size != sum(per_worker):
+        return f"stdout has {size} bytes, expected {sum(per_worker)} for the partial sums"
+    return None

@@ -1,0 +1,129 @@
+"""What each task does, as plain functions; tasks.py only wires them to invoke."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from pathlib import Path
+
+from invoke import Exit
+
+from . import store
+from .backends import BuildError
+from .doctor import print_doctor
+from .errors import UserError
+from .lab import ROOT, build_all, choose, load_lab, parse_lang_list, select_langs, usable
+from .matrix import MatrixRequest, run_matrix
+from .progress import console, say
+from .scaffold import new_language
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def user_errors(function):
+    """User mistakes end as one line and exit code 1, never a traceback."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        warnings.showwarning = _one_line_warning
+        try:
+            return function(*args, **kwargs)
+        except UserError as exc:
+            raise Exit(f"error: {exc}", code=1) from None
+    return wrapper
+
+
+def _prepare(config, langs, backend, strict, build=True):
+    lab = load_lab(config)
+    names = select_langs(lab, parse_lang_list(langs))
+    choices = choose(lab, names, backend)
+    skipped = {c.language.name: f"{c.detection.problem} — {c.detection.hint}" for c in choices if not c.detection.ok}
+    ready = usable(choices, strict)
+    if not ready:
+        raise UserError("no language can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    builds = build_all(lab, ready) if build else {}
+    return lab, ready, builds, skipped
+
+
+def default_out(lab_root: Path) -> Path:
+    return store.new_results_dir(lab_root / "results")
+
+
+def resolve_out(out: str | None, resume: str | bool | None, lab_root: Path) -> tuple[Path, bool]:
+    if resume:
+        if resume is True or resume == "latest":
+            latest = lab_root / "results" / "latest"
+            if not latest.exists():
+                raise UserError("nothing to resume: results/latest does not exist — pass the folder: --resume DIR")
+            return latest.resolve(), True
+        return Path(resume).resolve(), True
+    return (Path(out).resolve() if out else default_out(lab_root)), False
+
+
+@user_errors
+def doctor(config=None, langs=None, backend=None):
+    lab = load_lab(config)
+    choices = choose(lab, select_langs(lab, parse_lang_list(langs)), backend)
+    notes = [f"languages from {lab.root / 'langs'}; experiments from {lab.config.file}; "
+             f"default profile '{lab.config.default_profile}'"]
+    print_doctor(choices, notes)
+
+
+@user_errors
+def build(config=None, langs=None, backend=None, strict=False):
+    _, _, builds, _ = _prepare(config, langs, backend, strict)
+    failed = [name for name, outcome in builds.items() if isinstance(outcome, BuildError)]
+    if failed:
+        raise UserError(f"build failed for {', '.join(failed)}")
+    compiled = [name for name, outcome in builds.items() if outcome.compiled]
+    say(f"compiled: {', '.join(compiled)}" if compiled else "nothing to compile: every build is up to date")
+
+
+def _run_matrix(profile, langs, out, config, backend, strict, resume) -> tuple[Path, int]:
+    lab, ready, builds, skipped = _prepare(config, langs, backend, strict)
+    directory, resuming = resolve_out(out, resume, lab.root)
+    request = MatrixRequest(profile=profile, langs=[c.language.name for c in ready], out=directory, resume=resuming)
+    return directory, run_matrix(lab, request, ready, builds, skipped)
+
+
+def _exit_for(code: int, directory: Path) -> None:
+    if code:
+        message = None if code in (130, 143) else f"some runs were not ok; every row is in {directory / store.RUNS}"
+        raise Exit(message, code=code)
+
+
+@user_errors
+def run(profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None):
+    directory, code = _run_matrix(profile, langs, out, config, backend, strict, resume)
+    _exit_for(code, directory)
+
+
+@user_errors
+def run_all(profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None):
+    directory, code = _run_matrix(profile, langs, out, config, backend, strict, resume)
+    if code not in (130, 143):
+        _report(directory)
+    _exit_for(code, directory)
+
+
+def _report(directory: Path) -> None:
+    from analysis.report import build_report
+    if not (directory / store.RUNS).exists():
+        raise UserError(f"{directory} has no {store.RUNS}: pass a results set with --results DIR")
+    build_report(directory)
+
+
+@user_errors
+def report(results=None):
+    _report(Path(results).resolve() if results else (ROOT / "results" / "latest").resolve())
+
+
+@user_errors
+def new_lang(name):
+    folder = new_language(ROOT / "langs", name)
+    say(f"created {folder.relative_to(ROOT)}/ — next: write the program, then read {folder.relative_to(ROOT)}/README.md")
+
+
+__all__ = ["doctor", "build", "run", "run_all", "report", "new_lang", "console"]

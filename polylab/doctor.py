@@ -1,0 +1,39 @@
+"""`invoke doctor`: what each language would run with here, and what to install when something is missing."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .lab import Choice
+
+
+def doctor_rows(choices: list[Choice]) -> list[dict]:
+    rows = []
+    for choice in choices:
+        found = choice.detection
+        rows.append({
+            "language": choice.language.name,
+            "folder": str(choice.language.folder.name),
+            "toolchain": found.variant or "-",
+            "path": found.path or "-",
+            "version": found.version or "-",
+            "backend": found.backend,
+            "status": "ok" if found.ok else "missing",
+            "hint": "" if found.ok else f"{found.problem} — install: {found.hint}",
+        })
+    return rows
+
+
+def print_doctor(choices: list[Choice], notes: list[str]) -> None:
+    console = Console(width=None if Console().is_terminal else 160)
+    table = Table(title="polylab doctor")
+    for column in ("language", "toolchain", "path", "version", "backend", "status", "install hint"):
+        table.add_column(column, overflow="fold")
+    for row in doctor_rows(choices):
+        style = "green" if row["status"] == "ok" else "red"
+        table.add_row(row["language"], row["toolchain"], row["path"], row["version"], row["backend"],
+                      f"[{style}]{row['status']}[/{style}]", row["hint"])
+    console.print(table)
+    for note in notes:
+        console.print(note, markup=False)

@@ -1,0 +1,111 @@
+"""Load the lab (config + languages), pick a backend per language, build. The steps before any run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .backends import Backend, BuildError, BuildOutcome, Detection, get_backend
+from .config import Config, load_config
+from .errors import UserError
+from .langs import Language, discover
+from .progress import say
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Lab:
+    root: Path
+    config: Config
+    languages: dict[str, Language]
+    build_root: Path
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The backend chosen for one language and what it found."""
+
+    language: Language
+    backend: Backend | None
+    detection: Detection
+    note: str | None = None
+
+
+def load_lab(config_path: str | None = None, langs_dir: str | None = None, root: Path = ROOT) -> Lab:
+    path = Path(config_path) if config_path else root / "experiments.yaml"
+    shown = str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path)
+    config = load_config(path, shown)
+    folder = Path(langs_dir) if langs_dir else root / "langs"
+    return Lab(root=root, config=config, languages=discover(folder, folder.parent), build_root=root / "build")
+
+
+def parse_lang_list(text: str | None) -> list[str] | None:
+    return [name.strip() for name in text.split(",") if name.strip()] if text else None
+
+
+def select_langs(lab: Lab, names: list[str] | None) -> list[str]:
+    if not names:
+        return list(lab.languages)
+    unknown = [name for name in names if name not in lab.languages]
+    if unknown:
+        raise UserError(f"unknown language '{unknown[0]}' in --langs; known: {', '.join(lab.languages)}")
+    return names
+
+
+def choose(lab: Lab, names: list[str], backend: str | None = None) -> list[Choice]:
+    """Pick a backend per language: --backend > config `backends.<lang>` > config `backend` (auto)."""
+    choices = []
+    for name in names:
+        language = lab.languages[name]
+        wanted = backend or lab.config.backends.get(name) or lab.config.backend
+        choices.append(_choose_one(lab, language, wanted))
+    return choices
+
+
+def _choose_one(lab: Lab, language: Language, wanted: str) -> Choice:
+    if wanted == "auto":
+        try:
+            container = get_backend("container")
+        except KeyError:
+            container = None
+        if container is not None and language.container is not None:
+            found = container.detect(language)
+            if found.ok:
+                return Choice(language, container, found)
+        local = get_backend("local")
+        return Choice(language, local, local.detect(language))
+    try:
+        chosen = get_backend(wanted)
+    except KeyError:
+        raise UserError(f"backend '{wanted}' is not available in this version of polylab") from None
+    return Choice(language, chosen, chosen.detect(language))
+
+
+def usable(choices: list[Choice], strict: bool) -> list[Choice]:
+    """Languages that cannot run are skipped with the install hint, or stop everything under --strict."""
+    missing = [c for c in choices if not c.detection.ok]
+    for choice in missing:
+        message = f"{choice.language.name}: {choice.detection.problem} — {choice.detection.hint}"
+        if strict:
+            raise UserError(f"{message} (--strict makes a missing toolchain an error)")
+        say(f"skipping {message}")
+    return [c for c in choices if c.detection.ok]
+
+
+def build_all(lab: Lab, choices: list[Choice]) -> dict[str, BuildOutcome | BuildError]:
+    outcomes: dict[str, BuildOutcome | BuildError] = {}
+    for choice in choices:
+        try:
+            outcome = choice.backend.build(choice.language, choice.detection, lab.build_root)
+        except BuildError as exc:
+            say(f"{choice.language.name}: {exc}\n{exc.log_tail}")
+            outcomes[choice.language.name] = exc
+            continue
+        if outcome.compiled:
+            say(f"{choice.language.name}: built with {choice.detection.variant} {choice.detection.version} "
+                f"in {outcome.seconds:.1f} s → {outcome.build_dir.relative_to(lab.root)}")
+        else:
+            say(f"{choice.language.name}: up to date (cached build, nothing compiled)")
+        outcomes[choice.language.name] = outcome
+    return outcomes

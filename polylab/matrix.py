@@ -1,0 +1,161 @@
+"""Run a profile's matrix: plan → (resume) → run + sample each → store each row as it ends."""
+
+from __future__ import annotations
+
+import signal
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__, store
+from .backends import BuildError, BuildOutcome
+from .lab import Choice, Lab
+from .machine import describe
+from .plan import RunSpec, plan
+from .progress import MatrixProgress, say
+from .reaper import become_subreaper
+from .runner import Launch, execute
+from .tables import gather_parts, write_parts
+
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+
+
+class Interrupted(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+
+
+@dataclass(frozen=True)
+class MatrixRequest:
+    profile: str | None
+    langs: list[str]
+    out: Path
+    resume: bool = False
+
+
+def _raise_interrupted(signum, _frame):
+    raise Interrupted(signum)
+
+
+def expected_seconds(spec: RunSpec) -> float:
+    """A rough weight for the progress bar: duration-mode runs take their seconds plus start-up."""
+    return (spec.seconds or 1.0) + 0.3
+
+
+def base_row(spec: RunSpec, choice: Choice) -> dict:
+    detection = choice.detection
+    return {"run_id": spec.run_id, "experiment": spec.experiment, "lang": spec.lang, "variant": detection.variant,
+            "toolchain_version": detection.version, "backend": detection.backend, "workload": spec.workload,
+            "mode": spec.mode, "workers": spec.workers, "n": spec.n, "seconds": spec.seconds, "rep": spec.rep,
+            "warmup": spec.warmup, "sink": spec.sink, "sample_hz": spec.sample_hz, "cpus": spec.cpus}
+
+
+def _build_failure_row(spec: RunSpec, choice: Choice, error: BuildError) -> dict:
+    return {**base_row(spec, choice), "status": "failed", "reason": f"build failed: {error}",
+            "checksum_ok": False, "exit_code": None, "stderr_tail": error.log_tail}
+
+
+def _sampler_for(samplers: dict, stack: ExitStack, hz: float):
+    if hz <= 0:
+        return None
+    if hz not in samplers:
+        from .sampler import Sampler
+        samplers[hz] = stack.enter_context(Sampler(hz=hz))
+    return samplers[hz]
+
+
+def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> dict:
+    """Execute one run through its backend; returns the full runs.jsonl row (parts written beside)."""
+    raw = out / store.RAW
+    result_path = raw / f"{spec.run_id}.result.json"
+    launch = choice.backend.launch(choice.language, choice.detection, lab.build_root, spec, result_path) \
+        if hasattr(choice.backend, "launch") else _local_launch(lab, choice, spec, result_path)
+    measured, samples = execute(spec, launch, raw, sampler)
+    row = {**base_row(spec, choice), **launch.extra, **measured}
+    if samples is not None:
+        row.update(write_parts(out, spec.run_id, samples))
+    return row
+
+
+def _local_launch(lab: Lab, choice: Choice, spec: RunSpec, result_path: Path) -> Launch:
+    argv, env = choice.backend.command(choice.language, choice.detection, lab.build_root,
+                                       spec.contract_args(str(result_path)), spec.cpus)
+    return Launch(argv=argv, env=env, cwd=lab.build_root / choice.language.name, result_path=result_path)
+
+
+def run_matrix(lab: Lab, request: MatrixRequest, choices: list[Choice],
+               builds: dict[str, BuildOutcome | BuildError], skipped: dict[str, str]) -> int:
+    """Returns the exit code: 0 when every run is ok, 1 when some are not, 130/143 when interrupted."""
+    profile = lab.config.profile(request.profile)
+    by_lang = {c.language.name: c for c in choices}
+    specs = plan(profile, [name for name in request.langs if name in by_lang])
+    out = request.out
+    store.prepare(out)
+    done = {row["run_id"] for row in store.read_runs(out)} if request.resume else set()
+    if request.resume and not done and not (out / store.META).exists():
+        say(f"nothing to resume in {out}: starting a new set there")
+    todo = [spec for spec in specs if spec.run_id not in done]
+    if not request.resume or not (out / store.META).exists():
+        store.write_meta(out, _meta(lab, profile.name, choices, builds, skipped, len(specs)))
+    if out.parent.name == "results":
+        store.point_latest(out)
+    say(f"profile '{profile.name}': {len(specs)} runs"
+        + (f", {len(specs) - len(todo)} already done, {len(todo)} to go" if request.resume else "")
+        + f" → {out}")
+    statuses = _execute_all(lab, todo, by_lang, builds, out)
+    gather_parts(out)
+    return statuses
+
+
+def _execute_all(lab, todo, by_lang, builds, out) -> int:
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    become_subreaper()
+    bad = 0
+    try:
+        with ExitStack() as stack, MatrixProgress(sum(map(expected_seconds, todo)), len(todo)) as progress:
+            samplers: dict = {}
+            for spec in todo:
+                choice = by_lang[spec.lang]
+                progress.started(spec.label)
+                build = builds[spec.lang]
+                if isinstance(build, BuildError):
+                    row = _build_failure_row(spec, choice, build)
+                else:
+                    row = run_one(lab, spec, choice, out, _sampler_for(samplers, stack, spec.sample_hz))
+                store.append_run(out, row)
+                bad += row["status"] != "ok"
+                progress.finished(spec.label, row["status"], row.get("wall_s"), expected_seconds(spec),
+                                  row.get("reason"))
+    except (Interrupted, KeyboardInterrupt) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
+        gather_parts(out)
+        say(f"interrupted: finished runs are saved in {out}; continue with `invoke all --resume {out}`")
+        return code
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 1 if bad else 0
+
+
+def _meta(lab: Lab, profile: str, choices: list[Choice], builds: dict, skipped: dict, planned: int) -> dict:
+    toolchains = {}
+    for choice in choices:
+        build = builds.get(choice.language.name)
+        toolchains[choice.language.name] = {
+            "backend": choice.detection.backend, "variant": choice.detection.variant,
+            "path": choice.detection.path, "version": choice.detection.version,
+            "build": "failed" if isinstance(build, BuildError) else getattr(build, "cache_key", None),
+        }
+    profile_record = lab.config.profile(profile)
+    return {
+        "polylab_version": __version__,
+        "profile": profile,
+        "config_file": lab.config.file,
+        "config": {"description": profile_record.description,
+                   "experiments": [vars(e) for e in profile_record.experiments]},
+        "planned_runs": planned,
+        "machine": describe(lab.root),
+        "toolchains": toolchains,
+        "skipped": skipped,
+    }

@@ -1,0 +1,74 @@
+"""Expand a profile into the ordered list of runs (the matrix)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .config import Experiment, Profile
+from .errors import UserError
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One execution of one program. `run_id` is deterministic so that a resumed matrix finds what is done."""
+
+    run_id: str
+    experiment: str
+    lang: str
+    workload: str
+    mode: str
+    workers: int
+    n: int | None
+    seconds: float | None
+    rep: int
+    warmup: bool
+    timeout_s: float
+    sink: str
+    sample_hz: float
+    perf: bool
+    cpus: int | None
+
+    def serialize(self) -> dict:
+        return asdict(self)
+
+    def contract_args(self, result_path: str) -> list[str]:
+        """The workload contract's arguments (langs/README.md)."""
+        amount = ["--n", str(self.n)] if self.n is not None else ["--seconds", f"{self.seconds:g}"]
+        return ["--workload", self.workload, "--mode", self.mode, "--workers", str(self.workers),
+                *amount, "--result", result_path]
+
+    @property
+    def label(self) -> str:
+        amount = f"n={self.n:,}" if self.n is not None else f"{self.seconds:g}s"
+        kind = "warm-up" if self.warmup else f"rep {self.rep}"
+        return f"{self.experiment}: {self.lang} {self.mode} ×{self.workers} {self.workload} {amount} ({kind})"
+
+
+def _runs_of(experiment: Experiment, lang: str) -> list[RunSpec]:
+    runs = []
+    for mode in experiment.modes:
+        for workers in experiment.workers:
+            base = f"{experiment.name}.{lang}.{mode}.w{workers}"
+            labels = [(f"warmup{k}", True, k) for k in range(1, experiment.warmup + 1)]
+            labels += [(f"r{k}", False, k) for k in range(1, experiment.repetitions + 1)]
+            for suffix, warmup, rep in labels:
+                runs.append(RunSpec(
+                    run_id=f"{base}.{suffix}", experiment=experiment.name, lang=lang,
+                    workload=experiment.workload, mode=mode, workers=workers, n=experiment.n,
+                    seconds=experiment.seconds, rep=rep, warmup=warmup, timeout_s=experiment.timeout_s,
+                    sink=experiment.sink, sample_hz=experiment.sample_hz, perf=experiment.perf,
+                    cpus=experiment.cpus))
+    return runs
+
+
+def plan(profile: Profile, langs: list[str]) -> list[RunSpec]:
+    """Experiments in profile order, then languages in the given order."""
+    runs = []
+    for experiment in profile.experiments:
+        chosen = [lang for lang in langs if experiment.langs is None or lang in experiment.langs]
+        for lang in chosen:
+            runs.extend(_runs_of(experiment, lang))
+    if not runs:
+        raise UserError(f"profile '{profile.name}' has nothing to run for languages {', '.join(langs) or '(none)'}"
+                        " — check --langs and the experiments' `langs` keys")
+    return runs

@@ -1,0 +1,49 @@
+"""What the user sees while a matrix runs: a live bar with ETA on a terminal, one line per run elsewhere."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+console = Console(stderr=True, highlight=False)
+
+
+def say(message: str) -> None:
+    console.print(message, markup=False)
+
+
+STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "invalid": "yellow"}
+
+
+class MatrixProgress:
+    """Weights runs by their expected duration so the ETA is honest for duration-mode matrices."""
+
+    def __init__(self, total_weight: float, count: int):
+        self.live = console.is_terminal and sys.stderr.isatty()
+        self.count, self.done = count, 0
+        self.progress = Progress(BarColumn(), TextColumn("{task.fields[runs]} runs · elapsed"), TimeElapsedColumn(),
+                                 TextColumn("· ETA"), TimeRemainingColumn(), TextColumn("{task.description}"),
+                                 console=console, disable=not self.live)
+        self.task = self.progress.add_task("", total=total_weight, runs=f"0/{count}")
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def started(self, label: str) -> None:
+        self.progress.update(self.task, description=label)
+
+    def finished(self, label: str, status: str, wall_s: float | None, weight: float, reason: str | None) -> None:
+        self.done += 1
+        self.progress.update(self.task, advance=weight, runs=f"{self.done}/{self.count}")
+        wall = f"{wall_s:.2f} s" if wall_s is not None else "-"
+        text = f"[{self.done}/{self.count}] {label}: {status} {wall}" + (f" — {reason}" if reason else "")
+        if self.live and status == "ok":
+            return
+        style = STATUS_STYLE.get(status, "")
+        console.print(text, style=style, markup=False, highlight=False)

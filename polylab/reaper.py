@@ -1,0 +1,54 @@
+"""Make sure no process of a run survives it.
+
+Every run is the leader of its own process group. The orchestrator becomes a child subreaper, so a
+grandchild whose parent exits is re-parented to us instead of init: we can kill and reap it too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+SETTLE_TIMEOUT_S = 5.0
+
+
+def become_subreaper() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def kill_run_group(pgid: int) -> None:
+    """SIGKILL every process in the run's group (the leader included, if it is still running)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def reap_group(pgid: int, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    """After the leader has been reaped: kill the rest of its group and reap the orphans that came to us."""
+    deadline = time.monotonic() + timeout_s
+    while _group_exists(pgid) and time.monotonic() < deadline:
+        kill_run_group(pgid)
+        try:
+            while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        time.sleep(0.005)

@@ -1,0 +1,187 @@
+"""Run one program once: spawn in its own process group, sample it, reap it with rusage, check its output.
+
+A run never raises for the program's faults: a crash, a hang, garbage on stdout or a wrong checksum all
+become a recorded status (`failed`, `timeout`, `invalid`) so the rest of the matrix goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checks import check_result, check_stdout
+from .plan import RunSpec
+from .reaper import kill_run_group, reap_group
+
+STDERR_TAIL_CHARS = 2000
+READ_CHUNK = 1 << 20
+
+
+@dataclass
+class Launch:
+    """What a backend hands the runner: the argv to spawn and how to find the processes to sample."""
+
+    argv: list[str]
+    env: dict
+    cwd: Path
+    result_path: Path                      # where the program writes its result, as seen from the host
+    sample_root: callable = None           # popen -> pid whose tree is the workload (default: popen.pid)
+    extra: dict = field(default_factory=dict)
+
+
+class _PipeCounter(threading.Thread):
+    """Drains a stdout pipe, counting lines and bytes (the `pipe` sink)."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True, name="stdout-counter")
+        self.stream, self.lines, self.size = stream, 0, 0
+
+    def run(self):
+        read = self.stream.raw.read if hasattr(self.stream, "raw") else self.stream.read
+        while chunk := read(READ_CHUNK):
+            self.lines += chunk.count(b"\n")
+            self.size += len(chunk)
+
+
+def _count_file(path: Path) -> tuple[int, int]:
+    lines = size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+    return lines, size
+
+
+def _wait_exit(pid: int, deadline: float) -> bool:
+    """Block until the child exits (leaving it a zombie, not reaped) or the deadline passes."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        while True:
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            if poller.poll(remaining_ms):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+    finally:
+        os.close(pidfd)
+
+
+def _stderr_tail(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - STDERR_TAIL_CHARS))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple[dict, object]:
+    """Run once; return (measurements for the runs.jsonl row, the sampler's RunSamples or None)."""
+    stderr_path = raw_dir / f"{spec.run_id}.stderr"
+    stdout_path = raw_dir / f"{spec.run_id}.stdout"
+    launch.result_path.unlink(missing_ok=True)
+    stdout_target = {"devnull": subprocess.DEVNULL, "pipe": subprocess.PIPE}.get(spec.sink)
+    stdout_file = open(stdout_path, "wb") if spec.sink == "file" else None
+    counter = None
+    samples = None
+    timed_out = False
+    with open(stderr_path, "wb") as stderr_file:
+        if sampler:
+            sampler.begin()
+        started_at = time.time()
+        t0 = time.monotonic()
+        try:
+            proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env={**os.environ, **launch.env},
+                                    stdin=subprocess.DEVNULL, stdout=stdout_file or stdout_target,
+                                    stderr=stderr_file, start_new_session=True)
+        except OSError as exc:
+            if sampler:
+                sampler.end()
+            return _spawn_failure(spec, started_at, exc), None
+        finally:
+            if stdout_file:
+                stdout_file.close()
+        try:
+            if sampler:
+                root = launch.sample_root(proc) if launch.sample_root else proc.pid
+                sampler.attach(root, t0)
+            if proc.stdout is not None:
+                counter = _PipeCounter(proc.stdout)
+                counter.start()
+            timed_out = not _wait_exit(proc.pid, t0 + spec.timeout_s)
+            if timed_out:
+                kill_run_group(proc.pid)
+                _wait_exit(proc.pid, time.monotonic() + 30)
+            if sampler:
+                sampler.final()
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall_s = time.monotonic() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            # Whatever happened (even Ctrl-C), nothing of this run may outlive it.
+            kill_run_group(proc.pid)
+            if proc.returncode is None:
+                os.wait4(proc.pid, 0)
+                proc.returncode = -signal.SIGKILL
+            reap_group(proc.pid)
+            if sampler:
+                samples = sampler.end()
+        if counter:
+            counter.join(timeout=5)
+            proc.stdout.close()
+    row = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started_at)),
+        "wall_s": wall_s, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
+        "max_rss_bytes": usage.ru_maxrss * 1024,
+        "ctx_voluntary": usage.ru_nvcsw, "ctx_involuntary": usage.ru_nivcsw,
+        "exit_code": proc.returncode,
+        "stderr_tail": _stderr_tail(stderr_path),
+        "parallelism": (usage.ru_utime + usage.ru_stime) / wall_s if wall_s > 0 else None,
+    }
+    if stderr_path.stat().st_size == 0:
+        stderr_path.unlink()
+    if counter:
+        row["stdout_lines"], row["stdout_bytes"] = counter.lines, counter.size
+    elif spec.sink == "file":
+        row["stdout_lines"], row["stdout_bytes"] = _count_file(stdout_path)
+    row.update(_judge(spec, launch, row, timed_out))
+    return row, samples
+
+
+def _spawn_failure(spec: RunSpec, started_at: float, exc: OSError) -> dict:
+    return {"started_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started_at)),
+            "status": "failed", "reason": f"could not start the program: {exc}", "exit_code": None,
+            "checksum_ok": False, "stderr_tail": ""}
+
+
+def _judge(spec: RunSpec, launch: Launch, row: dict, timed_out: bool) -> dict:
+    """Decide the status from exit, timeout, result file and stdout, most severe first."""
+    verdict = {"checksum_ok": False, "inner_s": None, "runtime": None, "iterations": None}
+    if timed_out:
+        return {**verdict, "status": "timeout", "reason": f"killed after the {spec.timeout_s:g} s timeout"}
+    if row["exit_code"] != 0:
+        how = (f"killed by signal {-row['exit_code']}" if row["exit_code"] < 0 else f"exit code {row['exit_code']}")
+        return {**verdict, "status": "failed", "reason": f"program failed: {how}"}
+    checked = check_result(launch.result_path, spec.lang, spec.workload, spec.mode, spec.workers, spec.n)
+    if not checked.ok:
+        return {**verdict, "status": "invalid", "reason": checked.problem}
+    verdict.update(checksum_ok=True, inner_s=checked.data["elapsed_s"], runtime=checked.data["runtime"],
+                   iterations=sum(checked.iterations), worker_elapsed_s=[w["elapsed_s"] for w in
+                                                                         checked.data["workers"]])
+    verdict["startup_s"] = row["wall_s"] - verdict["inner_s"]
+    if "stdout_lines" in row:
+        problem = check_stdout(spec.workload, checked.iterations, row["stdout_lines"], row["stdout_bytes"])
+        row_ok = problem is None
+        verdict["stdout_ok"] = row_ok
+        if not row_ok:
+            return {**verdict, "status": "invalid", "reason": problem}
+    return {**verdict, "status": "ok", "reason": None}

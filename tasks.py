@@ -1,0 +1,54 @@
+"""polylab's tasks: wiring only; every task delegates to polylab.cli (the library does the work)."""
+
+from invoke import Collection, task
+
+from polylab import cli
+
+COMMON_HELP = {
+    "profile": "profile from experiments.yaml (default: its default_profile, 'quick')",
+    "langs": "comma-separated languages, e.g. go,python (default: every folder in langs/)",
+    "out": "results folder (default: results/<timestamp>, linked from results/latest)",
+    "config": "experiments file (default: experiments.yaml)",
+    "backend": "local, container or auto (default: the config's `backend`, auto)",
+    "strict": "a missing toolchain is an error instead of a skipped language",
+    "resume": "continue an interrupted set: DIR, or 'latest'; runs only what is missing",
+}
+
+
+@task(help=COMMON_HELP, optional=["resume"])
+def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None):
+    """Build every language, run the profile's matrix with sampling, and write the report."""
+    cli.run_all(profile, langs, out, config, backend, strict, resume)
+
+
+@task(help=COMMON_HELP, optional=["resume"])
+def run(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None):
+    """Build (cached) and run the profile's matrix, without the report."""
+    cli.run(profile, langs, out, config, backend, strict, resume)
+
+
+@task(help={k: COMMON_HELP[k] for k in ("langs", "config", "backend", "strict")})
+def build(c, langs=None, config=None, backend=None, strict=False):
+    """Build every language into build/<lang>/; unchanged sources compile nothing."""
+    cli.build(config, langs, backend, strict)
+
+
+@task(help={k: COMMON_HELP[k] for k in ("langs", "config", "backend")})
+def doctor(c, langs=None, config=None, backend=None):
+    """Show each language's toolchain (path, version), backend and status, with install hints."""
+    cli.doctor(config, langs, backend)
+
+
+@task(help={"results": "results folder (default: results/latest)"})
+def report(c, results=None):
+    """Rebuild the report of a results set from its stored data, without running anything."""
+    cli.report(results)
+
+
+@task(name="new-lang", help={"name": "the new language's name: lowercase letters, digits, '-'"})
+def new_lang(c, name):
+    """Scaffold langs/NAME/ from the template: a manifest and a README explaining the contract."""
+    cli.new_lang(name)
+
+
+ns = Collection(all, run, build, doctor, report, new_lang)
