@@ -70,7 +70,7 @@ def _problem(data, lang: str, workload: str, mode: str, workers: int, n: int | N
     if data["lang"] != lang:
         return f"result says lang {data['lang']!r}, expected {lang!r}"
     args = data["args"] if isinstance(data["args"], dict) else {}
-    for key, want in (("workload", workload), ("mode", mode), ("workers", workers)):
+    for key, want in (("workload", workload), ("mode", mode), ("workers", workers), ("n", n)):
         if args.get(key) != want:
             return f"result args.{key} is {args.get(key)!r}, expected {want!r}"
     if not isinstance(data["elapsed_s"], (int, float)) or data["elapsed_s"] < 0:

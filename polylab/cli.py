@@ -13,7 +13,7 @@ from . import store
 from .backends import BuildError
 from .doctor import print_doctor
 from .errors import UserError
-from .lab import ROOT, build_all, choose, load_lab, parse_lang_list, select_langs, usable
+from .lab import ROOT, build_all, choose, langs_folder, load_lab, parse_lang_list, select_langs, usable
 from .matrix import MatrixRequest, run_matrix
 from .progress import console, say
 from .scaffold import new_language
@@ -122,8 +122,8 @@ def report(results=None):
 
 @user_errors
 def new_lang(name):
-    folder = new_language(ROOT / "langs", name)
-    say(f"created {folder.relative_to(ROOT)}/ — next: write the program, then read {folder.relative_to(ROOT)}/README.md")
+    folder = new_language(langs_folder(), name)
+    say(f"created {folder}/ — next: write the program and fill in lang.yaml, as {folder}/README.md says")
 
 
 __all__ = ["doctor", "build", "run", "run_all", "report", "new_lang", "console"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +33,16 @@ class Choice:
     note: str | None = None
 
 
+def langs_folder(root: Path = ROOT) -> Path:
+    """langs/ of the repository, or $POLYLAB_LANGS (lets tests point the lab at a scratch copy)."""
+    return Path(os.environ.get("POLYLAB_LANGS") or root / "langs")
+
+
 def load_lab(config_path: str | None = None, langs_dir: str | None = None, root: Path = ROOT) -> Lab:
     path = Path(config_path) if config_path else root / "experiments.yaml"
     shown = str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path)
     config = load_config(path, shown)
-    folder = Path(langs_dir) if langs_dir else root / "langs"
+    folder = Path(langs_dir) if langs_dir else langs_folder(root)
     return Lab(root=root, config=config, languages=discover(folder, folder.parent), build_root=root / "build")
 
 

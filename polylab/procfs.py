@@ -1,0 +1,191 @@
+"""Parsing and cheap re-reading of the Linux /proc files the sampler needs.
+
+Process CPU counters in ``stat`` are in USER_HZ ticks (``CLOCK_TICKS`` per second, 100 on Linux): one tick
+is 10 ms, so they move in 10 ms steps. A thread's ``schedstat`` gives its run time in nanoseconds.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+PROC = "/proc"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+NS_PER_TICK = 1_000_000_000 // CLOCK_TICKS
+
+# Fields of /proc/<pid>/stat, numbered as in proc(5); numbering restarts after the ")" that closes comm.
+_FIRST_FIELD_AFTER_COMM = 3
+_PPID, _UTIME, _STIME, _CUTIME, _CSTIME, _NUM_THREADS, _PROCESSOR = 4, 14, 15, 16, 17, 20, 39
+
+
+@dataclass(frozen=True)
+class TaskStat:
+    """What /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat says about a process or a thread.
+
+    In a process's file ``cpu_ticks`` (utime + stime) is the thread group's total, which keeps the time of
+    threads that have exited; in a thread's file it is that thread's own. ``reaped_children_ticks``
+    (cutime + cstime) is the CPU of the children the process has waited for, and of their reaped children.
+    ``processor`` is the core the task last ran on.
+    """
+
+    comm: str
+    state: str
+    ppid: int
+    cpu_ticks: int
+    reaped_children_ticks: int
+    num_threads: int
+    processor: int
+
+
+@dataclass(frozen=True)
+class SwitchCounters:
+    """Cumulative context switches and CPU migrations of one thread; migrations is None where unknown."""
+
+    voluntary: int
+    involuntary: int
+    migrations: int | None
+
+
+def parse_stat(data: bytes) -> TaskStat:
+    # comm may hold spaces and parentheses: it runs from the first "(" to the *last* ")".
+    open_paren = data.index(b"(")
+    close_paren = data.rindex(b")")
+    fields = data[close_paren + 2 :].split()
+
+    def field(number: int) -> int:
+        return int(fields[number - _FIRST_FIELD_AFTER_COMM])
+
+    return TaskStat(
+        comm=data[open_paren + 1 : close_paren].decode("utf-8", "replace"),
+        state=fields[0].decode(),
+        ppid=field(_PPID),
+        cpu_ticks=field(_UTIME) + field(_STIME),
+        reaped_children_ticks=field(_CUTIME) + field(_CSTIME),
+        num_threads=field(_NUM_THREADS),
+        processor=field(_PROCESSOR),
+    )
+
+
+def parse_schedstat_runtime(data: bytes) -> int:
+    """Run time in ns from /proc/<pid>/task/<tid>/schedstat ("runtime_ns wait_ns timeslices")."""
+    return int(data.split(None, 1)[0])
+
+
+def parse_stat_runtime(data: bytes) -> int:
+    """Run time in ns from a thread's stat, to the tick: the fallback where schedstat is missing."""
+    return parse_stat(data).cpu_ticks * NS_PER_TICK
+
+
+def _value_of(data: bytes, key: bytes) -> int:
+    # "key<spaces>:<spaces>value" at the start of a line; the first line (the task's name) is never a key.
+    key_end = data.index(b"\n" + key) + 1 + len(key)
+    colon = data.index(b":", key_end)
+    line_end = data.find(b"\n", colon)
+    return int(data[colon + 1 : line_end if line_end >= 0 else len(data)])
+
+
+def parse_sched(data: bytes) -> SwitchCounters:
+    """Parse /proc/<pid>/task/<tid>/sched, the scheduler's debug view of one thread."""
+    return SwitchCounters(
+        voluntary=_value_of(data, b"nr_voluntary_switches"),
+        involuntary=_value_of(data, b"nr_involuntary_switches"),
+        migrations=_value_of(data, b"se.nr_migrations"),
+    )
+
+
+def parse_status(data: bytes) -> SwitchCounters:
+    """Parse /proc/<pid>/task/<tid>/status: context switches only, it has no migration count."""
+    return SwitchCounters(
+        voluntary=_value_of(data, b"voluntary_ctxt_switches"),
+        involuntary=_value_of(data, b"nonvoluntary_ctxt_switches"),
+        migrations=None,
+    )
+
+
+@dataclass(frozen=True)
+class ThreadFiles:
+    """Which per-thread files this kernel offers for run time and for switch counters, with their parsers.
+
+    ``schedstat`` and ``sched`` exist where the kernel keeps scheduler statistics (most distributions);
+    elsewhere run time comes from ``stat`` in ticks and switches from ``status``, without migrations.
+    """
+
+    runtime_file: str
+    parse_runtime: Callable[[bytes], int]
+    switches_file: str
+    parse_switches: Callable[[bytes], SwitchCounters]
+
+
+def probe_thread_files() -> ThreadFiles:
+    has_schedstat = os.path.exists(f"{PROC}/self/schedstat")
+    has_sched = os.path.exists(f"{PROC}/self/sched")
+    return ThreadFiles(
+        runtime_file="schedstat" if has_schedstat else "stat",
+        parse_runtime=parse_schedstat_runtime if has_schedstat else parse_stat_runtime,
+        switches_file="sched" if has_sched else "status",
+        parse_switches=parse_sched if has_sched else parse_status,
+    )
+
+
+def parse_core_ticks(data: bytes) -> dict[int, tuple[int, int]]:
+    """Per core from /proc/stat: (busy ticks, total ticks), counted as psutil counts busy time.
+
+    Guest time is already inside user and nice, so only the first eight counters are summed; idle and
+    iowait are not busy. Offline cores have no line.
+    """
+    per_core = {}
+    for line in data.splitlines():
+        if not line.startswith(b"cpu") or line.startswith(b"cpu "):
+            continue
+        name, *counters = line.split()
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(c) for c in counters[:8])
+        total = user + nice + system + idle + iowait + irq + softirq + steal
+        per_core[int(name[3:])] = (total - idle - iowait, total)
+    return per_core
+
+
+class PinnedFile:
+    """A /proc file kept open and re-read from offset 0: one system call per read.
+
+    The open descriptor also pins the task's identity: once the task has gone, reads return None instead
+    of describing a new task that reused its number.
+    """
+
+    __slots__ = ("_fd", "_size")
+
+    def __init__(self, path: str, size: int = 4096):
+        self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self._size = size
+
+    @classmethod
+    def open_if_present(cls, path: str, size: int = 4096) -> PinnedFile | None:
+        try:
+            return cls(path, size)
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+
+    def read(self) -> bytes | None:
+        """The file's current text, or None once its task has gone."""
+        try:
+            return os.pread(self._fd, self._size, 0) or None
+        except OSError as error:
+            if error.errno in (errno.ESRCH, errno.ENOENT):
+                return None
+            raise
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def list_pids() -> set[int]:
+    return {int(name) for name in os.listdir(PROC) if name.isdigit()}
+
+
+def list_tids(pid: int) -> list[int]:
+    """Thread ids of a process; empty once it has gone."""
+    try:
+        return [int(name) for name in os.listdir(f"{PROC}/{pid}/task")]
+    except (FileNotFoundError, ProcessLookupError):
+        return []

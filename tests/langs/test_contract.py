@@ -1,0 +1,132 @@
+"""The workload contract (langs/README.md), run against every folder in langs/ — a new folder is tested
+without anyone writing a test. Each language is built once, then run through polylab's own runner."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from polylab.backends import BuildError
+from polylab.checks import expected_sum
+from polylab.errors import ConfigError
+from polylab.lab import build_all, choose, langs_folder, load_lab
+from polylab.langs import load_language
+from polylab.matrix import run_one
+from polylab.plan import RunSpec
+
+FOLDERS = sorted(p for p in langs_folder().iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+SMALL_N = {"sum": 200_000, "sum-print": 3_000}
+MAX_TIMING_N = 10 ** 10
+
+
+def _spec(lang, workload, mode, workers=2, n=None, seconds=None, sink="pipe", tag="") -> RunSpec:
+    return RunSpec(run_id=f"contract.{lang}.{workload}.{mode}.{n or seconds}{tag}", experiment="contract",
+                   lang=lang, workload=workload, mode=mode, workers=workers, n=n, seconds=seconds, rep=1,
+                   warmup=False, timeout_s=60, sink=sink, sample_hz=0, perf=False, cpus=None)
+
+
+@pytest.fixture(scope="module", params=[f.name for f in FOLDERS])
+def built(request, tmp_path_factory):
+    """(lab, choice, out dir) for one language folder, built; fails with what is missing otherwise."""
+    folder = langs_folder() / request.param
+    try:
+        language = load_language(folder, folder.parent)
+    except ConfigError as exc:
+        pytest.fail(f"{request.param}: manifest is not valid: {exc}", pytrace=False)
+    lab = load_lab()
+    choice = choose(lab, [language.name], "local")[0]
+    if not choice.detection.ok:
+        pytest.fail(f"{language.name}: {choice.detection.problem} — install: {choice.detection.hint}", pytrace=False)
+    outcome = build_all(lab, [choice])[language.name]
+    if isinstance(outcome, BuildError):
+        pytest.fail(f"{language.name}: {outcome}\n{outcome.log_tail}", pytrace=False)
+    out = tmp_path_factory.mktemp(f"contract-{language.name}")
+    (out / "raw").mkdir()
+    return lab, choice, out
+
+
+def _run(built, spec: RunSpec) -> dict:
+    lab, choice, out = built
+    row = run_one(lab, spec, choice, out, sampler=None)
+    assert row["status"] == "ok", f"{spec.label}: {row['status']} — {row.get('reason')}\n{row.get('stderr_tail')}"
+    return row
+
+
+@pytest.mark.parametrize("workload", ["sum", "sum-print"])
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_count_mode(built, workload, mode):
+    _, choice, out = built
+    lang = choice.language.name
+    row = _run(built, _spec(lang, workload, mode, n=SMALL_N[workload]))
+    assert row["checksum_ok"] and row["iterations"] == 2 * SMALL_N[workload]
+    assert row["inner_s"] > 0 and row["inner_s"] <= row["wall_s"]
+    expected_lines = 2 * SMALL_N[workload] if workload == "sum-print" else 0
+    assert row["stdout_lines"] == expected_lines and row["stdout_ok"]
+
+
+@pytest.mark.parametrize("workload", ["sum", "sum-print"])
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_duration_mode(built, workload, mode):
+    _, choice, out = built
+    row = _run(built, _spec(choice.language.name, workload, mode, seconds=0.3))
+    assert row["checksum_ok"] and row["iterations"] > 0
+    # Every worker loops until its 0.3 s are up (clock read every 4096 iterations).
+    assert all(0.25 <= elapsed <= 3.0 for elapsed in row["worker_elapsed_s"]), row["worker_elapsed_s"]
+    if workload == "sum-print":
+        assert row["stdout_lines"] == row["iterations"] and row["stdout_ok"]
+
+
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_stdout_holds_exactly_the_partial_sums(built, mode):
+    """Line by line: every line is one worker's partial sum, nothing else, none torn or missing."""
+    _, choice, out = built
+    spec = _spec(choice.language.name, "sum-print", mode, workers=3, n=2_000, sink="file", tag=".lines")
+    _run(built, spec)
+    printed = Counter((out / "raw" / f"{spec.run_id}.stdout").read_bytes().decode().splitlines())
+    expected = Counter(str(expected_sum(i + 1)) for i in range(2_000) for _ in range(3))
+    assert printed == expected
+
+
+def test_result_file_describes_the_run(built):
+    import json
+    _, choice, out = built
+    spec = _spec(choice.language.name, "sum", "processes", workers=3, n=1_000, tag=".json")
+    _run(built, spec)
+    data = json.loads((out / "raw" / f"{spec.run_id}.result.json").read_text())
+    assert data["contract"] == 1 and data["lang"] == choice.language.name
+    assert isinstance(data["runtime"]["name"], str) and isinstance(data["runtime"]["version"], str)
+    assert data["args"] == {"workload": "sum", "mode": "processes", "workers": 3, "n": 1000, "seconds": None}
+    assert [w["index"] for w in data["workers"]] == [0, 1, 2]
+    # Processes mode: three children, none of them the parent.
+    assert len({w["pid"] for w in data["workers"]}) == 3
+
+
+def test_loop_is_not_collapsed_into_a_formula(built):
+    """Work must grow with n. n grows x10 until one worker's loop takes 50 ms (start-up and JIT warm-up
+    no longer dominate); a loop turned into a formula never gets there. Then 10x n must take >= 4x the time."""
+    _, choice, _ = built
+
+    def loop_seconds(n: int) -> float:
+        spec = _spec(choice.language.name, "sum", "threads", workers=1, n=n, sink="devnull", tag=".timing")
+        return _run(built, spec)["worker_elapsed_s"][0]
+
+    n = 100_000
+    while (elapsed := loop_seconds(n)) < 0.05 and n < MAX_TIMING_N:
+        n *= 10
+    assert elapsed >= 0.05, f"{n:,} iterations took {elapsed * 1e3:.3f} ms: the loop is collapsed into a formula"
+    ratio = loop_seconds(n * 10) / elapsed
+    assert ratio >= 4, f"10x n ({n:,} → {n * 10:,}) took only x{ratio:.1f} the time: is the loop collapsed?"
+
+
+def test_bad_arguments_exit_2_with_nothing_on_stdout(built):
+    import subprocess
+    lab, choice, out = built
+    argv, env = choice.backend.command(choice.language, choice.detection, lab.build_root,
+                                       ["--workload", "sum", "--mode", "threads", "--workers", "2",
+                                        "--result", str(out / "bad.json")], None)   # neither --n nor --seconds
+    done = subprocess.run(argv, capture_output=True, env={**__import__("os").environ, **env}, timeout=60,
+                          cwd=lab.build_root / choice.language.name)
+    assert done.returncode == 2 and done.stdout == b"" and done.stderr.strip()
+    assert not Path(out / "bad.json").exists()
