@@ -1,0 +1,72 @@
+"""The tasks as a user runs them: real `invoke` processes on this checkout."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+
+def invoke(invoke_cmd, *args, env=None, timeout=600):
+    return subprocess.run([*invoke_cmd, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def test_smoke_profile_runs_every_language_in_both_modes(invoke_cmd, tmp_path):
+    done = invoke(invoke_cmd, "all", "--profile", "smoke", "--out", str(tmp_path / "set"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in (tmp_path / "set" / "runs.jsonl").read_text().splitlines()]
+    seen = {(r["lang"], r["mode"]) for r in rows if r["status"] == "ok" and r["checksum_ok"]}
+    assert seen == {(lang, mode) for lang in ("csharp", "go", "java", "python") for mode in ("threads", "processes")}
+    assert all(r["status"] == "ok" for r in rows), [r["reason"] for r in rows if r["status"] != "ok"]
+    meta = json.loads((tmp_path / "set" / "meta.json").read_text())
+    assert meta["schema_version"] == 1 and meta["profile"] == "smoke" and meta["machine"]["logical_cores"] >= 1
+    assert (tmp_path / "set" / "summary.md").exists()
+
+
+def test_second_build_compiles_nothing(invoke_cmd):
+    first = invoke(invoke_cmd, "build")
+    assert first.returncode == 0, first.stderr
+    second = invoke(invoke_cmd, "build")
+    assert second.returncode == 0
+    assert "nothing to compile: every build is up to date" in second.stderr
+    assert second.stderr.count("up to date (cached build, nothing compiled)") == 4
+
+
+def test_malformed_experiments_file_is_one_message_and_exit_1(invoke_cmd, tmp_path):
+    bad = tmp_path / "experiments.yaml"
+    bad.write_text((ROOT / "experiments.yaml").read_text().replace("workers: [1, 2, 4, 8]", "workers: many"))
+    done = invoke(invoke_cmd, "all", "--config", str(bad), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"error: ==> File {bad} ==> At profile 'quick' / experiment 'cpu' ==> At key: "
+                                   "workers =====> Expected list of int, got str 'many'")
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_unknown_language_is_one_message(invoke_cmd):
+    done = invoke(invoke_cmd, "doctor", "--langs", "go,cobol")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: unknown language 'cobol' in --langs; known: csharp, go, java, python"
+
+
+def test_new_lang_is_discovered_listed_and_contract_tested(invoke_cmd, tmp_path):
+    langs = tmp_path / "langs"
+    shutil.copytree(ROOT / "langs" / "python", langs / "python")
+    env = {"POLYLAB_LANGS": str(langs)}
+    made = invoke(invoke_cmd, "new-lang", "demo", env=env)
+    assert made.returncode == 0 and (langs / "demo" / "lang.yaml").exists() and (langs / "demo" / "README.md").exists()
+    doctor = invoke(invoke_cmd, "doctor", env=env)
+    assert doctor.returncode == 0 and "demo" in doctor.stdout and "missing" in doctor.stdout
+    collected = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "--collect-only", "-q",
+                                str(ROOT / "tests" / "langs")], capture_output=True, text=True, cwd=ROOT,
+                               env={**os.environ, **env}, timeout=120)
+    assert "[demo-" in collected.stdout and "[python-" in collected.stdout
+    ran = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-k", "demo and count_mode",
+                          str(ROOT / "tests" / "langs")], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, **env}, timeout=120)
+    assert ran.returncode == 1
+    assert "demo: no toolchain found: needs demo (demo) — install: apt-get install -y demo" in ran.stdout
+    assert "Traceback" not in ran.stdout

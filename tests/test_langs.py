@@ -1,0 +1,76 @@
+import shutil
+
+import pytest
+
+from polylab.errors import ConfigError
+from polylab.langs import discover, load_language
+
+from conftest import ROOT
+
+MANIFEST = """name: {name}
+sources: ["*.py"]
+toolchains:
+  - name: cpython
+    requires: [python3]
+    version: [python3, --version]
+    build: {build}
+    run: [python3, "{{src}}/w.py"]
+"""
+
+
+def make(tmp_path, folder, name=None, build="[]"):
+    path = tmp_path / "langs" / folder
+    path.mkdir(parents=True)
+    (path / "lang.yaml").write_text(MANIFEST.format(name=name or folder, build=build))
+    (path / "w.py").write_text("")
+    return path
+
+
+def test_the_shipped_languages_load():
+    languages = discover(ROOT / "langs")
+    assert {"csharp", "go", "java", "python"} <= set(languages)
+    csharp = languages["csharp"]
+    assert [t.name for t in csharp.toolchains] == ["dotnet", "mono"]     # .NET SDK first where installed
+
+
+def test_two_folders_declaring_the_same_language(tmp_path):
+    make(tmp_path, "py1", name="py")
+    make(tmp_path, "py2", name="py")
+    with pytest.raises(ConfigError) as caught:
+        discover(tmp_path / "langs", tmp_path)
+    assert str(caught.value) == ("==> File langs/py2/lang.yaml ==> At language 'py' ==> At key: name =====> "
+                                 "'py' is already declared by folder 'py1'; names must be unique")
+
+
+def test_folder_without_manifest(tmp_path):
+    (tmp_path / "langs" / "empty").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="At language folder 'empty' =====> no lang.yaml manifest"):
+        discover(tmp_path / "langs", tmp_path)
+
+
+@pytest.mark.parametrize("build, problem", [
+    ('[[cp, "../secret", "{build}"]]', "'../secret' escapes the language folder"),
+    ('[[cp, /etc/passwd, "{build}"]]', "'/etc/passwd' is an absolute path"),
+    ('[[cc, "-o", "{build}/../../x"]]', "escapes the language folder"),
+    ('[[mcs, "-out:/tmp/x.exe"]]', "is an absolute path"),
+])
+def test_paths_that_escape_the_folder_are_refused(tmp_path, build, problem):
+    folder = make(tmp_path, "bad", build=build)
+    with pytest.raises(ConfigError) as caught:
+        load_language(folder, tmp_path)
+    assert caught.value.key == "build" and problem in caught.value.problem
+    assert caught.value.entry == "language 'bad' / toolchain #1"
+
+
+def test_sources_outside_the_folder_are_refused(tmp_path):
+    folder = make(tmp_path, "bad")
+    (folder / "lang.yaml").write_text((folder / "lang.yaml").read_text().replace('["*.py"]', '["../*.py"]'))
+    with pytest.raises(ConfigError, match="At key: sources =====> '../\\*.py' escapes"):
+        load_language(folder, tmp_path)
+
+
+def test_copying_a_folder_is_enough_to_add_a_language(tmp_path):
+    shutil.copytree(ROOT / "langs" / "python", tmp_path / "langs" / "python2")
+    manifest = tmp_path / "langs" / "python2" / "lang.yaml"
+    manifest.write_text(manifest.read_text().replace("name: python", "name: python2"))
+    assert "python2" in discover(tmp_path / "langs")

@@ -1,0 +1,34 @@
+import pytest
+
+from polylab.config import load_config
+from polylab.errors import UserError
+from polylab.plan import plan
+
+from conftest import ROOT
+
+
+def test_quick_profile_matrix():
+    profile = load_config(ROOT / "experiments.yaml").profile("quick")
+    runs = plan(profile, ["go", "python"])
+    cpu = [r for r in runs if r.experiment == "cpu"]
+    assert len(cpu) == 2 * 2 * 4 * 3      # languages x modes x worker counts x repetitions
+    assert len({r.run_id for r in runs}) == len(runs)
+    assert cpu[0].run_id == "cpu.go.threads.w1.r1"
+    assert cpu[0].contract_args("/r.json") == ["--workload", "sum", "--mode", "threads", "--workers", "1",
+                                               "--seconds", "1", "--result", "/r.json"]
+
+
+def test_warmups_come_first_and_are_flagged(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text("profiles:\n  p:\n    experiments:\n      x: {workload: sum, workers: [2], n: 5, "
+                    "modes: [threads], warmup: 1, repetitions: 2}\n")
+    runs = plan(load_config(path).profile("p"), ["go"])
+    assert [(r.run_id, r.warmup) for r in runs] == [("x.go.threads.w2.warmup1", True), ("x.go.threads.w2.r1", False),
+                                                    ("x.go.threads.w2.r2", False)]
+
+
+def test_empty_matrix_after_filtering_is_an_error(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text("profiles:\n  p:\n    experiments:\n      x: {workload: sum, workers: [2], n: 5, langs: [go]}\n")
+    with pytest.raises(UserError, match="profile 'p' has nothing to run for languages python"):
+        plan(load_config(path).profile("p"), ["python"])
