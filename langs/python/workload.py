@@ -1,0 +1,265 @@
+"""polylab's Python program: N workers each run the same summing loop, as
+threading.Thread objects ("threads" mode) or as multiprocessing children
+("processes" mode). See langs/README.md for the contract.
+
+In threads mode the GIL lets only one thread run Python bytecode at a time, so
+N threads use about one core; in processes mode each child has its own
+interpreter and GIL, so N children can use N cores. That difference is what
+polylab measures. Standard library only; CPython 3.9+.
+"""
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import platform
+import queue
+import sys
+import tempfile
+import threading
+import time
+
+BLOCK = 4096  # duration mode reads the clock once per this many iterations
+
+
+def to_int64(s):
+    # Python ints never overflow, but the contract's s is a wrapping signed
+    # 64-bit integer: reduce modulo 2**64 into [-2**63, 2**63). Addition commutes
+    # with the reduction, so wrapping once at the end equals wrapping every step.
+    return ((s + 2**63) % 2**64) - 2**63
+
+
+def add_range(s, lo, hi, write):
+    """The loop body for i in [lo, hi): s += i, printing each partial sum if
+    write is given. The two plain loops keep the hot path free of branches."""
+    if write is None:
+        for i in range(lo, hi):
+            s += i
+    else:
+        for i in range(lo, hi):
+            s += i
+            # One write call per line, not print(s): print writes the value and
+            # then end="\n" as two calls, and another thread's write landing
+            # between them would tear lines. (Partial sums are printed
+            # unwrapped; they only differ from int64 after ~4.3e9 iterations,
+            # far beyond any sum-print run.)
+            write(f"{s}\n")
+    return s
+
+
+def work(index, workload, n, seconds):
+    """Run one worker's loop and return its entry for the result file."""
+    write = sys.stdout.write if workload == "sum-print" else None
+    start = time.monotonic()
+    if n is not None:
+        iterations = n
+        s = add_range(0, 0, n, write)
+    else:
+        # Blocks of BLOCK iterations, with i continuing across blocks; the clock
+        # is read only between blocks so it does not dominate the loop.
+        s = iterations = 0
+        while True:
+            s = add_range(s, iterations, iterations + BLOCK, write)
+            iterations += BLOCK
+            if time.monotonic() - start >= seconds:
+                break
+    elapsed = time.monotonic() - start
+    return {
+        "index": index,
+        "pid": os.getpid(),
+        "iterations": iterations,
+        "sum": to_int64(s),
+        "elapsed_s": elapsed,
+    }
+
+
+def line_buffer_stdout():
+    # sum-print needs whole lines at the OS level, so flush every line: one
+    # sys.stdout.write becomes one write(2), as in the other languages. With
+    # the default block buffering (stdout a pipe or file, PYTHONUNBUFFERED
+    # unset) both modes garble lines, seen on CPython 3.9-3.12:
+    # - processes: each child flushes ~8 KiB chunks that need not end on a line
+    #   and the pipe does not keep writes over PIPE_BUF (4 KiB) whole, so
+    #   children's chunks interleave mid-line;
+    # - threads: TextIOWrapper's pending buffer is not safe across threads once
+    #   writes accumulate while a flush waits (CPython gh-118138): lines are
+    #   lost and uninitialized bytes written. Flushing each write before the
+    #   next can start keeps that buffer at one line.
+    sys.stdout.reconfigure(line_buffering=True)
+
+
+def run_threads(args):
+    if args.workload == "sum-print":
+        line_buffer_stdout()
+    results = [None] * args.workers
+
+    def target(k):
+        results[k] = work(k, args.workload, args.n, args.seconds)
+
+    threads = [
+        threading.Thread(target=target, args=(k,), name=f"worker-{k}")
+        for k in range(args.workers)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # A thread that raised has already had its traceback printed (threading's
+    # excepthook) and left its slot empty.
+    failed = [k for k, r in enumerate(results) if r is None]
+    if failed:
+        sys.exit(f"workload: worker(s) {failed} failed")
+    return results
+
+
+def child_main(k, workload, n, seconds, out):
+    """Entry point of a processes-mode child. It inherits our stdout and sends
+    its entry back through the queue; an exception makes it exit with code 1,
+    after multiprocessing prints the traceback to stderr."""
+    if workload == "sum-print":
+        line_buffer_stdout()  # a spawned child builds a fresh sys.stdout
+    record = work(k, workload, n, seconds)
+    # multiprocessing flushes stdout when the child exits, but flush before
+    # reporting so all of this worker's output is out once the parent has it.
+    sys.stdout.flush()
+    out.put(record)
+
+
+def run_processes(args):
+    # The platform's default start method: fork on Linux up to Python 3.13,
+    # forkserver from 3.14, spawn on macOS and Windows.
+    out = multiprocessing.Queue()
+    procs = [
+        multiprocessing.Process(
+            target=child_main,
+            args=(k, args.workload, args.n, args.seconds, out),
+            name=f"worker-{k}",
+        )
+        for k in range(args.workers)
+    ]
+    for p in procs:
+        p.start()
+
+    # Read the results before joining (joining a child that still has queued
+    # data can deadlock). A child that dies never sends, so poll for that.
+    results = [None] * args.workers
+    missing = args.workers
+    error = None
+    while missing and error is None:
+        all_exited = all(p.exitcode is not None for p in procs)
+        try:
+            record = out.get(timeout=0.05)
+        except queue.Empty:
+            bad = [p for p in procs if p.exitcode not in (None, 0)]
+            if bad:
+                error = f"{bad[0].name} exited with code {bad[0].exitcode}"
+            elif all_exited:  # every child is gone, yet a result never came
+                error = f"{missing} worker(s) exited without a result"
+            continue
+        results[record["index"]] = record
+        missing -= 1
+
+    if error is not None:
+        for p in procs:  # leave no child behind
+            if p.exitcode is None:
+                p.terminate()
+    for p in procs:
+        p.join()
+    if error is None:
+        bad = [p for p in procs if p.exitcode != 0]
+        if bad:
+            error = f"{bad[0].name} exited with code {bad[0].exitcode}"
+    if error is not None:
+        sys.exit(f"workload: {error}")
+    return results
+
+
+def write_json_atomic(path, obj):
+    """Write obj to path via a temporary file in the same directory renamed
+    over it, so a reader never sees a partial file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".tmp-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        # argparse's message, but on one line: no usage text (the contract
+        # wants a one-line message on stderr and exit status 2).
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def count(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def duration(text):
+    value = float(text)
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = ArgumentParser(prog="workload", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", required=True, choices=["sum", "sum-print"])
+    parser.add_argument("--mode", required=True, choices=["threads", "processes"])
+    parser.add_argument("--workers", required=True, type=positive)
+    limit = parser.add_mutually_exclusive_group(required=True)
+    limit.add_argument("--n", type=count, help="iterations per worker")
+    limit.add_argument("--seconds", type=duration, help="seconds per worker")
+    parser.add_argument("--result", required=True, help="result JSON path")
+    return parser.parse_args(argv)
+
+
+def main():
+    args = parse_args()
+    runtime = {
+        "name": platform.python_implementation().lower(),  # "cpython"
+        "version": platform.python_version(),
+        "start_method": None,
+    }
+    if args.mode == "processes":
+        runtime["start_method"] = multiprocessing.get_start_method()
+    run = run_threads if args.mode == "threads" else run_processes
+    start = time.monotonic()
+    workers = run(args)
+    elapsed = time.monotonic() - start
+    write_json_atomic(args.result, {
+        "contract": 1,
+        "lang": "python",
+        "runtime": runtime,
+        "args": {
+            "workload": args.workload,
+            "mode": args.mode,
+            "workers": args.workers,
+            "n": args.n,
+            "seconds": args.seconds,
+        },
+        "workers": workers,
+        "elapsed_s": elapsed,
+    })
+
+
+# The guard matters: with the spawn and forkserver start methods each child
+# imports this file again and must not rerun main().
+if __name__ == "__main__":
+    main()
