@@ -13,7 +13,7 @@ from . import store
 from .backends import BuildError
 from .doctor import print_doctor
 from .errors import UserError
-from .lab import ROOT, build_all, choose, langs_folder, load_lab, parse_lang_list, select_langs, usable
+from .lab import ROOT, build_all, choose, langs_folder, load_lab, parse_images, parse_lang_list, select_langs, usable
 from .matrix import MatrixRequest, run_matrix
 from .progress import console, say
 from .scaffold import new_language
@@ -35,16 +35,15 @@ def user_errors(function):
     return wrapper
 
 
-def _prepare(config, langs, backend, strict, build=True):
+def _prepare(config, langs, backend, strict, images=None):
     lab = load_lab(config)
     names = select_langs(lab, parse_lang_list(langs))
-    choices = choose(lab, names, backend)
+    choices = choose(lab, names, backend, parse_images(images))
     skipped = {c.language.name: f"{c.detection.problem} — {c.detection.hint}" for c in choices if not c.detection.ok}
     ready = usable(choices, strict)
     if not ready:
         raise UserError("no language can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
-    builds = build_all(lab, ready) if build else {}
-    return lab, ready, builds, skipped
+    return lab, ready, build_all(lab, ready), skipped
 
 
 def default_out(lab_root: Path) -> Path:
@@ -63,17 +62,17 @@ def resolve_out(out: str | None, resume: str | bool | None, lab_root: Path) -> t
 
 
 @user_errors
-def doctor(config=None, langs=None, backend=None):
+def doctor(config=None, langs=None, backend=None, images=None):
     lab = load_lab(config)
-    choices = choose(lab, select_langs(lab, parse_lang_list(langs)), backend)
+    choices = choose(lab, select_langs(lab, parse_lang_list(langs)), backend, parse_images(images))
     notes = [f"languages from {lab.root / 'langs'}; experiments from {lab.config.file}; "
              f"default profile '{lab.config.default_profile}'"]
     print_doctor(choices, notes)
 
 
 @user_errors
-def build(config=None, langs=None, backend=None, strict=False):
-    _, _, builds, _ = _prepare(config, langs, backend, strict)
+def build(config=None, langs=None, backend=None, strict=False, images=None):
+    _, _, builds, _ = _prepare(config, langs, backend, strict, images)
     failed = [name for name, outcome in builds.items() if isinstance(outcome, BuildError)]
     if failed:
         raise UserError(f"build failed for {', '.join(failed)}")
@@ -81,8 +80,8 @@ def build(config=None, langs=None, backend=None, strict=False):
     say(f"compiled: {', '.join(compiled)}" if compiled else "nothing to compile: every build is up to date")
 
 
-def _run_matrix(profile, langs, out, config, backend, strict, resume) -> tuple[Path, int]:
-    lab, ready, builds, skipped = _prepare(config, langs, backend, strict)
+def _run_matrix(profile, langs, out, config, backend, strict, resume, images) -> tuple[Path, int]:
+    lab, ready, builds, skipped = _prepare(config, langs, backend, strict, images)
     directory, resuming = resolve_out(out, resume, lab.root)
     request = MatrixRequest(profile=profile, langs=[c.language.name for c in ready], out=directory, resume=resuming)
     return directory, run_matrix(lab, request, ready, builds, skipped)
@@ -95,14 +94,15 @@ def _exit_for(code: int, directory: Path) -> None:
 
 
 @user_errors
-def run(profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None):
-    directory, code = _run_matrix(profile, langs, out, config, backend, strict, resume)
+def run(profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, images=None):
+    directory, code = _run_matrix(profile, langs, out, config, backend, strict, resume, images)
     _exit_for(code, directory)
 
 
 @user_errors
-def run_all(profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None):
-    directory, code = _run_matrix(profile, langs, out, config, backend, strict, resume)
+def run_all(profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None,
+            images=None):
+    directory, code = _run_matrix(profile, langs, out, config, backend, strict, resume, images)
     if code not in (130, 143):
         _report(directory)
     _exit_for(code, directory)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import Backend, BuildError, BuildOutcome, Detection, get_backend
-from .config import Config, load_config
+from .backends.container import find_engine
+from .config import BACKENDS, Config, load_config
 from .errors import UserError
 from .langs import Language, discover
 from .progress import say
@@ -59,33 +60,43 @@ def select_langs(lab: Lab, names: list[str] | None) -> list[str]:
     return names
 
 
-def choose(lab: Lab, names: list[str], backend: str | None = None) -> list[Choice]:
-    """Pick a backend per language: --backend > config `backends.<lang>` > config `backend` (auto)."""
+def parse_images(values) -> dict[str, str]:
+    """--image LANG=NAME (repeatable) into {lang: image}."""
+    images = {}
+    for value in values or []:
+        lang, sep, image = value.partition("=")
+        if not sep or not lang.strip() or not image.strip():
+            raise UserError(f"--image expects LANG=IMAGE, got '{value}'")
+        images[lang.strip()] = image.strip()
+    return images
+
+
+def choose(lab: Lab, names: list[str], backend: str | None = None, images: dict | None = None) -> list[Choice]:
+    """Pick a backend per language: --backend > config `backends.<lang>` > config `backend` (auto).
+
+    `auto` uses the container backend where an engine answers and the image is present or pullable, else
+    local; when no engine answers it says so once."""
+    if backend is not None and backend not in BACKENDS:
+        raise UserError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    if backend == "container" and find_engine() is None:
+        raise UserError("--backend container: no container engine answers (docker or podman; DOCKER_HOST / "
+                        "CONTAINER_HOST are honoured) — start one, or use --backend local or auto")
+    images = {**lab.config.images, **(images or {})}
+    wanted = {name: backend or lab.config.backends.get(name) or lab.config.backend for name in names}
+    container = get_backend("container", images)
+    if "auto" in wanted.values() and find_engine() is None:
+        say("no container engine answers (docker/podman): backend auto uses the local toolchains")
     choices = []
     for name in names:
         language = lab.languages[name]
-        wanted = backend or lab.config.backends.get(name) or lab.config.backend
-        choices.append(_choose_one(lab, language, wanted))
-    return choices
-
-
-def _choose_one(lab: Lab, language: Language, wanted: str) -> Choice:
-    if wanted == "auto":
-        try:
-            container = get_backend("container")
-        except KeyError:
-            container = None
-        if container is not None and language.container is not None:
+        if wanted[name] in ("container", "auto") and (wanted[name] == "container" or find_engine() is not None):
             found = container.detect(language)
-            if found.ok:
-                return Choice(language, container, found)
+            if found.ok or wanted[name] == "container":
+                choices.append(Choice(language, container, found))
+                continue
         local = get_backend("local")
-        return Choice(language, local, local.detect(language))
-    try:
-        chosen = get_backend(wanted)
-    except KeyError:
-        raise UserError(f"backend '{wanted}' is not available in this version of polylab") from None
-    return Choice(language, chosen, chosen.detect(language))
+        choices.append(Choice(language, local, local.detect(language)))
+    return choices
 
 
 def usable(choices: list[Choice], strict: bool) -> list[Choice]:

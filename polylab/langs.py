@@ -33,11 +33,10 @@ class Toolchain:
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    """How to build and run the language inside an official, pinned image."""
+    """The official, pinned image to build and run the language in. The toolchain candidates are the same
+    as on the host: the first whose executables exist in the image is used, with its build and run."""
 
     image: str
-    build: tuple[tuple[str, ...], ...]
-    run: tuple[str, ...]
     env: dict
 
 
@@ -102,9 +101,12 @@ def _check_sources(patterns: tuple[str, ...]) -> str | None:
     return None
 
 
+EXECUTABLE_PATTERN = re.compile(r"^[A-Za-z0-9._+-]+$")
+
+
 def _check_executables(names: tuple[str, ...]) -> str | None:
     for name in names:
-        if "/" in name or not name:
+        if not EXECUTABLE_PATTERN.match(name):
             return f"{name!r} must be a bare executable name looked up on PATH"
     return None
 
@@ -131,11 +133,10 @@ def _toolchain(fields: Fields) -> Toolchain:
 
 
 def _container(fields: Fields) -> ContainerSpec:
-    fields.warn_unknown(["image", "build", "run", "env"])
+    fields.warn_unknown(["image", "env"])
     return ContainerSpec(
-        image=fields.get("image", "str"),
-        build=fields.get("build", "list[list[str]]", ()),
-        run=fields.get("run", "list[str]", check=_check_argv),
+        image=fields.get("image", "str", check=lambda v: None if v.strip() and " " not in v else
+                         "Expected an image reference such as golang:1.25.4-bookworm"),
         env=fields.get("env", "dict[str]", {}),
     )
 

@@ -14,7 +14,7 @@ from .machine import describe
 from .plan import RunSpec, plan
 from .progress import MatrixProgress, say
 from .reaper import become_subreaper
-from .runner import Launch, execute
+from .runner import execute
 from .tables import gather_parts, write_parts
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
@@ -69,19 +69,14 @@ def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> dict
     """Execute one run through its backend; returns the full runs.jsonl row (parts written beside)."""
     raw = out / store.RAW
     result_path = raw / f"{spec.run_id}.result.json"
-    launch = choice.backend.launch(choice.language, choice.detection, lab.build_root, spec, result_path) \
-        if hasattr(choice.backend, "launch") else _local_launch(lab, choice, spec, result_path)
+    launch = choice.backend.launch(choice.language, choice.detection, lab.build_root, spec, result_path)
     measured, samples = execute(spec, launch, raw, sampler)
     row = {**base_row(spec, choice), **launch.extra, **measured}
     if samples is not None:
         row.update(write_parts(out, spec.run_id, samples))
+        if row.get("cpu_source") == "sampler" and row.get("wall_s"):
+            row["parallelism"] = samples.summary["workload_cpu_s"] / row["wall_s"]
     return row
-
-
-def _local_launch(lab: Lab, choice: Choice, spec: RunSpec, result_path: Path) -> Launch:
-    argv, env = choice.backend.command(choice.language, choice.detection, lab.build_root,
-                                       spec.contract_args(str(result_path)), spec.cpus)
-    return Launch(argv=argv, env=env, cwd=lab.build_root / choice.language.name, result_path=result_path)
 
 
 def run_matrix(lab: Lab, request: MatrixRequest, choices: list[Choice],

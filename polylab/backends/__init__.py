@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -56,9 +59,8 @@ class Backend(Protocol):
     def build(self, language: Language, detection: Detection, build_root: Path) -> BuildOutcome:
         """Compile into build_root/<lang>/, skipping the work when the cache key is unchanged."""
 
-    def command(self, language: Language, detection: Detection, build_root: Path,
-                contract_args: list[str], cpus: int | None) -> tuple[list[str], dict]:
-        """argv and extra environment that start one run of the program."""
+    def launch(self, language: Language, detection: Detection, build_root: Path, spec, result_path: Path):
+        """The runner.Launch for one run: argv, environment, and how to find and total its processes."""
 
 
 STAMP = ".polylab-build.json"
@@ -89,17 +91,49 @@ def write_stamp(build_dir: Path, key: str, detection: Detection) -> None:
     tmp.replace(build_dir / STAMP)
 
 
+BUILD_TIMEOUT_S = 600
+
+
+def build_cached(language: Language, detection: Detection, build_root: Path, commands: list[list[str]],
+                 env: dict, key: str) -> BuildOutcome:
+    """Run the build commands into build_root/<lang>/ unless the stamp there already has `key`.
+
+    `commands` are complete argv lists (a container backend wraps each in `docker run`), run in the
+    language folder; their output goes to build.log, whose tail explains a failure.
+    """
+    build_dir = (build_root / language.name).resolve()
+    if cached(build_dir, key):
+        return BuildOutcome(language.name, build_dir, False, 0.0, key)
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True)
+    started = time.monotonic()
+    log_path = build_dir / "build.log"
+    with open(log_path, "w") as log:
+        for command in commands:
+            log.write(f"$ {' '.join(command)}\n")
+            log.flush()
+            try:
+                done = subprocess.run(command, cwd=language.folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                      timeout=BUILD_TIMEOUT_S, stdin=subprocess.DEVNULL)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise BuildError(language.name, f"build command failed to run: {exc}", "") from None
+            if done.returncode != 0:
+                log.flush()
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise BuildError(language.name, f"build failed (exit {done.returncode}), see {log_path}", tail)
+    write_stamp(build_dir, key, detection)
+    return BuildOutcome(language.name, build_dir, True, time.monotonic() - started, key)
+
+
 def substitute(argv, src: str, build: str) -> list[str]:
     """The only expansion manifests get: {src} and {build}; no shell, no other formatting."""
     return [arg.replace("{src}", src).replace("{build}", build) for arg in argv]
 
 
-def get_backend(name: str) -> Backend:
+def get_backend(name: str, images: dict | None = None) -> Backend:
+    """`images` maps language → image, overriding manifests (only the container backend uses it)."""
+    from .container import ContainerBackend
     from .local import LocalBackend
-    registry = {"local": LocalBackend}
-    try:
-        from .container import ContainerBackend
-        registry["container"] = ContainerBackend
-    except ImportError:
-        pass
-    return registry[name]()
+    registry = {"local": LocalBackend, "container": ContainerBackend}
+    return registry[name](images or {}) if name == "container" else registry[name]()

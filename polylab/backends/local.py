@@ -6,14 +6,24 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from ..langs import Language, Toolchain
-from . import BuildError, BuildOutcome, Detection, cache_key, cached, substitute, write_stamp
+from ..plan import RunSpec
+from ..runner import Launch
+from . import BuildOutcome, Detection, build_cached, cache_key, substitute
 
 VERSION_TIMEOUT_S = 30
-BUILD_TIMEOUT_S = 600
+
+
+def parse_version(toolchain: Toolchain, text: str) -> str:
+    """The version from a version command's output: the regex's first group, else the first line."""
+    text = text.strip()
+    if toolchain.version_regex:
+        match = re.search(toolchain.version_regex, text)
+        if match:
+            return match.group(1) if match.groups() else match.group(0)
+    return text.splitlines()[0].strip() if text else "unknown"
 
 
 def toolchain_version(toolchain: Toolchain, env: dict) -> str:
@@ -23,12 +33,7 @@ def toolchain_version(toolchain: Toolchain, env: dict) -> str:
                               timeout=VERSION_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unknown ({exc.__class__.__name__})"
-    text = (done.stdout + "\n" + done.stderr).strip()
-    if toolchain.version_regex:
-        match = re.search(toolchain.version_regex, text)
-        if match:
-            return match.group(1) if match.groups() else match.group(0)
-    return text.splitlines()[0].strip() if text else "unknown"
+    return parse_version(toolchain, done.stdout + "\n" + done.stderr)
 
 
 def tool_env(extra: dict) -> dict:
@@ -56,32 +61,10 @@ class LocalBackend:
 
     def build(self, language: Language, detection: Detection, build_root: Path) -> BuildOutcome:
         toolchain = self._toolchain(language, detection)
-        build_dir = (build_root / language.name).resolve()
-        key = cache_key(language, detection)
-        if cached(build_dir, key):
-            return BuildOutcome(language.name, build_dir, False, 0.0, key)
-        if build_dir.exists():
-            shutil.rmtree(build_dir)
-        build_dir.mkdir(parents=True)
-        started = time.monotonic()
-        log_path = build_dir / "build.log"
-        with open(log_path, "w") as log:
-            for argv in toolchain.build:
-                command = substitute(argv, str(language.folder), str(build_dir))
-                log.write(f"$ {' '.join(command)}\n")
-                log.flush()
-                try:
-                    done = subprocess.run(command, cwd=language.folder, env=tool_env(toolchain.env), stdout=log,
-                                          stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT_S,
-                                          stdin=subprocess.DEVNULL)
-                except (OSError, subprocess.TimeoutExpired) as exc:
-                    raise BuildError(language.name, f"build command failed to run: {exc}", "") from None
-                if done.returncode != 0:
-                    log.close()
-                    tail = log_path.read_text(errors="replace")[-2000:]
-                    raise BuildError(language.name, f"build failed (exit {done.returncode}), see {log_path}", tail)
-        write_stamp(build_dir, key, detection)
-        return BuildOutcome(language.name, build_dir, True, time.monotonic() - started, key)
+        build_dir = str((build_root / language.name).resolve())
+        commands = [substitute(argv, str(language.folder), build_dir) for argv in toolchain.build]
+        return build_cached(language, detection, build_root, commands, tool_env(toolchain.env),
+                            cache_key(language, detection))
 
     def command(self, language: Language, detection: Detection, build_root: Path,
                 contract_args: list[str], cpus: int | None) -> tuple[list[str], dict]:
@@ -90,3 +73,8 @@ class LocalBackend:
         if cpus:
             argv = ["taskset", "--cpu-list", f"0-{cpus - 1}", *argv]
         return argv + contract_args, dict(toolchain.env)
+
+    def launch(self, language: Language, detection: Detection, build_root: Path, spec: RunSpec,
+               result_path: Path) -> Launch:
+        argv, env = self.command(language, detection, build_root, spec.contract_args(str(result_path)), spec.cpus)
+        return Launch(argv=argv, env=env, cwd=build_root / language.name, result_path=result_path)
