@@ -1,7 +1,8 @@
 """Make sure no process of a run survives it.
 
 Every run is the leader of its own process group. The orchestrator becomes a child subreaper, so a
-grandchild whose parent exits is re-parented to us instead of init: we can kill and reap it too.
+grandchild whose parent exits is re-parented to us instead of init: we can kill and reap it too, even when
+it has left the run's group (setsid, a daemon's double fork) where a group kill cannot reach it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import ctypes
 import os
 import signal
 import time
+
+import psutil
 
 PR_SET_CHILD_SUBREAPER = 36
 SETTLE_TIMEOUT_S = 5.0
@@ -51,4 +54,27 @@ def reap_group(pgid: int, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
                 pass
         except ChildProcessError:
             pass
+        time.sleep(0.005)
+
+
+def child_pids() -> set[int]:
+    """This process's children now. Taken just before a run, it tells the run's escaped processes from ours."""
+    return {child.pid for child in psutil.Process().children()}
+
+
+def reap_escaped(known_children: set[int], timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    """After reap_group: kill and reap the processes that left the run's group and were re-parented to us.
+
+    As the subreaper we inherit such a process when its parent dies, so once the run's leader is reaped,
+    every child we gained during the run is one of them (nothing else here starts processes meanwhile).
+    Each goes with its group; what it had started comes back to us in turn, so repeat until none is new.
+    """
+    deadline = time.monotonic() + timeout_s
+    while (escaped := child_pids() - known_children) and time.monotonic() < deadline:
+        for pid in escaped:
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)    # a group of the run's session, or its own
+                os.waitpid(pid, os.WNOHANG)
+            except (ProcessLookupError, PermissionError, ChildProcessError):
+                pass
         time.sleep(0.005)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .checks import check_result, check_stdout
 from .plan import RunSpec
-from .reaper import kill_run_group, reap_group
+from .reaper import child_pids, kill_run_group, reap_escaped, reap_group
 
 STDERR_TAIL_CHARS = 2000
 READ_CHUNK = 1 << 20
@@ -32,6 +32,8 @@ class Launch:
     cwd: Path
     result_path: Path                      # where the program writes its result, as seen from the host
     sample_root: callable = None           # popen -> pid whose tree is the workload (default: popen.pid)
+    finish: callable = None                # t0 -> row fields that replace rusage ones (e.g. cgroup totals)
+    cleanup: callable = None               # always called once the run is over (e.g. remove the container)
     extra: dict = field(default_factory=dict)
 
 
@@ -97,6 +99,7 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
     with open(stderr_path, "wb") as stderr_file:
         if sampler:
             sampler.begin()
+        children_before = child_pids()
         started_at = time.time()
         t0 = time.monotonic()
         try:
@@ -113,7 +116,8 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
         try:
             if sampler:
                 root = launch.sample_root(proc) if launch.sample_root else proc.pid
-                sampler.attach(root, t0)
+                if root is not None:
+                    sampler.attach(root, t0)
             if proc.stdout is not None:
                 counter = _PipeCounter(proc.stdout)
                 counter.start()
@@ -126,6 +130,7 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
             _, status, usage = os.wait4(proc.pid, 0)
             wall_s = time.monotonic() - t0
             proc.returncode = os.waitstatus_to_exitcode(status)
+            replaced = launch.finish(t0) if launch.finish else {}
         finally:
             # Whatever happened (even Ctrl-C), nothing of this run may outlive it.
             kill_run_group(proc.pid)
@@ -133,6 +138,9 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
                 os.wait4(proc.pid, 0)
                 proc.returncode = -signal.SIGKILL
             reap_group(proc.pid)
+            reap_escaped(children_before)
+            if launch.cleanup:
+                launch.cleanup()
             if sampler:
                 samples = sampler.end()
         if counter:
@@ -145,8 +153,11 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
         "ctx_voluntary": usage.ru_nvcsw, "ctx_involuntary": usage.ru_nivcsw,
         "exit_code": proc.returncode,
         "stderr_tail": _stderr_tail(stderr_path),
-        "parallelism": (usage.ru_utime + usage.ru_stime) / wall_s if wall_s > 0 else None,
+        "cpu_source": "wait4",
     }
+    row.update(replaced)
+    if row.get("user_s") is not None and wall_s > 0:
+        row["parallelism"] = (row["user_s"] + row["sys_s"]) / wall_s
     if stderr_path.stat().st_size == 0:
         stderr_path.unlink()
     if counter:
