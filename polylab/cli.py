@@ -11,7 +11,7 @@ from invoke import Exit
 
 from . import store
 from .backends import BuildError
-from .doctor import print_doctor
+from .doctor import container_notes, print_doctor
 from .errors import UserError
 from .lab import ROOT, build_all, choose, langs_folder, load_lab, parse_images, parse_lang_list, select_langs, usable
 from .matrix import MatrixRequest, run_matrix
@@ -65,8 +65,8 @@ def resolve_out(out: str | None, resume: str | bool | None, lab_root: Path) -> t
 def doctor(config=None, langs=None, backend=None, images=None):
     lab = load_lab(config)
     choices = choose(lab, select_langs(lab, parse_lang_list(langs)), backend, parse_images(images))
-    notes = [f"languages from {lab.root / 'langs'}; experiments from {lab.config.file}; "
-             f"default profile '{lab.config.default_profile}'"]
+    notes = [f"languages from {langs_folder()}; experiments from {lab.config.file}; "
+             f"default profile '{lab.config.default_profile}'", *container_notes(lab, parse_images(images))]
     print_doctor(choices, notes)
 
 
@@ -118,6 +118,19 @@ def _report(directory: Path) -> None:
 @user_errors
 def report(results=None):
     _report(Path(results).resolve() if results else (ROOT / "results" / "latest").resolve())
+
+
+@user_errors
+def compare(a, b, out=None):
+    """Compare results sets A and B; prints the Markdown and writes compare.md/.html into out (default B)."""
+    from analysis.compare import write_comparison
+    folders = [Path(folder).resolve() for folder in (a, b)]
+    for folder in folders:
+        if not (folder / store.RUNS).exists():
+            raise UserError(f"{folder} has no {store.RUNS}: pass two results folders, e.g. results/<timestamp>")
+    markdown, written = write_comparison(*folders, Path(out).resolve() if out else None)
+    print(markdown)
+    say(f"written: {written / 'compare.md'}, {written / 'compare.html'}")
 
 
 @user_errors

@@ -37,3 +37,18 @@ def print_doctor(choices: list[Choice], notes: list[str]) -> None:
     console.print(table)
     for note in notes:
         console.print(note, markup=False)
+
+
+def container_notes(lab, images: dict) -> list[str]:
+    """The engine, and for each language its image and whether it is present (nothing is pulled here)."""
+    from .backends.container import find_engine, image_id
+    found = find_engine()
+    if found is None:
+        return ["container engine: none answers (docker/podman; DOCKER_HOST / CONTAINER_HOST honoured)"]
+    notes = [f"container engine: {found[0]} {found[1]}"]
+    images = {**lab.config.images, **images}
+    for language in lab.languages.values():
+        image = images.get(language.name) or (language.container.image if language.container else None)
+        state = "no image configured" if image is None else ("present" if image_id(image) else "missing (pulled on use)")
+        notes.append(f"  {language.name}: {image or '-'} — {state}")
+    return notes

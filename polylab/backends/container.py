@@ -70,7 +70,7 @@ def ensure_image(image: str) -> str:
     if pulled is None or pulled.returncode != 0:
         why = (pulled.stderr.strip().splitlines() or ["timed out"])[-1] if pulled else "timed out"
         raise UserError(f"image {image} is not present and could not be pulled ({why}) — pull it where a registry "
-                        f"is reachable, or build/load one locally and pass --image LANG={image.split(':')[0]}-local")
+                        f"is reachable (docker save/load to carry it), or pass --image LANG=IMAGE for a local one")
     return image_id(image)
 
 
