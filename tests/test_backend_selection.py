@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from conftest import ROOT
+from labpaths import ROOT
 
 
 def no_engine_env(tmp_path):

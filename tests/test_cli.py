@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from labpaths import ROOT
 
 
 def invoke(invoke_cmd, *args, env=None, timeout=600):

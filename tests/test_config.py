@@ -7,7 +7,7 @@ from polylab.config import load_config
 from polylab.errors import ConfigError
 from polylab.schema import ConfigWarning
 
-from conftest import ROOT
+from labpaths import ROOT
 
 
 def write(tmp_path, text):

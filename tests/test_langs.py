@@ -5,7 +5,7 @@ import pytest
 from polylab.errors import ConfigError
 from polylab.langs import discover, load_language
 
-from conftest import ROOT
+from labpaths import ROOT
 
 MANIFEST = """name: {name}
 sources: ["*.py"]

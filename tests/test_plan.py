@@ -4,7 +4,7 @@ from polylab.config import load_config
 from polylab.errors import UserError
 from polylab.plan import plan
 
-from conftest import ROOT
+from labpaths import ROOT
 
 
 def test_quick_profile_matrix():

@@ -22,6 +22,9 @@ from . import BuildOutcome, Detection, build_cached, cache_key, substitute
 from .cgroups import CgroupTotals
 
 SRC, BUILD, OUT = "/src", "/build", "/out"
+# Container builds live apart from local ones (build/_container/<lang>/), so switching backends keeps both
+# caches; language names cannot start with '_'.
+BUILD_SUBDIR = "_container"
 ENGINE_TIMEOUT_S = 20
 PULL_TIMEOUT_S = 900
 PID_TIMEOUT_S = 30
@@ -133,6 +136,7 @@ class ContainerBackend:
         return [] if os.getuid() == 0 else ["--user", f"{os.getuid()}:{os.getgid()}"]
 
     def build(self, language: Language, detection: Detection, build_root: Path) -> BuildOutcome:
+        build_root = build_root / BUILD_SUBDIR
         toolchain = self._toolchain(language, detection)
         build_dir = (build_root / language.name).resolve()
         env = self._env(language, toolchain)
@@ -161,7 +165,7 @@ class ContainerBackend:
         argv = [cli, "run", "--name", token, "--cidfile", str(cidfile), "--network", "none", "--log-driver", "none",
                 *self._user(), *cgroup.engine_args(), *limits,
                 *[f"--env={k}={v}" for k, v in self._env(language, toolchain).items()],
-                "--volume", f"{language.folder}:{SRC}:ro", "--volume", f"{(build_root / language.name).resolve()}:"
+                "--volume", f"{language.folder}:{SRC}:ro", "--volume", f"{(build_root / BUILD_SUBDIR / language.name).resolve()}:"
                 f"{BUILD}:ro", "--volume", f"{raw.resolve()}:{OUT}", "--workdir", BUILD, "--entrypoint", "",
                 detection.path, *program]
         state = {"pid_at": None}

@@ -1,0 +1,75 @@
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from polylab import perfstat
+
+PERF_OUTPUT = """\
+# started on Fri Nov 27 14:39:06 2026
+
+142.70,msec,task-clock,142703895,100.00,0.522,CPUs utilized
+83,,context-switches,142703895,100.00,581.624,/sec
+1,,cpu-migrations,142703895,100.00,7.008,/sec
+"""
+
+PERF_OUTPUT_RESTRICTED = """\
+# started on Fri Nov 27 14:39:06 2026
+
+2519.33,msec,task-clock:u,2519330000,100.00,1.950,CPUs utilized
+<not supported>,,context-switches:u,0,100.00,,
+<not counted>,,cpu-migrations:u,0,0.00,,
+"""
+
+
+def test_wrap_puts_perf_stat_in_front_of_the_command(tmp_path):
+    out = tmp_path / "perf.csv"
+    assert perfstat.wrap(["java", "-cp", "x", "Main", "--workers", "8"], out) == [
+        "perf", "stat", "-x", ",", "-e", "task-clock,context-switches,cpu-migrations", "-o", str(out), "--",
+        "java", "-cp", "x", "Main", "--workers", "8",
+    ]
+
+
+def test_parse_reads_counts_and_task_clock_in_seconds(tmp_path):
+    out = tmp_path / "perf.csv"
+    out.write_text(PERF_OUTPUT)
+    assert perfstat.parse(out) == {"task_clock_s": pytest.approx(0.1427), "context_switches": 83, "cpu_migrations": 1}
+
+
+def test_parse_gives_none_for_events_perf_could_not_count(tmp_path):
+    out = tmp_path / "perf.csv"
+    out.write_text(PERF_OUTPUT_RESTRICTED)
+    assert perfstat.parse(out) == {"task_clock_s": pytest.approx(2.51933), "context_switches": None,
+                                   "cpu_migrations": None}
+
+
+def test_parse_of_an_empty_file_gives_none_everywhere(tmp_path):
+    out = tmp_path / "perf.csv"
+    out.write_text("")
+    assert perfstat.parse(out) == {"task_clock_s": None, "context_switches": None, "cpu_migrations": None}
+
+
+def test_available_needs_perf_on_path(monkeypatch):
+    perfstat.available.cache_clear()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        assert perfstat.available() is False
+    finally:
+        perfstat.available.cache_clear()
+
+
+@pytest.mark.skipif(shutil.which("perf") is None, reason="perf is not installed")
+def test_wrapped_run_counts_what_wait4_counts(tmp_path):
+    if not perfstat.available():
+        pytest.skip("perf is installed but may not count events here (perf_event_paranoid)")
+    out = tmp_path / "perf.csv"
+    busy = "import time\nwhile time.process_time() < 0.5: pass"
+    proc = subprocess.Popen(perfstat.wrap([sys.executable, "-c", busy], out))
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    counts = perfstat.parse(out)
+    assert counts["task_clock_s"] == pytest.approx(usage.ru_utime + usage.ru_stime, rel=0.1)
+    assert counts["context_switches"] >= 1
+    assert counts["cpu_migrations"] >= 0

@@ -1,0 +1,185 @@
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from polylab import procfs
+from polylab.sampler import SAMPLE_COLUMNS, THREAD_COLUMNS, RunSamples, Sampler
+
+HZ = 20.0
+
+# Workers spin on CPU time, not wall time, so each run burns the same CPU however busy the machine is.
+NAMED_THREADS = r"""
+import ctypes, threading, time
+def work(i):
+    ctypes.CDLL(None).prctl(15, f"worker-{i}".encode(), 0, 0, 0)  # PR_SET_NAME
+    while time.thread_time() < 0.35:
+        pass
+threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+"""
+
+CHILD_PROCESSES = r"""
+import multiprocessing, time
+def work():
+    while time.process_time() < 0.75:
+        pass
+if __name__ == "__main__":
+    children = [multiprocessing.get_context("fork").Process(target=work) for _ in range(2)]
+    [c.start() for c in children]
+    [c.join() for c in children]
+    time.sleep(0.2)  # the children are gone and reaped well before their parent exits
+"""
+
+
+def sampled_run(sampler: Sampler, code: str):
+    """Run code as the runner does; return (RunSamples, CPU seconds from wait4, wall seconds)."""
+    sampler.begin()
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    sampler.attach(proc.pid, t0)
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    sampler.final()
+    wall_s = time.monotonic() - t0
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    return sampler.end(), usage.ru_utime + usage.ru_stime, wall_s
+
+
+@pytest.fixture(scope="module")
+def sampler():
+    with Sampler(hz=HZ) as sampler:
+        yield sampler
+
+
+@pytest.fixture(scope="module")
+def threads_run(sampler):
+    return sampled_run(sampler, NAMED_THREADS)
+
+
+@pytest.fixture(scope="module")
+def processes_run(sampler):
+    return sampled_run(sampler, CHILD_PROCESSES)
+
+
+@pytest.mark.parametrize("hz", [0.5, 0, 51, 100])
+def test_rates_outside_1_to_50_hz_are_refused(hz):
+    with pytest.raises(ValueError, match="between 1 and 50 Hz"):
+        Sampler(hz=hz)
+
+
+def test_samples_come_at_the_configured_rate(threads_run):
+    run, _, wall_s = threads_run
+    assert abs(run.summary["samples"] - HZ * wall_s) <= 2
+    assert run.summary["interval_s"] == pytest.approx(1 / HZ, rel=0.1)
+
+
+def test_every_sample_has_a_row_per_core_with_percentages_in_range(threads_run):
+    run, _, _ = threads_run
+    cores = set(procfs.parse_core_ticks(open("/proc/stat", "rb").read()))
+    rows_by_time = {}
+    for t_s, core, system_pct, workload_pct in run.samples:
+        rows_by_time.setdefault(t_s, set()).add(core)
+        assert 0.0 <= system_pct <= 100.0
+        assert 0.0 <= workload_pct <= 100.0
+    assert all(seen == cores for seen in rows_by_time.values())
+    assert len(rows_by_time) >= run.summary["samples"]
+    assert max(row[3] for row in run.samples) > 50.0  # a busy run shows on some core
+
+
+def test_times_are_relative_to_spawn_and_ordered(threads_run):
+    run, _, wall_s = threads_run
+    sample_times = [row[0] for row in run.samples]
+    assert sample_times == sorted(sample_times)
+    assert -1 / HZ < sample_times[0] and sample_times[-1] <= wall_s
+    assert all(0.0 < row[0] <= wall_s for row in run.threads)
+
+
+def test_threads_table_shows_every_named_thread(threads_run):
+    run, _, _ = threads_run
+    assert all(len(row) == len(THREAD_COLUMNS) for row in run.threads)
+    names = {row[2]: row[3] for row in run.threads}  # tid -> name
+    assert len(names) == 5  # the main thread and four workers
+    assert sorted(name for name in names.values() if name.startswith("worker-")) == [
+        "worker-0", "worker-1", "worker-2", "worker-3"
+    ]
+    assert run.summary["threads_max"] == 5
+    last_cpu_by_tid = {row[2]: row[5] for row in run.threads}
+    assert all(last_cpu_by_tid[tid] >= 0.3 for tid, name in names.items() if name.startswith("worker-"))
+
+
+def test_threaded_cpu_agrees_with_wait4(threads_run):
+    run, wait4_cpu_s, _ = threads_run
+    assert wait4_cpu_s >= 1.0
+    assert run.summary["workload_cpu_s"] / wait4_cpu_s == pytest.approx(1.0, abs=0.05)
+
+
+def test_child_processes_cpu_agrees_with_wait4(processes_run):
+    run, wait4_cpu_s, _ = processes_run
+    assert wait4_cpu_s >= 1.0
+    assert run.summary["workload_cpu_s"] / wait4_cpu_s == pytest.approx(1.0, abs=0.05)
+    assert len({row[1] for row in run.threads}) == 3  # the parent and both children were seen
+
+
+def test_per_core_busy_adds_up_to_the_workload_cpu(threads_run, processes_run):
+    for run, _, _ in (threads_run, processes_run):
+        summary = run.summary
+        assert len(summary["per_core_busy_s"]) >= len(set(row[1] for row in run.samples))
+        assert sum(summary["per_core_busy_s"]) == pytest.approx(summary["workload_cpu_s"], abs=1e-6)
+        assert 0.0 <= summary["unplaced_cpu_s"] <= summary["workload_cpu_s"]
+
+
+def test_summary_counts_migrations_and_the_samplers_own_cpu(threads_run):
+    run, _, wall_s = threads_run
+    last_migrations = {row[2]: row[8] for row in run.threads}
+    assert run.summary["migrations"] == sum(last_migrations.values())
+    assert 0.0 < run.summary["sampler_cpu_s"] < wall_s
+
+
+def test_a_run_that_never_started_gives_machine_rows_only(sampler):
+    sampler.begin()
+    time.sleep(3 / HZ)
+    run = sampler.end()
+    assert isinstance(run, RunSamples)
+    assert run.threads == [] and run.summary["samples"] == 0 and run.summary["workload_cpu_s"] == 0
+    assert len(run.samples) >= 2 and all(len(row) == len(SAMPLE_COLUMNS) for row in run.samples)
+
+
+def test_close_leaves_no_sampler_process():
+    sampler = Sampler(hz=HZ)
+    sampler.begin()
+    pid = sampler.pid
+    assert os.path.exists(f"/proc/{pid}")
+    sampler.end()
+    sampler.close()
+    assert not os.path.exists(f"/proc/{pid}")
+    assert sampler.pid is None
+
+
+def test_sampler_leaves_when_the_orchestrator_dies():
+    orchestrator = subprocess.run(
+        [sys.executable, "-c",
+         "import os, signal; from polylab.sampler import Sampler; s = Sampler(); s.begin(); "
+         "print(s.pid, flush=True); os.kill(os.getpid(), signal.SIGKILL)"],
+        capture_output=True, text=True, timeout=30,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    sampler_pid = int(orchestrator.stdout)
+    deadline = time.monotonic() + 10
+    while _alive(sampler_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(sampler_pid)
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie waiting for whoever inherited it."""
+    stat_file = procfs.PinnedFile.open_if_present(f"/proc/{pid}/stat")
+    if stat_file is None:
+        return False
+    data = stat_file.read()
+    stat_file.close()
+    return data is not None and procfs.parse_stat(data).state != "Z"
