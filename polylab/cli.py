@@ -15,6 +15,7 @@ from .doctor import container_notes, print_doctor
 from .errors import UserError
 from .lab import ROOT, build_all, choose, langs_folder, load_lab, parse_images, parse_lang_list, select_langs, usable
 from .matrix import MatrixRequest, run_matrix
+from .plan import plan
 from .progress import console, say
 from .scaffold import new_language
 
@@ -35,7 +36,7 @@ def user_errors(function):
     return wrapper
 
 
-def _prepare(config, langs, backend, strict, images=None):
+def _ready_languages(config, langs, backend, strict, images=None):
     lab = load_lab(config)
     names = select_langs(lab, parse_lang_list(langs))
     choices = choose(lab, names, backend, parse_images(images))
@@ -43,6 +44,11 @@ def _prepare(config, langs, backend, strict, images=None):
     ready = usable(choices, strict)
     if not ready:
         raise UserError("no language can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    return lab, ready, skipped
+
+
+def _prepare(config, langs, backend, strict, images=None):
+    lab, ready, skipped = _ready_languages(config, langs, backend, strict, images)
     return lab, ready, build_all(lab, ready), skipped
 
 
@@ -81,10 +87,14 @@ def build(config=None, langs=None, backend=None, strict=False, images=None):
 
 
 def _run_matrix(profile, langs, out, config, backend, strict, resume, images) -> tuple[Path, int]:
-    lab, ready, builds, skipped = _prepare(config, langs, backend, strict, images)
+    lab, ready, skipped = _ready_languages(config, langs, backend, strict, images)
     directory, resuming = resolve_out(out, resume, lab.root)
-    request = MatrixRequest(profile=profile, langs=[c.language.name for c in ready], out=directory, resume=resuming)
-    return directory, run_matrix(lab, request, ready, builds, skipped)
+    names = [c.language.name for c in ready]
+    # An empty matrix or an unusable results folder is reported before anything is built.
+    plan(lab.config.profile(profile), names)
+    store.prepare(directory)
+    request = MatrixRequest(profile=profile, langs=names, out=directory, resume=resuming)
+    return directory, run_matrix(lab, request, ready, build_all(lab, ready), skipped)
 
 
 def _exit_for(code: int, directory: Path) -> None:

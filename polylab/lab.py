@@ -9,7 +9,7 @@ from pathlib import Path
 from .backends import Backend, BuildError, BuildOutcome, Detection, get_backend
 from .backends.container import find_engine
 from .config import BACKENDS, Config, load_config
-from .errors import UserError
+from .errors import ConfigError, UserError
 from .langs import Language, discover
 from .progress import say
 
@@ -44,7 +44,19 @@ def load_lab(config_path: str | None = None, langs_dir: str | None = None, root:
     shown = str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path)
     config = load_config(path, shown)
     folder = Path(langs_dir) if langs_dir else langs_folder(root)
-    return Lab(root=root, config=config, languages=discover(folder, folder.parent), build_root=root / "build")
+    languages = discover(folder, folder.parent)
+    _check_experiment_langs(config, languages)
+    return Lab(root=root, config=config, languages=languages, build_root=root / "build")
+
+
+def _check_experiment_langs(config: Config, languages: dict[str, Language]) -> None:
+    """An experiment's `langs` may only name known languages: a typo would quietly drop its runs."""
+    for profile in config.profiles.values():
+        for experiment in profile.experiments:
+            unknown = [name for name in experiment.langs or () if name not in languages]
+            if unknown:
+                raise ConfigError(config.file, f"profile '{profile.name}' / experiment '{experiment.name}'", "langs",
+                                  f"unknown language '{unknown[0]}'; known: {', '.join(languages)}")
 
 
 def parse_lang_list(text: str | None) -> list[str] | None:

@@ -34,8 +34,16 @@ class MatrixRequest:
     resume: bool = False
 
 
-def _raise_interrupted(signum, _frame):
-    raise Interrupted(signum)
+def _interrupt_once():
+    """A SIGINT/SIGTERM handler that raises Interrupted for the first signal only: a second one (an impatient
+    Ctrl-C) arriving while the run in flight is killed and the finished ones saved must not cut that short."""
+    first = []
+
+    def handler(signum, _frame):
+        if not first:
+            first.append(signum)
+            raise Interrupted(signum)
+    return handler
 
 
 def expected_seconds(spec: RunSpec) -> float:
@@ -104,7 +112,8 @@ def run_matrix(lab: Lab, request: MatrixRequest, choices: list[Choice],
 
 
 def _execute_all(lab, todo, by_lang, builds, out) -> int:
-    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handler = _interrupt_once()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     become_subreaper()
     bad = 0
     try:

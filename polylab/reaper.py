@@ -68,12 +68,17 @@ def reap_escaped(known_children: set[int], timeout_s: float = SETTLE_TIMEOUT_S) 
     As the subreaper we inherit such a process when its parent dies, so once the run's leader is reaped,
     every child we gained during the run is one of them (nothing else here starts processes meanwhile).
     Each goes with its group; what it had started comes back to us in turn, so repeat until none is new.
+    It also serves when a spawn is interrupted: the leader may exist without a Popen to show for it.
     """
     deadline = time.monotonic() + timeout_s
     while (escaped := child_pids() - known_children) and time.monotonic() < deadline:
         for pid in escaped:
             try:
-                os.killpg(os.getpgid(pid), signal.SIGKILL)    # a group of the run's session, or its own
+                group = os.getpgid(pid)
+                if group == os.getpgrp():     # a child caught between fork and setsid: never kill our own group
+                    os.kill(pid, signal.SIGKILL)
+                else:
+                    os.killpg(group, signal.SIGKILL)          # a group of the run's session, or its own
                 os.waitpid(pid, os.WNOHANG)
             except (ProcessLookupError, PermissionError, ChildProcessError):
                 pass

@@ -110,6 +110,9 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
             if sampler:
                 sampler.end()
             return _spawn_failure(spec, started_at, exc), None
+        except BaseException:
+            reap_escaped(children_before)     # interrupted mid-spawn: the child may exist, unknown to us
+            raise
         finally:
             if stdout_file:
                 stdout_file.close()

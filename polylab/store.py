@@ -18,6 +18,8 @@ RUNS = "runs.jsonl"
 META = "meta.json"
 PARTS = "parts"
 RAW = "raw"
+# A quick-profile set takes a few MiB; below this much free space a matrix would likely be cut short.
+MIN_FREE_BYTES = 32 * 2**20
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -40,10 +42,16 @@ def new_results_dir(root: Path) -> Path:
 
 
 def prepare(directory: Path) -> None:
-    """Create the set's folders and prove they are writable before anything runs."""
+    """Create the set's folders and prove they are writable, with room to spare, before anything runs."""
     try:
         for sub in (directory, directory / RAW, directory / PARTS):
             sub.mkdir(parents=True, exist_ok=True)
+        usage = os.statvfs(directory)
+        free_bytes = usage.f_bavail * usage.f_frsize
+        if free_bytes < MIN_FREE_BYTES:
+            raise UserError(f"results folder {directory} has only {free_bytes / 2**20:.1f} MiB free, less than the "
+                            f"{MIN_FREE_BYTES // 2**20} MiB a results set may need — choose another with --out or "
+                            f"free some space")
         probe = directory / ".write-probe"
         with open(probe, "wb") as handle:
             handle.write(b"\0" * 65536)
@@ -76,11 +84,19 @@ def read_meta(directory: Path) -> dict:
         return {}
 
 
+def _cut_torn_line(fd: int) -> None:
+    """Drop a last line without its newline (a crash mid-write): appended to, it would swallow the next row."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.ftruncate(fd, os.pread(fd, size, 0).rfind(b"\n") + 1)
+
+
 def append_run(directory: Path, row: dict) -> None:
     """One line per run, written in a single write and synced, so a crash loses at most the run in flight."""
     line = json.dumps({"schema_version": SCHEMA_VERSION, **row}, default=str) + "\n"
-    fd = os.open(directory / RUNS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(directory / RUNS, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
+        _cut_torn_line(fd)
         os.write(fd, line.encode())
         os.fsync(fd)
     finally:
