@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, store
+from . import __version__, perfstat, store
 from .backends import BuildError, BuildOutcome
 from .lab import Choice, Lab
 from .machine import describe
@@ -78,8 +78,15 @@ def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> dict
     raw = out / store.RAW
     result_path = raw / f"{spec.run_id}.result.json"
     launch = choice.backend.launch(choice.language, choice.detection, lab.build_root, spec, result_path)
+    perf_path = raw / f"{spec.run_id}.perf.csv"
+    counting = spec.perf and choice.detection.backend == "local" and perfstat.available()
+    if counting:
+        perf_path.unlink(missing_ok=True)
+        launch.argv = perfstat.wrap(launch.argv, perf_path)
     measured, samples = execute(spec, launch, raw, sampler)
     row = {**base_row(spec, choice), **launch.extra, **measured}
+    if counting and perf_path.exists():
+        row.update({f"perf_{key}": value for key, value in perfstat.parse(perf_path).items()})
     if samples is not None:
         row.update(write_parts(out, spec.run_id, samples))
         if row.get("cpu_source") == "sampler" and row.get("wall_s"):
