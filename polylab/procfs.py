@@ -137,7 +137,9 @@ def parse_core_ticks(data: bytes) -> dict[int, tuple[int, int]]:
     """
     per_core = {}
     for line in data.splitlines():
-        if not line.startswith(b"cpu") or line.startswith(b"cpu "):
+        if not line.startswith(b"cpu"):
+            break  # the cpu lines come first; the rest (interrupt counts) is long and not needed
+        if line.startswith(b"cpu "):
             continue
         name, *counters = line.split()
         user, nice, system, idle, iowait, irq, softirq, steal = (int(c) for c in counters[:8])
@@ -177,6 +179,11 @@ class PinnedFile:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def parse_newest_pid(data: bytes) -> int:
+    """The most recently allocated pid (process or thread), the last field of /proc/loadavg."""
+    return int(data.rsplit(None, 1)[1])
 
 
 def list_pids() -> set[int]:

@@ -2,6 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -13,6 +14,7 @@ PERF_OUTPUT = """\
 142.70,msec,task-clock,142703895,100.00,0.522,CPUs utilized
 83,,context-switches,142703895,100.00,581.624,/sec
 1,,cpu-migrations,142703895,100.00,7.008,/sec
+273404520,ns,duration_time,273404520,100.00,522.088,M/sec
 """
 
 PERF_OUTPUT_RESTRICTED = """\
@@ -21,13 +23,15 @@ PERF_OUTPUT_RESTRICTED = """\
 2519.33,msec,task-clock:u,2519330000,100.00,1.950,CPUs utilized
 <not supported>,,context-switches:u,0,100.00,,
 <not counted>,,cpu-migrations:u,0,0.00,,
+<not supported>,ns,duration_time,0,100.00,,
 """
 
 
 def test_wrap_puts_perf_stat_in_front_of_the_command(tmp_path):
     out = tmp_path / "perf.csv"
     assert perfstat.wrap(["java", "-cp", "x", "Main", "--workers", "8"], out) == [
-        "perf", "stat", "-x", ",", "-e", "task-clock,context-switches,cpu-migrations", "-o", str(out), "--",
+        "perf", "stat", "-x", ",", "-e", "task-clock,context-switches,cpu-migrations,duration_time",
+        "-o", str(out), "--",
         "java", "-cp", "x", "Main", "--workers", "8",
     ]
 
@@ -35,20 +39,22 @@ def test_wrap_puts_perf_stat_in_front_of_the_command(tmp_path):
 def test_parse_reads_counts_and_task_clock_in_seconds(tmp_path):
     out = tmp_path / "perf.csv"
     out.write_text(PERF_OUTPUT)
-    assert perfstat.parse(out) == {"task_clock_s": pytest.approx(0.1427), "context_switches": 83, "cpu_migrations": 1}
+    assert perfstat.parse(out) == {"task_clock_s": pytest.approx(0.1427), "context_switches": 83, "cpu_migrations": 1,
+                                   "duration_s": pytest.approx(0.27340452)}
 
 
 def test_parse_gives_none_for_events_perf_could_not_count(tmp_path):
     out = tmp_path / "perf.csv"
     out.write_text(PERF_OUTPUT_RESTRICTED)
     assert perfstat.parse(out) == {"task_clock_s": pytest.approx(2.51933), "context_switches": None,
-                                   "cpu_migrations": None}
+                                   "cpu_migrations": None, "duration_s": None}
 
 
 def test_parse_of_an_empty_file_gives_none_everywhere(tmp_path):
     out = tmp_path / "perf.csv"
     out.write_text("")
-    assert perfstat.parse(out) == {"task_clock_s": None, "context_switches": None, "cpu_migrations": None}
+    assert perfstat.parse(out) == {"task_clock_s": None, "context_switches": None, "cpu_migrations": None,
+                                   "duration_s": None}
 
 
 def test_available_needs_perf_on_path(monkeypatch):
@@ -66,10 +72,14 @@ def test_wrapped_run_counts_what_wait4_counts(tmp_path):
         pytest.skip("perf is installed but may not count events here (perf_event_paranoid)")
     out = tmp_path / "perf.csv"
     busy = "import time\nwhile time.process_time() < 0.5: pass"
+    t0 = time.monotonic()
     proc = subprocess.Popen(perfstat.wrap([sys.executable, "-c", busy], out))
     _, status, usage = os.wait4(proc.pid, 0)
+    wall_s = time.monotonic() - t0
     assert os.waitstatus_to_exitcode(status) == 0
     counts = perfstat.parse(out)
     assert counts["task_clock_s"] == pytest.approx(usage.ru_utime + usage.ru_stime, rel=0.1)
+    assert 0 < counts["duration_s"] <= wall_s
     assert counts["context_switches"] >= 1
     assert counts["cpu_migrations"] >= 0
+    assert counts["duration_s"] >= 0.5
