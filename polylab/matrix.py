@@ -91,6 +91,9 @@ def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> dict
         row.update(write_parts(out, spec.run_id, samples))
         if row.get("cpu_source") == "sampler" and row.get("wall_s"):
             row["parallelism"] = samples.summary["workload_cpu_s"] / row["wall_s"]
+        if row.get("cpu_source") != "cgroup":
+            row["max_rss_bytes"] = samples.summary.get("peak_rss_bytes")
+        row["tree_rss_bytes"] = samples.summary.get("tree_peak_rss_bytes")
     return row
 
 

@@ -152,7 +152,9 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
     row = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started_at)),
         "wall_s": wall_s, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
-        "max_rss_bytes": usage.ru_maxrss * 1024,
+        # Not ru_maxrss: on Linux a child inherits the orchestrator's own peak RSS at fork, so the sampler's
+        # per-process VmHWM gives the peak instead (matrix.run_one).
+        "max_rss_bytes": None,
         "ctx_voluntary": usage.ru_nvcsw, "ctx_involuntary": usage.ru_nivcsw,
         "exit_code": proc.returncode,
         "stderr_tail": _stderr_tail(stderr_path),
