@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -91,7 +92,7 @@ def _run_matrix(profile, langs, out, config, backend, strict, resume, images) ->
     directory, resuming = resolve_out(out, resume, lab.root)
     names = [c.language.name for c in ready]
     # An empty matrix or an unusable results folder is reported before anything is built.
-    plan(lab.config.profile(profile), names)
+    plan(lab.config.profile(profile), names, lab.config.file)
     store.prepare(directory)
     request = MatrixRequest(profile=profile, langs=names, out=directory, resume=resuming)
     return directory, run_matrix(lab, request, ready, build_all(lab, ready), skipped)
@@ -150,3 +151,15 @@ def new_lang(name):
 
 
 __all__ = ["doctor", "build", "run", "run_all", "report", "new_lang", "console"]
+
+
+@user_errors
+def bench_sampler(lang="go", pairs=5):
+    from .bench import bench_sampler as measure
+    print(json.dumps(measure(lang=lang, pairs=int(pairs)), indent=2))
+
+
+@user_errors
+def bench_accuracy(langs=None, seconds=2.0):
+    from .bench import bench_accuracy as measure
+    print(json.dumps(measure(langs=parse_lang_list(langs), seconds=float(seconds)), indent=2))

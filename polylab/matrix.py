@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__, perfstat, store
 from .backends import BuildError, BuildOutcome
+from .errors import UserError
 from .lab import Choice, Lab
 from .machine import describe
 from .plan import RunSpec, plan
@@ -102,7 +103,7 @@ def run_matrix(lab: Lab, request: MatrixRequest, choices: list[Choice],
     """Returns the exit code: 0 when every run is ok, 1 when some are not, 130/143 when interrupted."""
     profile = lab.config.profile(request.profile)
     by_lang = {c.language.name: c for c in choices}
-    specs = plan(profile, [name for name in request.langs if name in by_lang])
+    specs = plan(profile, [name for name in request.langs if name in by_lang], lab.config.file)
     out = request.out
     store.prepare(out)
     done = {row["run_id"] for row in store.read_runs(out)} if request.resume else set()
@@ -143,9 +144,11 @@ def _execute_all(lab, todo, by_lang, builds, out) -> int:
                                   row.get("reason"))
     except (Interrupted, KeyboardInterrupt) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
-        gather_parts(out)
         say(f"interrupted: finished runs are saved in {out}; continue with `invoke all --resume {out}`")
         return code
+    except OSError as exc:   # the results folder filled up or vanished mid-matrix: rows written so far stay
+        raise UserError(f"cannot write to {out}: {exc.strerror or exc} — finished runs are saved; free space and "
+                        f"continue with `invoke all --resume {out}`") from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .config import Experiment, Profile
-from .errors import UserError
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def _runs_of(experiment: Experiment, lang: str) -> list[RunSpec]:
     return runs
 
 
-def plan(profile: Profile, langs: list[str]) -> list[RunSpec]:
+def plan(profile: Profile, langs: list[str], file: str = "experiments.yaml") -> list[RunSpec]:
     """Experiments in profile order, then languages in the given order."""
     runs = []
     for experiment in profile.experiments:
@@ -69,6 +69,7 @@ def plan(profile: Profile, langs: list[str]) -> list[RunSpec]:
         for lang in chosen:
             runs.extend(_runs_of(experiment, lang))
     if not runs:
-        raise UserError(f"profile '{profile.name}' has nothing to run for languages {', '.join(langs) or '(none)'}"
-                        " — check --langs and the experiments' `langs` keys")
+        raise ConfigError(file, f"profile '{profile.name}'", "experiments",
+                          f"nothing to run for languages {', '.join(langs) or '(none)'} — check --langs and the "
+                          f"experiments' `langs` keys")
     return runs

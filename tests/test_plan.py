@@ -1,7 +1,7 @@
 import pytest
 
 from polylab.config import load_config
-from polylab.errors import UserError
+from polylab.errors import ConfigError
 from polylab.plan import plan
 
 from labpaths import ROOT
@@ -30,5 +30,5 @@ def test_warmups_come_first_and_are_flagged(tmp_path):
 def test_empty_matrix_after_filtering_is_an_error(tmp_path):
     path = tmp_path / "e.yaml"
     path.write_text("profiles:\n  p:\n    experiments:\n      x: {workload: sum, workers: [2], n: 5, langs: [go]}\n")
-    with pytest.raises(UserError, match="profile 'p' has nothing to run for languages python"):
+    with pytest.raises(ConfigError, match="At profile .p. ==> At key: experiments =====> nothing to run for languages python"):
         plan(load_config(path).profile("p"), ["python"])

@@ -72,9 +72,10 @@ def test_unknown_language_in_an_experiment(session):
 def test_empty_matrix_after_filtering(session):
     session.add_language()
     session.add_language("other", edits={"name: faulty": "name: other"})
-    done, _ = run_with(session, "--langs", "other", langs=["faulty"])
-    assert single_error_line(done) == ("error: profile 'p' has nothing to run for languages other — check --langs "
-                                       "and the experiments' `langs` keys")
+    done, config = run_with(session, "--langs", "other", langs=["faulty"])
+    assert single_error_line(done) == (f"error: ==> File {config} ==> At profile 'p' ==> At key: experiments =====> "
+                                       "nothing to run for languages other — check --langs and the experiments' "
+                                       "`langs` keys")
     assert nothing_was_built(done)
 
 
