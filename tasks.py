@@ -46,10 +46,30 @@ def report(c, results=None):
     cli.report(results)
 
 
+@task(help={"a": "the baseline results folder", "b": "the results folder compared with A",
+            "out": "where to write compare.md and compare.html (default: B)"})
+def compare(c, a, b, out=None):
+    """Compare two results sets run by run: medians, ratio B/A, Mann-Whitney U; 'not significant' when noisy."""
+    cli.compare(a, b, out)
+
+
+@task(name="bench-sampler", help={"lang": "language of the fixed CPU-bound run (default go)",
+                                   "pairs": "A/B pairs per sampling rate (default 5)"})
+def bench_sampler(c, lang="go", pairs=5):
+    """Sampler overhead: A/B pairs without and with sampling at 10 and 50 Hz; JSON on stdout."""
+    cli.bench_sampler(lang, pairs)
+
+
+@task(name="bench-accuracy", help={"langs": COMMON_HELP["langs"], "seconds": "duration of each run (default 2)"})
+def bench_accuracy(c, langs=None, seconds=2.0):
+    """The lab's CPU seconds vs wait4 vs perf task-clock, and its wall time vs perf's; JSON on stdout."""
+    cli.bench_accuracy(langs, seconds)
+
+
 @task(name="new-lang", help={"name": "the new language's name: lowercase letters, digits, '-'"})
 def new_lang(c, name):
     """Scaffold langs/NAME/ from the template: a manifest and a README explaining the contract."""
     cli.new_lang(name)
 
 
-ns = Collection(all, run, build, doctor, report, new_lang)
+ns = Collection(all, run, build, doctor, report, compare, bench_sampler, bench_accuracy, new_lang)

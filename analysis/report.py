@@ -1,22 +1,116 @@
-"""Write the report files of a results set (minimal: summary.md with the summary table)."""
+"""Write the report files of a results set from its stored data, without running anything:
+figures/*.png, report.html (self-contained), summary.md (GitHub-friendly) and runs.csv."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from polylab.progress import say
 from polylab.store import atomic_write_text
 
-from .summary import runs_frame, status_counts, summary_table
+from . import claims as claims_module
+from . import tidy
+from .document import Bullets, Document, Figure, Heading, Table, Text, to_html, to_markdown
+from .figures import draw_all
+from .load import ResultsSet, load_results
+from .methods import experiment_table, machine_table, methods, toolchain_table
+from .summary import failures, skipped, status_counts, summary_table, write_run_table
+
+FIGURES_FOLDER = "figures"
+
+
+def _overview(results: ResultsSet) -> list:
+    runs = results.runs
+    machine = results.machine
+    head = tidy.headline(results)
+    started = runs["started_at"].dropna()
+    facts = [
+        f"Profile '{results.meta.get('profile', '?')}', {len(runs)} runs recorded of "
+        f"{results.meta.get('planned_runs', '?')} planned ({int(runs['measured'].sum())} measured, "
+        f"{int(runs['warmup'].sum())} warm-ups, {int((runs['status'] != 'ok').sum())} not ok)"
+        + (f", from {started.min()} to {started.max()}." if not started.empty else "."),
+        f"Machine: {machine.get('cpu_model', '?')}, {results.cores} cores usable, kernel {machine.get('kernel', '?')}"
+        f"{', in a container' if machine.get('in_container') else ''}; shared machines add noise, which the "
+        f"figures show as 'rest of machine'.",
+        f"Languages: {', '.join(runs['lang'].cat.categories)}."
+        + (f" Skipped: {', '.join(results.meta.get('skipped', {}))}." if results.meta.get("skipped") else ""),
+        f"Headline experiment (figures of one run per language and mode): {head.label()}." if head else
+        "No measured CPU-bound (sum) run: the figures and claims that need one are left out.",
+        "Per-core samples: " + ("present." if results.has_samples else
+                                "none (figures that need them say 'no samples'; claims that need them are "
+                                "inconclusive)."),
+    ]
+    window = tidy.window_stats(results)
+    noisy = window[window["other_load_cores"] > tidy.QUIET_OTHER_LOAD]
+    if not noisy.empty:
+        facts.append(f"{len(noisy)} of {len(window)} sampled runs shared the machine: something else used more "
+                     f"than {tidy.QUIET_OTHER_LOAD} cores during their work (up to "
+                     f"{noisy['other_load_cores'].max():.2f}). Claims (a)–(c) and (e) set them aside; see the 'rest of "
+                     f"machine' panels.")
+    return [Bullets(facts)]
+
+
+def _verdicts_table(claims: list) -> Table:
+    frame = pd.DataFrame([{"claim": f"({c.key}) {c.statement}", "verdict": c.verdict, "why": c.reason}
+                          for c in claims])
+    return Table(frame)
+
+
+def _claim_blocks(claim) -> list:
+    evidence = claim.evidence.rename(columns={"spread": "min–max"})
+    return [Heading(f"({claim.key}) {claim.statement}", level=3, badge=claim.verdict),
+            Text(f"The article: {claim.quote}", style="quote"),
+            Text(f"Rule: {claim.rule}"),
+            Text(f"Verdict: {claim.verdict} — {claim.reason}."),
+            Table(evidence, caption="One row per group and measure: median, min–max over runs (or threads), n.")]
+
+
+def build_document(results: ResultsSet, figure_outcomes: list, claims: list) -> Document:
+    document = Document(f"polylab report — {results.name}")
+    document.add(*_overview(results))
+    document.add(Heading("Claims at a glance"), _verdicts_table(claims))
+    document.add(Heading("Figures"))
+    for outcome in figure_outcomes:
+        document.add(Heading(outcome.title, level=3), Figure(outcome.title, outcome.caption, outcome.path))
+    document.add(Heading("Claims of the article"),
+                 Text("Each claim of the seed article (processes-and-threads.md) with the rule that judges it, "
+                      "the verdict and the numbers behind it. Rule for every claim: groups with fewer than "
+                      f"{claims_module.MIN_REPS} runs, or runs on both sides of a threshold, are inconclusive; "
+                      "the claim takes the verdict its conclusive groups agree on when they are at least half "
+                      "of the groups, and is inconclusive otherwise."))
+    for claim in claims:
+        document.add(*_claim_blocks(claim))
+    document.add(Heading("Summary"),
+                 Text("Measured runs per configuration: median (min–max) over the repetitions; n = runs."),
+                 Table(summary_table(results)))
+    document.add(Heading("Methods"), Bullets(methods(results)))
+    document.add(Heading("Machine and toolchains"), Table(machine_table(results)),
+                 Table(toolchain_table(results.meta)), Heading("Experiments as run", level=3),
+                 Table(experiment_table(results.meta)))
+    document.add(Heading("Failures and skips"), Heading("Runs that are not ok", level=3),
+                 Table(failures(results), caption="Left out of every statistic."),
+                 Heading("Languages skipped", level=3), Table(skipped(results.meta)),
+                 Heading("Runs per status", level=3), Table(status_counts(results)))
+    document.add(Heading("Files"), Bullets([
+        "runs.csv — every run (warm-ups and failures too) with the derived numbers",
+        "summary.md — this report as Markdown; figures/*.png — the figures",
+        "runs.jsonl, meta.json, samples.parquet, threads.parquet — the stored data this report is built from "
+        "(`invoke report --results DIR` rebuilds it)"]))
+    return document
 
 
 def build_report(directory: Path) -> Path:
-    runs = runs_frame(directory)
-    table = summary_table(runs)
-    text = "\n\n".join([f"# polylab summary — {directory.name}", "## Medians of measured runs",
-                        table.to_markdown(index=False) if not table.empty else "(no ok runs)",
-                        "## Status per language and mode", status_counts(runs).to_markdown(index=False)])
-    path = directory / "summary.md"
-    atomic_write_text(path, text + "\n")
-    say(text)
-    return path
+    """Rebuild every report file of the results set in directory; returns the path of report.html."""
+    directory = Path(directory)
+    results = load_results(directory)
+    outcomes = draw_all(results, directory / FIGURES_FOLDER)
+    claims = claims_module.evaluate(results)
+    document = build_document(results, outcomes, claims)
+    atomic_write_text(directory / "summary.md", to_markdown(document, directory))
+    atomic_write_text(directory / "report.html", to_html(document))
+    write_run_table(results, directory / "runs.csv")
+    verdicts = ", ".join(f"({c.key}) {c.verdict}" for c in claims)
+    say(f"report: {directory / 'report.html'} — claims: {verdicts}")
+    return directory / "report.html"

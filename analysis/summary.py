@@ -1,30 +1,77 @@
-"""A minimal summary of a results set: medians per configuration, from runs.jsonl only."""
+"""Tables of a results set: medians and spread per configuration, failures and skips, the CSV run table."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from polylab import store
+from . import tidy
+from .load import ResultsSet
 
-GROUP = ["experiment", "lang", "mode", "workload", "workers"]
-
-
-def runs_frame(directory: Path) -> pd.DataFrame:
-    return pd.DataFrame(store.read_runs(directory))
-
-
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    measured = runs[(runs["status"] == "ok") & (~runs["warmup"].astype(bool))].copy()
-    if measured.empty:
-        return pd.DataFrame(columns=[*GROUP, "runs", "wall_s", "inner_s", "cpu_s", "parallelism"])
-    measured["cpu_s"] = measured["user_s"] + measured["sys_s"]
-    table = measured.groupby(GROUP, observed=True).agg(
-        runs=("run_id", "count"), wall_s=("wall_s", "median"), inner_s=("inner_s", "median"),
-        cpu_s=("cpu_s", "median"), parallelism=("parallelism", "median")).reset_index()
-    return table.round(3)
+CONFIGURATION = ["experiment", "lang", "variant", "mode", "workload", "workers"]
+SUMMARY_MEASURES = {
+    "wall_s": "wall s",
+    "inner_s": "work s (own clock)",
+    "startup_s": "start-up s",
+    "throughput": "iterations/s",
+    "parallelism": "parallelism",
+    "switches_per_s": "switches/s",
+    "max_rss_mib": "peak RSS MiB",
+    "tree_rss_mib": "tree RSS MiB",
+}
 
 
-def status_counts(runs: pd.DataFrame) -> pd.DataFrame:
-    return runs.groupby(["lang", "mode", "status"]).size().unstack(fill_value=0).reset_index()
+def summary_table(results: ResultsSet) -> pd.DataFrame:
+    """One row per configuration: n measured runs, and each measure as 'median (min–max)'."""
+    runs = tidy.measured(results)
+    columns = [*CONFIGURATION, "n", *SUMMARY_MEASURES.values()]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for key, group in runs.groupby(CONFIGURATION, observed=True, sort=True):
+        row = dict(zip(CONFIGURATION, key))
+        row["n"] = len(group)
+        for column, name in SUMMARY_MEASURES.items():
+            row[name] = tidy.format_spread(tidy.spread(group[column]), with_n=False)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def failures(results: ResultsSet) -> pd.DataFrame:
+    """Runs that are not ok, with their reason and the end of their stderr."""
+    runs = results.runs[results.runs["status"] != "ok"]
+    tail = runs["stderr_tail"].fillna("").astype(str).str.strip().str[-300:]
+    return pd.DataFrame({"run": runs["run_id"], "status": runs["status"].astype(str),
+                         "reason": runs["reason"].fillna(""), "exit code": runs["exit_code"],
+                         "stderr (end)": tail}).reset_index(drop=True)
+
+
+def skipped(meta: dict) -> pd.DataFrame:
+    """Languages left out of the set, with the reason (and install hint) the lab gave."""
+    rows = []
+    for lang, why in meta.get("skipped", {}).items():
+        if isinstance(why, dict):
+            why = " — ".join(str(why[k]) for k in ("reason", "hint") if why.get(k))
+        rows.append({"language": lang, "reason": str(why)})
+    return pd.DataFrame(rows, columns=["language", "reason"])
+
+
+def status_counts(results: ResultsSet) -> pd.DataFrame:
+    runs = results.runs.assign(kind=results.runs["warmup"].map({True: "warm-up", False: "measured"}))
+    counts = runs.groupby(["lang", "mode", "kind", "status"], observed=True).size().rename("runs")
+    return counts.reset_index().pivot_table(index=["lang", "mode", "kind"], columns="status", values="runs",
+                                            fill_value=0, observed=True).reset_index()
+
+
+def write_run_table(results: ResultsSet, path: Path) -> None:
+    """Every row of runs.jsonl (warm-ups and failures too, see `status` and `warmup`), with the derived
+    numbers; list and object fields as JSON text."""
+    table = results.runs.copy()
+    for column in [c for c in table.columns if table[c].dtype == "object"]:  # lists and dicts are objects
+        if table[column].map(lambda v: isinstance(v, (list, dict))).any():
+            table[column] = table[column].map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
+    tmp = path.with_name(f".{path.name}.tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(path)

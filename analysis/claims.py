@@ -1,0 +1,319 @@
+"""The seed article's claims, each judged by a rule written here and shown with its verdict.
+
+A verdict is `supported`, `contradicted` or `inconclusive`. Every claim is judged per group (a language,
+mode and worker count, say) and the groups are combined by one rule (`combine`): a group with fewer than
+MIN_REPS measured runs, or whose repetitions fall on both sides of a threshold, is inconclusive; the claim
+takes the verdict its conclusive groups agree on, if they are at least half of the groups, and is
+inconclusive otherwise. Thresholds are relative to the cores a run could use (meta.json), never absolute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from . import tidy
+from .load import ResultsSet
+
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+MIN_REPS = 2
+ONE_CORE = 1.15  # parallelism at or under this: one core at a time
+ALL_CORES = 0.9  # parallelism at or over this × min(workers, cores): all the cores the workers can use
+MIN_WINDOW_SAMPLES = 3
+ALPHA = 0.05
+MIN_CORRELATION_RUNS = 6
+SAME_THROUGHPUT, SAME_SYS_SHARE = 0.10, 0.05
+MULTITHREADED = ["csharp", "java", "go"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    statement: str
+    quote: str  # the article's words
+    rule: str
+    verdict: str
+    reason: str
+    evidence: pd.DataFrame = field(repr=False)  # group, measure, median, spread, n, outcome
+
+
+EVIDENCE_COLUMNS = ["group", "measure", "median", "spread", "n", "outcome"]
+
+
+def _row(group: str, measure: str, stats: dict, outcome: str) -> dict:
+    spread = f"{tidy.number(stats['min'])}–{tidy.number(stats['max'])}" if stats["n"] > 1 else ""
+    return {"group": group, "measure": measure, "median": stats["median"], "spread": spread, "n": stats["n"],
+            "outcome": outcome}
+
+
+def combine(outcomes: list[str]) -> tuple[str, str]:
+    """The claim's verdict from its groups' verdicts (see the module docstring)."""
+    if not outcomes:
+        return INCONCLUSIVE, "no data for this claim in this results set"
+    conclusive = [o for o in outcomes if o != INCONCLUSIVE]
+    if not conclusive:
+        return INCONCLUSIVE, f"no conclusive group (of {len(outcomes)})"
+    if len(set(conclusive)) > 1:
+        return INCONCLUSIVE, (f"groups disagree: {conclusive.count(SUPPORTED)} support, "
+                              f"{conclusive.count(CONTRADICTED)} contradict")
+    if 2 * len(conclusive) < len(outcomes):
+        return INCONCLUSIVE, f"only {len(conclusive)} of {len(outcomes)} groups conclusive"
+    return conclusive[0], f"{len(conclusive)} of {len(outcomes)} groups {conclusive[0]}, none disagree"
+
+
+def work_parallelism(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run, the cores in use during the work phase, as bounds [low, high] and a point value.
+
+    Sampled runs: the mean over work-window samples of Σ workload share (low = high). Otherwise wait4's
+    (user + sys) / wall (a low bound: start-up is in the wall time) and (user + sys) / program's own time (a
+    high bound: start-up CPU is charged to the work). Sampled runs with the rest of the machine busier than
+    tidy.QUIET_OTHER_LOAD cores in the window are marked noisy.
+    """
+    window = tidy.window_stats(results)
+    runs = runs.merge(window, on="run_id", how="left")
+    sampled = runs["window_samples"].fillna(0) >= MIN_WINDOW_SAMPLES
+    runs["low"] = runs["sampled_parallelism"].where(sampled, runs["parallelism"])
+    runs["high"] = runs["sampled_parallelism"].where(sampled, runs["parallelism_upper"])
+    runs["value"] = runs["low"]
+    runs["source"] = np.where(sampled, "sampled, work window", "wait4 bounds")
+    runs["noisy"] = sampled & (runs["other_load_cores"] > tidy.QUIET_OTHER_LOAD)
+    return runs
+
+
+def threshold_outcome(runs: pd.DataFrame, threshold: float, at_most: bool) -> str:
+    """Supported when every run's bounds are on the claimed side of threshold, contradicted when every run's
+    are on the other side; inconclusive with fewer than MIN_REPS runs or runs on both sides."""
+    if len(runs) < MIN_REPS:
+        return INCONCLUSIVE
+    low, high = runs["low"], runs["high"]
+    claimed = (high <= threshold) if at_most else (low >= threshold)
+    against = (low > threshold) if at_most else (high < threshold)
+    return SUPPORTED if claimed.all() else CONTRADICTED if against.all() else INCONCLUSIVE
+
+
+def _parallel_claim(results: ResultsSet, langs: list[str], mode: str, at_most: bool) -> tuple[list[str], list[dict]]:
+    runs = tidy.measured(results)
+    runs = runs[runs["lang"].isin(langs) & (runs["mode"] == mode) & (runs["workload"] == "sum")
+                & (runs["workers"] >= 2) & (runs["cores"] >= 2)]
+    outcomes, rows = [], []
+    for (experiment, lang, workers), group in work_parallelism(results, runs).groupby(
+            ["experiment", "lang", "workers"], observed=True):
+        kept = group[~group["noisy"]]
+        cores = int(group["cores"].iloc[0])
+        threshold = ONE_CORE if at_most else ALL_CORES * min(int(workers), cores)
+        outcome = threshold_outcome(kept, threshold, at_most)
+        outcomes.append(outcome)
+        set_aside = len(group) - len(kept)
+        note = f"{outcome} (threshold {threshold:.3g}; {kept['source'].iloc[0] if len(kept) else 'no runs'}" + \
+            (f"; {set_aside} noisy run(s) set aside)" if set_aside else ")")
+        if len(kept) and kept["source"].iloc[0] == "wait4 bounds":
+            note += f"; bounds {kept['low'].min():.3g}–{kept['high'].max():.3g}"
+        rows.append(_row(f"{lang} · {mode} · {tidy.workers_label(workers)} · {experiment}", "work-phase parallelism",
+                         tidy.spread(kept["value"]), note))
+    return outcomes, rows
+
+
+def claim_gil(results: ResultsSet) -> tuple[list[str], list[dict]]:
+    return _parallel_claim(results, ["python"], "threads", at_most=True)
+
+
+def claim_threads_parallel(results: ResultsSet) -> tuple[list[str], list[dict]]:
+    return _parallel_claim(results, MULTITHREADED, "threads", at_most=False)
+
+
+def claim_processes_parallel(results: ResultsSet) -> tuple[list[str], list[dict]]:
+    return _parallel_claim(results, ["python"], "processes", at_most=False)
+
+
+def claim_migrations(results: ResultsSet) -> tuple[list[str], list[dict]]:
+    head = tidy.headline(results)
+    threads = tidy.thread_stats(results, tidy.headline_runs(results, head))
+    busy = threads[threads["busy"]]
+    outcomes, rows = [], []
+    for (lang, mode), group in busy.groupby(["lang", "mode"], observed=True):
+        migrations = tidy.spread(group["migrations"])
+        changes = tidy.spread(group["core_changes"])
+        kernel_known = migrations["n"] > 0
+        if group["run_id"].nunique() < MIN_REPS:
+            outcome = INCONCLUSIVE
+        elif (not kernel_known or migrations["median"] >= 1) and changes["max"] >= 1 and \
+                (kernel_known or changes["median"] >= 1):
+            outcome = SUPPORTED
+        elif (not kernel_known or migrations["max"] == 0) and changes["max"] == 0:
+            outcome = CONTRADICTED
+        else:
+            outcome = INCONCLUSIVE
+        outcomes.append(outcome)
+        label = f"{lang} · {mode} · {tidy.workers_label(head.workers)}"
+        rows.append(_row(label, "kernel migrations per busy thread", migrations, outcome))
+        rows.append(_row(label, "core changes between samples per busy thread", changes,
+                         f"{(group['core_changes'] > 0).mean():.0%} of busy threads seen on another core"))
+    return outcomes, rows
+
+
+def _compare_ranges(subject: dict, other: dict) -> str:
+    if subject["n"] < MIN_REPS or other["n"] < MIN_REPS:
+        return "too few runs"
+    if subject["min"] > other["max"]:
+        return "higher"
+    if subject["max"] < other["min"]:
+        return "lower"
+    return "overlap"
+
+
+NOISE_MEASURES = {"switches_per_s": "context switches / s (wait4, voluntary + involuntary)",
+                  "core_unsteadiness_pct": "per-core busy % standard deviation over time (work window)"}
+
+
+def claim_noisy(results: ResultsSet) -> tuple[list[str], list[dict]]:
+    head = tidy.headline(results)
+    runs = tidy.headline_runs(results, head)
+    runs = runs[runs["mode"] == "threads"].merge(tidy.window_stats(results), on="run_id", how="left")
+    quiet = runs["run_id"].isin(tidy.quiet_runs(results))
+    runs[list(NOISE_MEASURES)] = runs[list(NOISE_MEASURES)].where(quiet)  # noisy runs count as missing
+    python = runs[runs["lang"] == "python"]
+    others = runs[runs["lang"] != "python"]
+    if python.empty or others.empty:
+        return [], []
+    rows, verdicts, workers = [], {}, tidy.workers_label(head.workers)
+    for column, name in NOISE_MEASURES.items():
+        subject = tidy.spread(python[column])
+        rows.append(_row(f"python · threads · {workers}", name, subject, "the subject"))
+        comparisons = []
+        for lang, group in others.groupby("lang", observed=True):
+            comparison = _compare_ranges(subject, tidy.spread(group[column]))
+            rows.append(_row(f"{lang} · threads · {workers}", name, tidy.spread(group[column]),
+                             f"python {comparison}" if comparison != "too few runs" else "too few quiet runs"))
+            if comparison != "too few runs":
+                comparisons.append(comparison)
+        verdicts[column] = comparisons
+    if all(comparisons and set(comparisons) == {"higher"} for comparisons in verdicts.values()):
+        return [SUPPORTED], rows
+    if any(comparisons and set(comparisons) == {"lower"} for comparisons in verdicts.values()):
+        return [CONTRADICTED], rows
+    return [INCONCLUSIVE], rows
+
+
+def claim_cpu_means_speed(results: ResultsSet) -> tuple[list[str], list[dict]]:
+    head = tidy.headline(results)
+    runs = work_parallelism(results, tidy.headline_runs(results, head, all_workers=True))
+    outcomes, rows = [], []
+    for lang, group in runs.dropna(subset=["value", "throughput"]).groupby("lang", observed=True):
+        if len(group) < MIN_CORRELATION_RUNS or group["value"].nunique() < 2:
+            outcome, rho, p = INCONCLUSIVE, np.nan, np.nan
+        else:
+            rho, p = scipy_stats.spearmanr(group["value"], group["throughput"])
+            outcome = (SUPPORTED if rho > 0 else CONTRADICTED) if p < ALPHA else INCONCLUSIVE
+        outcomes.append(outcome)
+        rows.append({"group": f"{lang} · both modes · every worker count", "measure":
+                     "Spearman ρ, work-phase parallelism vs throughput", "median": rho,
+                     "spread": f"p = {p:.2g}" if not np.isnan(p) else "", "n": len(group), "outcome": outcome})
+    return outcomes, rows
+
+
+def claim_printing(results: ResultsSet) -> tuple[list[str], list[dict]]:
+    pairs = tidy.print_pairs(results)
+    outcomes, rows = [], []
+    for (lang, mode, workers), group in pairs.groupby(["lang", "mode", "workers"], observed=True):
+        printing, summing = group[group["workload"] == "sum-print"], group[group["workload"] == "sum"]
+        label = f"{lang} · {mode} · {tidy.workers_label(workers)}"
+        throughput = [tidy.spread(summing["throughput"]), tidy.spread(printing["throughput"])]
+        sys_share = [tidy.spread(summing["sys_share"]), tidy.spread(printing["sys_share"])]
+        slower = _compare_ranges(throughput[1], throughput[0]) == "lower"
+        more_kernel = _compare_ranges(sys_share[1], sys_share[0]) == "higher"
+        enough = min(s["n"] for s in throughput) >= MIN_REPS
+        same = enough and abs(throughput[1]["median"] / throughput[0]["median"] - 1) < SAME_THROUGHPUT and \
+            abs(sys_share[1]["median"] - sys_share[0]["median"]) < SAME_SYS_SHARE
+        outcome = SUPPORTED if enough and slower and more_kernel else CONTRADICTED if same else INCONCLUSIVE
+        outcomes.append(outcome)
+        ratio = throughput[1]["median"] / throughput[0]["median"] if throughput[0]["n"] else np.nan
+        for workload, t_stats, s_stats in zip(["sum", "sum-print"], throughput, sys_share):
+            rows.append(_row(f"{label} · {workload}", "throughput, iterations/s", t_stats,
+                             f"sum-print / sum = {ratio:.3g}" if workload == "sum-print" else ""))
+            rows.append(_row(f"{label} · {workload}", "sys share of CPU", s_stats,
+                             outcome if workload == "sum-print" else ""))
+    return outcomes, rows
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    key: str
+    statement: str
+    quote: str
+    rule: str
+    judge: Callable[[ResultsSet], tuple[list[str], list[dict]]]
+    needs_samples: bool = False
+
+
+PARALLELISM_NOTE = (
+    "Work-phase parallelism: cores in use while the workers run — from the samples (mean Σ workload share "
+    f"over the work window) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
+    "and (user+sys)/program time. Sampled runs whose rest-of-machine load exceeded "
+    f"{tidy.QUIET_OTHER_LOAD} cores are set aside. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) "
+    f"needs ≥ {MIN_REPS} runs.")
+
+CLAIMS = [
+    ClaimSpec("a", "Python threads use one core at a time (the GIL).",
+              "정확하게는 GIL때문에 하나의 프로세스가 동시에 하나의 코어밖에 사용하지 못하는 언어입니다.",
+              f"Python threads, sum workload. Supported when every run's work-phase parallelism is ≤ {ONE_CORE}; "
+              f"contradicted when every run's is above it. " + PARALLELISM_NOTE, claim_gil),
+    ClaimSpec("b", "C#, Java and Go threads use all cores at once.",
+              "c#, java등의 스레드는 운영체제가 cpu에 직접 스케줄링 합니다. … 동시에 CPU를 사용할수 있어",
+              f"C#, Java, Go threads, sum workload. Supported when every run's work-phase parallelism is ≥ "
+              f"{ALL_CORES} × min(workers, cores); contradicted when every run's is below. " + PARALLELISM_NOTE,
+              claim_threads_parallel),
+    ClaimSpec("c", "Python processes do use all cores.",
+              "싱글스레드(싱글코어) 언어를 사용하지만 CPU를 동시에 사용하고 싶은경우 (프로세스가 쓰이는곳)",
+              f"Python processes, sum workload; the same rule as (b): ≥ {ALL_CORES} × min(workers, cores). "
+              + PARALLELISM_NOTE, claim_processes_parallel),
+    ClaimSpec("d", "The OS moves one job between cores.",
+              "운영체제가 cpu에 job을 스케줄링할 때 하나의 일을 하더라도 여러 코어로 왔다갔다 하며 일을 하게 합니다.",
+              f"Busy threads (≥ {tidy.BUSY_THREAD_SHARE:.0%} of the run's busiest thread's CPU) of the headline "
+              f"experiment, per language · mode, ≥ {MIN_REPS} runs. Supported when the median busy thread has ≥ 1 "
+              "kernel migration (se.nr_migrations) and some busy thread was seen on another core between samples; "
+              "contradicted when no busy thread migrated and none changed core; else inconclusive.",
+              claim_migrations, needs_samples=True),
+    ClaimSpec("e", "Python's graph is noisy because of context switching; multithreaded runtimes' graphs are calm.",
+              "좌측은 엄청난 컨텍스트스위칭에 그래프가 요동칩니다.",
+              "Headline experiment, threads mode, quiet runs only (the rest of the machine used ≤ "
+              f"{tidy.QUIET_OTHER_LOAD} cores): Python against each other language on context switches per "
+              "second (wait4) and on the standard deviation over time of each core's busy % (samples, work window). "
+              f"Languages with fewer than {MIN_REPS} such runs are left out. Supported when Python's range "
+              "(min–max) lies above every other language's on both measures; contradicted when, on either "
+              "measure, it lies below every other language's; else inconclusive.", claim_noisy, needs_samples=True),
+    ClaimSpec("f", "Higher CPU use for the same work means faster.",
+              "동일한 일을 하는데 CPU사용량이 높다는건 상대적으로 빠르게 일을 처리한다고 볼 수 있습니다.",
+              "Headline experiment, every worker count and mode, per language: Spearman rank correlation between "
+              "work-phase parallelism and throughput (iterations per second of the program's clock, i.e. speed for "
+              f"a fixed amount of work), ≥ {MIN_CORRELATION_RUNS} runs. Supported when ρ > 0 with p < {ALPHA}; "
+              f"contradicted when ρ < 0 with p < {ALPHA}; else inconclusive.", claim_cpu_means_speed),
+    ClaimSpec("g", "Printing every partial sum (the article's workload) changes the picture.",
+              "Console.WriteLine(result); / print(result) — I/O request를 처리할때 cpu는 순간적으로 이 job을 위해 "
+              "일을 하지 않습니다.",
+              "sum-print against sum runs of the same language, mode and workers, ≥ "
+              f"{MIN_REPS} runs each. Supported when sum-print's throughput range lies below sum's and its sys "
+              "share range above sum's; contradicted when medians differ by less than "
+              f"{SAME_THROUGHPUT:.0%} in throughput and {SAME_SYS_SHARE:.0%} points in sys share; else "
+              "inconclusive.", claim_printing),
+]
+
+
+def evaluate(results: ResultsSet) -> list[Claim]:
+    claims = []
+    for spec in CLAIMS:
+        if results.cores < 2 and spec.key in "abce":
+            outcomes, rows = [], []
+            verdict, reason = INCONCLUSIVE, f"the machine has {results.cores} core: parallelism cannot show"
+        elif spec.needs_samples and (results.samples.empty or results.threads.empty):
+            outcomes, rows = [], []
+            verdict, reason = INCONCLUSIVE, "no samples: this claim needs the per-core and per-thread samples"
+        else:
+            outcomes, rows = spec.judge(results) if tidy.headline(results) or spec.key == "g" else ([], [])
+            verdict, reason = combine(outcomes)
+        evidence = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+        claims.append(Claim(spec.key, spec.statement, spec.quote, spec.rule, verdict, reason, evidence))
+    return claims

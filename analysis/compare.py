@@ -1,0 +1,118 @@
+"""What changed between two results sets A and B: per matched configuration, medians, the ratio B/A and a
+Mann-Whitney U test (two-sided) — "not significant" unless p < ALPHA with at least MIN_RUNS runs a side.
+
+Runs match on experiment, language, variant, workload, mode and workers. The measure is throughput
+(iterations per second) for duration-mode runs — their wall time is fixed by design — and wall time otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from polylab.store import atomic_write_text
+
+from . import tidy
+from .document import Bullets, Document, Heading, Table, Text, to_html, to_markdown
+from .load import ResultsSet, load_results
+
+MATCH = ["experiment", "lang", "variant", "workload", "mode", "workers"]
+ALPHA = 0.05
+MIN_RUNS = 3
+TEST = "Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu)"
+
+
+def _measure(runs: pd.DataFrame) -> tuple[str, pd.Series, bool]:
+    """(name, values, higher is better) for one configuration's runs."""
+    if runs["duration_mode"].all():
+        return "iterations/s", runs["throughput"], True
+    return "wall s", runs["wall_s"], False
+
+
+def compare_runs(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
+    """One row per configuration present in A or B."""
+    runs_a, runs_b = tidy.measured(a), tidy.measured(b)
+    for runs in (runs_a, runs_b):  # match on plain text: the two sets may order their categories differently
+        runs[MATCH[:-1]] = runs[MATCH[:-1]].astype(str)
+    keys = pd.concat([runs_a[MATCH], runs_b[MATCH]]).drop_duplicates()
+    rank = {column: _first_seen_rank(a, b, column) for column in ("experiment", "lang", "mode", "workload")}
+    keys = keys.sort_values(["experiment", "lang", "workload", "mode", "workers"],
+                            key=lambda column: column.map(rank[column.name]) if column.name in rank else column)
+    rows = []
+    for key in keys[MATCH].itertuples(index=False):
+        side_a = runs_a[(runs_a[MATCH] == pd.Series(key, index=MATCH)).all(axis=1)]
+        side_b = runs_b[(runs_b[MATCH] == pd.Series(key, index=MATCH)).all(axis=1)]
+        rows.append({**dict(zip(MATCH, key)), **_compare_sides(side_a, side_b)})
+    return pd.DataFrame(rows, columns=[*MATCH, "measure", "n A", "median A", "n B", "median B", "B/A", "U", "p",
+                                       "verdict"])
+
+
+def _first_seen_rank(a: ResultsSet, b: ResultsSet, column: str) -> dict:
+    """Position of each category in A's order, then B's: the report's order of languages, modes, ..."""
+    names = dict.fromkeys([*a.runs[column].cat.categories, *b.runs[column].cat.categories])
+    return {str(name): position for position, name in enumerate(names)}
+
+
+def _compare_sides(side_a: pd.DataFrame, side_b: pd.DataFrame) -> dict:
+    present = side_b if side_a.empty else side_a
+    name, _, higher_is_better = _measure(present)
+    values_a = _measure(side_a)[1].dropna() if not side_a.empty else pd.Series(dtype=float)
+    values_b = _measure(side_b)[1].dropna() if not side_b.empty else pd.Series(dtype=float)
+    row = {"measure": name, "n A": len(values_a), "median A": values_a.median(), "n B": len(values_b),
+           "median B": values_b.median(), "B/A": float("nan"), "U": float("nan"), "p": float("nan")}
+    if values_a.empty or values_b.empty:
+        return {**row, "verdict": "only in B" if values_a.empty else "only in A"}
+    row["B/A"] = values_b.median() / values_a.median()
+    result = scipy_stats.mannwhitneyu(values_b, values_a, alternative="two-sided")
+    row["U"], row["p"] = float(result.statistic), float(result.pvalue)
+    if min(len(values_a), len(values_b)) < MIN_RUNS or not row["p"] < ALPHA:
+        return {**row, "verdict": "not significant"}
+    better = (row["B/A"] > 1) == higher_is_better
+    return {**row, "verdict": f"significant: B {'faster' if better else 'slower'}"}
+
+
+def machines_side_by_side(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
+    def facts(results: ResultsSet) -> dict:
+        toolchains = {f"toolchain {lang}": f"{info.get('variant', '')} {info.get('version', '')} "
+                                           f"({info.get('backend', '')})"
+                      for lang, info in results.meta.get("toolchains", {}).items()}
+        return {"profile": results.meta.get("profile"), **results.machine, **toolchains}
+
+    left, right = facts(a), facts(b)
+    rows = [{"": key, "A": "" if left.get(key) is None else str(left.get(key)),
+             "B": "" if right.get(key) is None else str(right.get(key))} for key in dict.fromkeys([*left, *right])]
+    frame = pd.DataFrame(rows, columns=["", "A", "B"])
+    frame["differs"] = (frame["A"] != frame["B"]).map({True: "≠", False: ""})
+    return frame
+
+
+def build_document(a: ResultsSet, b: ResultsSet, table: pd.DataFrame) -> Document:
+    counts = table["verdict"].value_counts()
+    notes = [f"A = {a.directory}", f"B = {b.directory}",
+             f"Test: {TEST} on each configuration's measured runs; 'not significant' when p ≥ {ALPHA} or a side "
+             f"has fewer than {MIN_RUNS} runs. Measure: throughput (iterations/s) for duration-mode runs, wall "
+             f"seconds otherwise. B/A is the ratio of the medians.",
+             "Verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."]
+    largest = table[["n A", "n B"]].min(axis=1).max() if not table.empty else 0
+    if 0 < largest < 4:
+        notes.append(f"With at most {largest} runs a side the smallest two-sided p the test can give is "
+                     f"{scipy_stats.mannwhitneyu(range(largest), range(largest, 2 * largest)).pvalue:.2g}: run ≥ 4 "
+                     f"repetitions per configuration for a difference to be able to show as significant.")
+    return Document(f"polylab compare — {a.name} → {b.name}").add(
+        Bullets(notes), Heading("Runs"), Table(table), Heading("Machines and toolchains"),
+        Text("Differences here can explain differences above."), Table(machines_side_by_side(a, b)))
+
+
+def write_comparison(a_dir: Path, b_dir: Path, out: Path | None = None) -> tuple[str, Path]:
+    """Compare two results folders; writes compare.md and compare.html into out (default: B) and returns
+    the Markdown text and the folder."""
+    a, b = load_results(Path(a_dir)), load_results(Path(b_dir))
+    out = Path(out) if out else b.directory
+    out.mkdir(parents=True, exist_ok=True)
+    document = build_document(a, b, compare_runs(a, b))
+    markdown = to_markdown(document, out)
+    atomic_write_text(out / "compare.md", markdown)
+    atomic_write_text(out / "compare.html", to_html(document))
+    return markdown, out

@@ -1,0 +1,215 @@
+"""The report's figures: for each, the data it shows (from tidy), the plot (from plots) and its caption.
+
+A figure whose data is missing raises NoData with the reason, which the report prints in its place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from . import plots, tidy
+from .load import ResultsSet, ordered
+
+
+class NoData(Exception):
+    """The figure cannot be drawn from this results set; the message says why."""
+
+
+@dataclass(frozen=True)
+class Drawn:
+    figure: object
+    caption: str
+
+
+@dataclass(frozen=True)
+class FigureOutcome:
+    name: str
+    title: str
+    caption: str
+    path: Path | None  # None: not drawn, the caption says why
+
+
+NO_SAMPLES = "no samples: this results set has no per-core samples (sample_hz 0, or an empty samples.parquet)"
+NO_THREADS = "no samples: this results set has no per-thread samples (empty threads.parquet)"
+
+
+def _headline_or_fail(results: ResultsSet) -> tidy.Headline:
+    head = tidy.headline(results)
+    if head is None:
+        raise NoData("no measured CPU-bound (sum) runs")
+    return head
+
+
+def _representatives(results: ResultsSet) -> tuple[tidy.Headline, pd.DataFrame]:
+    if not results.has_samples:
+        raise NoData(NO_SAMPLES)
+    head = _headline_or_fail(results)
+    chosen = tidy.representative(tidy.headline_runs(results, head), set(results.samples["run_id"]),
+                                 tidy.quiet_runs(results))
+    chosen = chosen[chosen["run_id"].isin(results.samples["run_id"])]
+    if chosen.empty:
+        raise NoData(f"no samples for the runs of {head.label()}")
+    return head, chosen
+
+
+def _chosen_note(chosen: pd.DataFrame) -> str:
+    return "Runs shown: " + ", ".join(chosen["run_id"]) + "."
+
+
+def task_manager(results: ResultsSet) -> Drawn:
+    head, chosen = _representatives(results)
+    figure = plots.task_manager_heatmap(tidy.core_timeline(results, chosen))
+    return Drawn(figure, (
+        f"The Task Manager view of {head.label()}: each core's busy share per sample interval (darker = busier), "
+        f"core 0 on top, time since the run started on x. Left: what the article expected — Python threads on one "
+        f"core, every other runtime spreading min(workers, cores)/cores over each core during the program's work "
+        f"phase. Middle: the CPU this run's threads used, placed on the core each last ran on. Right: the rest "
+        f"of the machine (system − this run). Beside each panel: cores' worth busy on average over the work "
+        f"window (the program's own loop time). One repetition per row: the one with the median speed, "
+        f"among those the rest of the machine left alone when there are any. "
+        + _chosen_note(chosen)))
+
+
+def core_graphs(results: ResultsSet) -> Drawn:
+    head, chosen = _representatives(results)
+    timeline = tidy.core_timeline(results, chosen)
+    figure = plots.core_lines(timeline)
+    return Drawn(figure, (
+        f"Per-core graphs, Task Manager style, for the same runs ({head.label()}): busy % of each core over time, "
+        f"this run (blue) against the article's expectation (grey, dashed) and the rest of the machine (orange)."))
+
+
+def _every_worker_count(results: ResultsSet) -> tuple[tidy.Headline, pd.DataFrame]:
+    head = _headline_or_fail(results)
+    return head, tidy.headline_runs(results, head, all_workers=True)
+
+
+def speedup(results: ResultsSet) -> Drawn:
+    head, runs = _every_worker_count(results)
+    scaling = tidy.scaling(runs)
+    if scaling.empty or runs["workers"].nunique() < 2:
+        raise NoData(f"experiment '{head.experiment}' needs 1-worker runs and at least one other worker count")
+    return Drawn(plots.speedup_efficiency(scaling, results.cores), (
+        f"Speedup (throughput with N workers / median throughput with 1 worker; throughput = iterations per "
+        f"second of the program's own clock) and efficiency (speedup / min(N, cores)) in experiment "
+        f"'{head.experiment}', on {results.cores} cores. Dashed: ideal (speedup min(N, cores), efficiency 1). "
+        f"Lines: median over repetitions; bands: min–max."))
+
+
+def parallelism(results: ResultsSet) -> Drawn:
+    head, runs = _every_worker_count(results)
+    return Drawn(plots.parallelism(runs, results.cores), (
+        f"Effective parallelism = (user + sys CPU seconds, from wait4) / wall seconds, in experiment "
+        f"'{head.experiment}'. Dashed: min(workers, cores), what full use of the {results.cores} cores gives; "
+        f"dotted: one core. Start-up time is in the wall time, so short runs of slow-starting runtimes sit "
+        f"below the line even when their workers ran in parallel."))
+
+
+def context_switches(results: ResultsSet) -> Drawn:
+    head, runs = _every_worker_count(results)
+    switches = runs.melt(id_vars=["lang", "mode", "workers"], value_vars=["voluntary_per_s", "involuntary_per_s"],
+                         var_name="kind", value_name="per_s")
+    switches["kind"] = ordered(switches["kind"].str.replace("_per_s", ""), ["voluntary", "involuntary"])
+    return Drawn(plots.context_switches(switches), (
+        f"Context switches per second of wall time in experiment '{head.experiment}' (wait4 rusage of the whole "
+        f"process tree: ru_nvcsw voluntary — the thread waited, e.g. for a lock or I/O; ru_nivcsw involuntary — "
+        f"the scheduler preempted it). Log scale; median and min–max over repetitions."))
+
+
+def migrations(results: ResultsSet) -> Drawn:
+    if results.threads.empty:
+        raise NoData(NO_THREADS)
+    head = _headline_or_fail(results)
+    threads = tidy.thread_stats(results, tidy.headline_runs(results, head))
+    busy = threads[threads["busy"]]
+    if busy.empty:
+        raise NoData(f"no thread samples for the runs of {head.label()}")
+    measures = {"migrations": "kernel migrations (se.nr_migrations)", "core_changes": "core changes between samples"}
+    long = busy.melt(id_vars=["lang", "mode"], value_vars=list(measures), var_name="measure", value_name="value")
+    long["measure"] = ordered(long["measure"].map(measures), list(measures.values()))
+    return Drawn(plots.thread_migrations(long), (
+        f"How often the OS moved each busy thread (≥ {tidy.BUSY_THREAD_SHARE:.0%} of its run's busiest thread's CPU: "
+        f"the workers) between cores, {head.label()}, every repetition. Left: the kernel's count of migrations "
+        f"over the thread's life. Right: how many times the core it last ran on differed from one sample to "
+        f"the next (a lower bound: moves and moves back between two samples are not seen)."))
+
+
+def memory(results: ResultsSet) -> Drawn:
+    head, runs = _every_worker_count(results)
+    measures = {"max_rss_mib": "largest process", "tree_rss_mib": "whole tree (sum of peaks)"}
+    long = runs.melt(id_vars=["lang", "mode", "workers"], value_vars=list(measures), var_name="measure",
+                     value_name="mib").dropna(subset=["mib"])
+    if long.empty:
+        raise NoData("no memory readings: max_rss_bytes is empty (it is the sampler's VmHWM reading: the sampler "
+                     "was off, or the set predates that reading)")
+    long["measure"] = ordered(long["measure"].map(measures), list(measures.values()))
+    return Drawn(plots.peak_memory(long), (
+        f"Peak resident memory in experiment '{head.experiment}': top, the largest single process (its VmHWM "
+        f"from /proc/<pid>/status, read by the sampler; the cgroup's peak for container runs); bottom, the sum "
+        f"of every process's own peak in the run's tree — what processes mode costs. Median and min–max over "
+        f"repetitions."))
+
+
+def startup(results: ResultsSet) -> Drawn:
+    head = _headline_or_fail(results)
+    runs = tidy.headline_runs(results, head)
+    parts = runs.melt(id_vars=["lang", "mode"], value_vars=["startup_s", "inner_s"], var_name="part",
+                      value_name="time_s")
+    names = {"startup_s": "start-up + tear-down (wall − program's clock)", "inner_s": "work (program's own clock)"}
+    parts["part"] = ordered(parts["part"].map(names), list(names.values()))
+    return Drawn(plots.startup_vs_work(parts), (
+        f"Where the wall time of {head.label()} goes: the program's own measure of its work (first worker start "
+        f"→ last join) and the rest of the wall time, spent starting and stopping the runtime (and, in processes "
+        f"mode, the children). Median and min–max over repetitions."))
+
+
+def printing(results: ResultsSet) -> Drawn:
+    pairs = tidy.print_pairs(results)
+    if pairs.empty:
+        raise NoData("no sum-print runs with matching sum runs (same language, mode, workers)")
+    measures = {"throughput": "iterations / s (log)", "sys_share": "kernel (sys) share of CPU",
+                "parallelism": "effective parallelism"}
+    effect = pairs.melt(id_vars=["lang", "mode", "workload"], value_vars=list(measures), var_name="measure",
+                        value_name="value")
+    effect["measure"] = ordered(effect["measure"].map(measures), list(measures.values()))
+    workers = ", ".join(str(w) for w in sorted(pairs["workers"].unique()))
+    return Drawn(plots.printing_effect(effect), (
+        f"What printing every partial sum does, at {workers} workers: sum-print against sum runs of the same "
+        f"language, mode and workers. Throughput (log scale), the share of CPU time spent in the kernel "
+        f"(sys / (user + sys)) and effective parallelism; median and min–max over repetitions."))
+
+
+FIGURES: list[tuple[str, str, Callable[[ResultsSet], Drawn]]] = [
+    ("task-manager", "Task Manager view: expected vs actual", task_manager),
+    ("core-graphs", "Per-core graphs over time", core_graphs),
+    ("speedup", "Speedup and efficiency", speedup),
+    ("parallelism", "Effective parallelism", parallelism),
+    ("context-switches", "Context switches per second", context_switches),
+    ("migrations", "Migrations per thread", migrations),
+    ("memory", "Peak memory: threads vs processes", memory),
+    ("startup", "Start-up time vs work time", startup),
+    ("printing", "sum vs sum-print", printing),
+]
+
+
+def draw_all(results: ResultsSet, folder: Path, dpi: int = 100) -> list[FigureOutcome]:
+    """Draw every figure into folder/<name>.png; a figure without data gets its reason as caption."""
+    folder.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for name, title, draw in FIGURES:
+        path = folder / f"{name}.png"
+        path.unlink(missing_ok=True)  # a figure not drawn this time must not show a stale picture
+        try:
+            drawn = draw(results)
+        except NoData as missing:
+            outcomes.append(FigureOutcome(name, title, str(missing), None))
+            continue
+        drawn.figure.savefig(path, dpi=dpi, bbox_inches="tight")
+        plt.close(drawn.figure)
+        outcomes.append(FigureOutcome(name, title, drawn.caption, path))
+    return outcomes

@@ -1,0 +1,94 @@
+"""How each number of the report is obtained, and what the measurement cannot see — written once, shown in
+report.html and summary.md."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import tidy
+from .load import ResultsSet
+
+
+def methods(results: ResultsSet) -> list[str]:
+    machine = results.machine
+    ticks = machine.get("clock_ticks_per_s") or 100
+    rates = sorted({float(hz) for hz in results.runs["sample_hz"].dropna() if hz > 0})
+    rate = " and ".join(f"{hz:g} Hz" for hz in rates) if rates else "— (off in this set)"
+    sources = results.runs["cpu_source"].dropna().value_counts() if "cpu_source" in results.runs else pd.Series()
+    source_note = ("CPU totals by source (cpu_source): " + ", ".join(f"{name} {count} runs" for name, count in
+                                                                     sources.items()) + ". ") if len(sources) else ""
+    return [
+        "Wall time: the host's monotonic clock from spawn to exit (os.wait4), start-up included.",
+        "CPU time and context switches: os.wait4's rusage of the run's process, which includes the "
+        "children it waited for — kernel totals that count every thread, however short. user_s = ru_utime, "
+        "sys_s = ru_stime, voluntary switches = ru_nvcsw (the thread waited: a lock, I/O, sleep), involuntary = "
+        "ru_nivcsw (the scheduler preempted it). Runs in a container take user and sys from the container's "
+        "cgroup instead (no context switch counts there), or the sampler's total when the cgroup is "
+        "unreadable. " + source_note,
+        "Peak memory: each process's VmHWM from /proc/<pid>/status, read by the sampler (not ru_maxrss, which on "
+        "Linux carries the orchestrator's own peak into every child it forks); `max_rss_bytes` is the largest "
+        "single process, `tree_rss_bytes` the sum of every process's peak (a process that lived shorter than "
+        "one interval is missed); the cgroup's peak for container runs; none when sampling is off.",
+        "Work time: the program's own clock, from its first worker's start to its last worker's join (the "
+        "result file's elapsed_s). Start-up = wall − work (runtime start and tear-down, and child processes' "
+        "start in processes mode).",
+        "Throughput = iterations / work time (duration mode runs each worker for a fixed time; count mode gives "
+        "each worker n iterations). Speedup = throughput / median throughput at 1 worker; efficiency = "
+        "speedup / min(workers, cores).",
+        "Effective parallelism = (user + sys) / wall. Work-phase parallelism (claims a–c, f): from the samples, "
+        "the mean over the work window of the cores the run kept busy; without samples it is only bounded by "
+        "(user + sys) / wall and (user + sys) / work time. Work window = [wall − work, wall] (the program's "
+        "loop time, placed at the end of the run, as tear-down is short).",
+        f"Sampling at {rate}, from a separate sampler process: per core, the machine's busy share of each "
+        f"interval from /proc/stat (system_pct, counted in USER_HZ ticks of 1/{ticks} s"
+        + (f", so one {1000 / rates[0]:g} ms interval moves in steps of {100 * rates[0] / ticks:g} %" if rates else "")
+        + "); per thread of the run's process tree, from "
+        "/proc/<pid>/task/<tid>/: run time (schedstat, ns; stat fields 14–15 utime + stime in ticks where "
+        "schedstat is missing), the core it last ran on (stat field 39, processor), context switches and "
+        "migrations (sched: nr_voluntary_switches, nr_involuntary_switches, se.nr_migrations; status has no "
+        "migrations). A thread's CPU since the previous sample is placed on the core it last ran on: that is "
+        "workload_pct. The rest of the machine = system_pct − workload_pct.",
+        "Blind spots: a thread or child process shorter than one interval is never seen (its CPU is still in the "
+        "process totals and is placed on its process's core, as unplaced_cpu_s); children that exit between two "
+        "samples keep the counters they had when last read; a thread's CPU between two samples goes to the last "
+        "core it ran on even if it ran on several, so the per-core picture is blurred at the interval's scale; "
+        "core changes between samples undercount migrations (a move and a move back are not seen); "
+        "system_pct is machine-wide (other programs and the sampler too), workload_pct is only what was "
+        "attributed to the run.",
+        f"Statistics use measured runs only: status ok, warm-ups excluded. Spread is min–max over the "
+        f"repetitions, with n; medians are of the repetitions. Busy thread: ≥ {tidy.BUSY_THREAD_SHARE:.0%} of the "
+        f"CPU time of its run's busiest thread. Representative run (figures showing one run): the repetition "
+        f"nearest the median speed, among the quiet ones (the rest of the machine used ≤ "
+        f"{tidy.QUIET_OTHER_LOAD} cores during its work) when there are any.",
+        f"Cores: {results.cores} (the orchestrator's CPU affinity), or a run's `cpus` when it was pinned; "
+        "thresholds in the claims are relative to them.",
+    ]
+
+
+def machine_table(results: ResultsSet) -> pd.DataFrame:
+    machine = dict(results.machine)
+    if machine.get("memory_bytes"):
+        machine["memory_bytes"] = f"{machine['memory_bytes'] / 2**30:.1f} GiB"
+    rows = [{"key": "profile", "value": results.meta.get("profile", "")},
+            {"key": "planned runs", "value": results.meta.get("planned_runs", "")},
+            {"key": "recorded runs", "value": len(results.runs)}]
+    rows += [{"key": key, "value": "" if value is None else str(value)} for key, value in machine.items()]
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def toolchain_table(meta: dict) -> pd.DataFrame:
+    rows = [{"language": lang, **{k: info.get(k, "") for k in ("backend", "variant", "version", "path")}}
+            for lang, info in meta.get("toolchains", {}).items()]
+    return pd.DataFrame(rows, columns=["language", "backend", "variant", "version", "path"])
+
+
+def experiment_table(meta: dict) -> pd.DataFrame:
+    rows = []
+    for experiment in meta.get("config", {}).get("experiments", []):
+        amount = f"{experiment['seconds']:g} s" if experiment.get("seconds") else f"n = {experiment.get('n')}"
+        rows.append({"experiment": experiment.get("name"), "workload": experiment.get("workload"),
+                     "modes": ", ".join(experiment.get("modes") or []),
+                     "workers": ", ".join(str(w) for w in experiment.get("workers") or []), "amount": amount,
+                     "repetitions": experiment.get("repetitions"), "warm-ups": experiment.get("warmup"),
+                     "sink": experiment.get("sink"), "sample Hz": experiment.get("sample_hz")})
+    return pd.DataFrame(rows)

@@ -1,0 +1,234 @@
+"""One function per figure: each takes tidy long-form data, makes one figure-level seaborn call and returns
+the figure. Saving, captions and choosing the data are figures.py's business."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .tidy import ideal_scaling  # noqa: E402
+
+HEAT_MAP = "Blues"
+VIEW_COLOURS = {"expected (article)": "0.55", "measured: this run": "#1f77b4", "measured: rest of machine": "#ff7f0e"}
+VIEW_DASHES = {"expected (article)": (4, 2), "measured: this run": "", "measured: rest of machine": (1, 1)}
+RANGE = ("pi", 100)  # error bars: min–max over the repetitions, around the median
+
+
+def themed(function):
+    """Every figure in the same style, without changing matplotlib's global state for the caller."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85), \
+                warnings.catch_warnings():
+            # FacetGrid tries tight_layout while building short panels; the final layout is set afterwards.
+            warnings.filterwarnings("ignore", "Tight layout not applied")
+            figure = function(*args, **kwargs)
+        figure.set_layout_engine(None)
+        return figure
+    return wrapper
+
+
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop unused categories, so facets and legends show only what the data holds (order is kept)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].cat.remove_unused_categories()
+    return frame
+
+
+def language_palette(languages) -> dict:
+    """Colours by position in the set's language order, so a language keeps its colour in every figure."""
+    categories = list(languages.cat.categories)
+    return dict(zip(categories, sns.color_palette("colorblind", len(categories))))
+
+
+def _label_rows(grid, unit: str, horizontal: bool = False) -> None:
+    """Row names as the y labels of the first column (margin titles would be rotated and clipped)."""
+    for row_name, axes in zip(grid.row_names, grid.axes[:, 0]):
+        if horizontal:  # short panels: a label written across reads better than one written upwards
+            axes.set_ylabel(str(row_name).replace(" · ", "\n"), rotation=0, ha="right", va="center",
+                            fontweight="bold")
+        else:
+            axes.set_ylabel(f"{row_name}\n{unit}".strip())
+    for axes in grid.axes[:, 1:].flat:
+        axes.set_ylabel("")
+
+
+def _worker_axis(grid, workers) -> None:
+    ticks = sorted(set(int(w) for w in workers))
+    for axes in grid.axes.flat:
+        axes.set_xscale("log", base=2)
+        axes.set_xticks(ticks, [str(t) for t in ticks])
+        axes.minorticks_off()
+
+
+def _draw_cells(data: pd.DataFrame, core_ids: list[int], **_):
+    """One Task Manager grid: a row of cells per core, one column per sample interval; beside it, the mean
+    number of cores busy over the work window."""
+    cores = len(core_ids)
+    grid = data.pivot_table(index="core", columns="t_s", values="pct", aggfunc="mean").reindex(core_ids)
+    starts = data.drop_duplicates("t_s").sort_values("t_s")["t_start"].to_numpy()
+    edges = np.append(starts[:1], grid.columns.to_numpy())
+    axes = plt.gca()
+    axes.pcolormesh(edges, np.arange(cores + 1) - 0.5, grid.to_numpy(), cmap=HEAT_MAP, vmin=0, vmax=100)
+    axes.set_ylim(cores - 0.5, -0.5)  # core 0 on top, as Task Manager lists them
+    step = max(1, cores // 8)
+    axes.set_yticks(range(0, cores, step), [f"core {c}" for c in core_ids[::step]])
+    axes.grid(False)
+    window = data[data["in_window"]]
+    if not window.empty:  # how many cores' worth, on average, while the workers ran
+        cores_used = window.groupby("t_s")["pct"].sum().mean() / 100
+        axes.text(1.01, 0.5, f"{cores_used:.2f}\ncores", transform=axes.transAxes, va="center", fontsize="small")
+
+
+@themed
+def task_manager_heatmap(timeline: pd.DataFrame):
+    """Per-core busy % over time: a row of panels per language · mode, columns expected / this run / rest."""
+    data = compact(timeline)
+    core_ids = sorted(data["core"].unique())
+    grid = sns.FacetGrid(data, row="panel", col="view", height=0.45 + 0.25 * min(len(core_ids), 16), aspect=3.4,
+                         sharex=True, sharey=True, despine=False, margin_titles=True)
+    grid.map_dataframe(_draw_cells, core_ids=core_ids)
+    grid.set_titles(col_template="{col_name}", row_template="")
+    grid.set_xlabels("seconds since the run started")
+    _label_rows(grid, "", horizontal=True)
+    grid.figure.subplots_adjust(left=0.14, right=0.86, hspace=0.3, wspace=0.2)
+    colour_bar = grid.figure.add_axes([0.93, 0.25, 0.015, 0.5], label="colour bar")
+    grid.figure.colorbar(grid.axes.flat[0].collections[0], cax=colour_bar, label="core busy, %")
+    return grid.figure
+
+
+@themed
+def core_lines(timeline: pd.DataFrame):
+    """Task Manager's per-core graphs: busy % over time, a small panel per core and language · mode."""
+    data = compact(timeline)
+    grid = sns.relplot(data=data, kind="line", x="t_s", y="pct", hue="view", style="view", row="panel", col="core",
+                       palette=VIEW_COLOURS, dashes=VIEW_DASHES, height=1.05, aspect=3.0, drawstyle="steps-pre",
+                       facet_kws={"margin_titles": True, "despine": False})
+    grid.set(ylim=(0, 105), yticks=[0, 50, 100])
+    grid.set_titles(col_template="core {col_name}", row_template="")
+    grid.set_xlabels("seconds since the run started")
+    _label_rows(grid, "", horizontal=True)
+    grid.set(yticks=[0, 50, 100], yticklabels=["0", "50%", "100%"])
+    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.45, 1.0), ncol=3, title=None, frameon=False)
+    grid.figure.subplots_adjust(top=1 - 0.6 / grid.figure.get_figheight())
+    return grid.figure
+
+
+def _ideal_line(data: pd.DataFrame, cores: int, measure: str | None = None, **_):
+    workers = np.sort(data["workers"].astype(float).unique())
+    which = measure or str(data["measure"].iloc[0])
+    ideal = ideal_scaling(which, workers, cores)
+    axes = plt.gca()
+    axes.plot(workers, ideal, linestyle="--", color="0.25", linewidth=1.3, zorder=1)
+    axes.annotate("ideal", (workers[-1], ideal[-1]), xytext=(4, 0), textcoords="offset points", va="center",
+                  fontsize="small", color="0.25", annotation_clip=False)
+
+
+@themed
+def speedup_efficiency(scaling: pd.DataFrame, cores: int):
+    """Speedup and efficiency against workers, per language (hue) and mode (column); dashed: ideal."""
+    data = compact(scaling)
+    grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="lang", style="lang", markers=True,
+                       dashes=False, row="measure", col="mode", estimator="median", errorbar=RANGE,
+                       palette=language_palette(scaling["lang"]), height=2.6, aspect=1.3,
+                       facet_kws={"sharey": "row", "margin_titles": True})
+    grid.map_dataframe(_ideal_line, cores=cores)
+    grid.set_titles(col_template="{col_name}", row_template="")
+    _label_rows(grid, "")
+    _worker_axis(grid, data["workers"])
+    return grid.figure
+
+
+@themed
+def parallelism(runs: pd.DataFrame, cores: int):
+    """Effective parallelism (CPU seconds per wall second) against workers; dashed: min(workers, cores)."""
+    data = compact(runs)
+    grid = sns.relplot(data=data, kind="line", x="workers", y="parallelism", hue="lang", style="lang", markers=True,
+                       dashes=False, col="mode", estimator="median", errorbar=RANGE, height=3.0, aspect=1.2,
+                       palette=language_palette(runs["lang"]))
+    grid.map_dataframe(_ideal_line, cores=cores, measure="speedup")
+    grid.refline(y=1, color="0.6", linestyle=":")
+    grid.set_titles("{col_name}")
+    grid.set_ylabels("effective parallelism\n(user + sys) / wall")
+    _worker_axis(grid, data["workers"])
+    return grid.figure
+
+
+@themed
+def context_switches(switches: pd.DataFrame):
+    """Context switches per second of wall time, voluntary and involuntary (columns), per mode (rows)."""
+    data = compact(switches)
+    grid = sns.relplot(data=data, kind="line", x="workers", y="per_s", hue="lang", style="lang", markers=True,
+                       dashes=False, col="kind", row="mode", estimator="median", errorbar=RANGE, height=2.6,
+                       aspect=1.3, palette=language_palette(switches["lang"]), facet_kws={"margin_titles": True})
+    grid.set(yscale="log")
+    grid.set_titles(col_template="{col_name}", row_template="")
+    _label_rows(grid, "switches / s")
+    _worker_axis(grid, data["workers"])
+    return grid.figure
+
+
+@themed
+def thread_migrations(threads: pd.DataFrame):
+    """Per busy thread: the kernel's migration count and the core changes seen between samples."""
+    data = compact(threads)
+    grid = sns.catplot(data=data, kind="strip", x="lang", y="value", hue="mode", col="measure", dodge=True,
+                       sharey=False, height=3.0, aspect=1.3, alpha=0.6, jitter=0.25)
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("", "per thread")
+    return grid.figure
+
+
+@themed
+def peak_memory(memory: pd.DataFrame):
+    """Peak resident memory against workers, threads vs processes (hue), per language (columns), for the
+    largest process and the whole tree (rows)."""
+    data = compact(memory)
+    grid = sns.catplot(data=data, kind="bar", x="workers", y="mib", hue="mode", col="lang", row="measure",
+                       estimator="median", errorbar=RANGE, height=2.3, aspect=1.0, sharey=False,
+                       margin_titles=True)
+    grid.set_titles(col_template="{col_name}", row_template="")
+    _label_rows(grid, "peak RSS, MiB")
+    grid.set_xlabels("workers")
+    grid.tight_layout()
+    return grid.figure
+
+
+@themed
+def startup_vs_work(parts: pd.DataFrame):
+    """Seconds of start-up (+ tear-down) next to seconds of work, per language and mode."""
+    data = compact(parts)
+    grid = sns.catplot(data=data, kind="bar", x="lang", y="time_s", hue="part", col="mode", estimator="median",
+                       errorbar=RANGE, height=3.0, aspect=1.4)
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("", "seconds (median)")
+    return grid.figure
+
+
+@themed
+def printing_effect(effect: pd.DataFrame):
+    """sum vs sum-print per language: throughput, kernel share of CPU and parallelism (rows), per mode."""
+    data = compact(effect)
+    grid = sns.catplot(data=data, kind="bar", x="lang", y="value", hue="workload", row="measure", col="mode",
+                       estimator="median", errorbar=RANGE, height=2.3, aspect=1.6, sharey="row",
+                       margin_titles=True)
+    grid.set_titles(col_template="{col_name}", row_template="")
+    _label_rows(grid, "")
+    for row_name, row in zip(grid.row_names, grid.axes):
+        if "iterations" in str(row_name):
+            for axes in row:
+                axes.set_yscale("log")
+    grid.set_xlabels("")
+    grid.tight_layout()
+    return grid.figure

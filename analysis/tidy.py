@@ -1,0 +1,255 @@
+"""Long-form tables derived from a loaded results set: one row per observation, categories kept ordered.
+
+Vocabulary used across the analysis:
+- measured runs: status ok and not a warm-up;
+- headline experiment: the first CPU-bound (`sum`) experiment of the profile, at its largest worker count ≥ 2
+  (quick profile: `cpu` at 8 workers) — the article's 8-threads experiment;
+- representative run of a configuration: its measured run nearest the median speed, among its sampled and
+  quiet runs when it has any;
+- quiet run: a sampled run during whose work the rest of the machine used at most QUIET_OTHER_LOAD cores;
+- work window of a run: [wall_s − inner_s, wall_s], the program's own loop time placed at the end of the run
+  (tear-down is short next to start-up);
+- busy thread: a thread with at least a quarter of the CPU time of its run's busiest thread (the workers, not
+  the runtime's idle helpers).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .load import ResultsSet, ordered
+
+# The article's expectation: Python threads share one core (the GIL); every other runtime spreads its
+# workers over the cores.
+ONE_CORE_RUNTIMES = {("python", "threads")}
+BUSY_THREAD_SHARE = 0.25
+QUIET_OTHER_LOAD = 0.25  # cores the rest of a shared machine may use during a run's work before it is noisy
+VIEWS = ["expected (article)", "measured: this run", "measured: rest of machine"]
+KEYS = ["lang", "mode", "workload", "workers"]
+
+
+@dataclass(frozen=True)
+class Headline:
+    experiment: str
+    workers: int
+
+    def label(self) -> str:
+        return f"experiment '{self.experiment}' at {workers_label(self.workers)}"
+
+
+def workers_label(workers) -> str:
+    return f"{int(workers)} worker" + ("" if int(workers) == 1 else "s")
+
+
+def measured(results: ResultsSet) -> pd.DataFrame:
+    return results.runs[results.runs["measured"]].copy()
+
+
+def headline(results: ResultsSet) -> Headline | None:
+    runs = measured(results)
+    runs = runs[runs["workload"] == "sum"]
+    if runs.empty:
+        return None
+    experiment = runs["experiment"].cat.remove_unused_categories().cat.categories[0]
+    workers = runs.loc[runs["experiment"] == experiment, "workers"]
+    several = workers[workers >= 2]
+    return Headline(str(experiment), int((several if not several.empty else workers).max()))
+
+
+def headline_runs(results: ResultsSet, head: Headline | None, all_workers: bool = False) -> pd.DataFrame:
+    runs = measured(results)
+    if head is None:
+        return runs.iloc[0:0]
+    runs = runs[runs["experiment"] == head.experiment]
+    return runs if all_workers else runs[runs["workers"] == head.workers]
+
+
+def representative(runs: pd.DataFrame, *preferred: set[str]) -> pd.DataFrame:
+    """One run per (language, mode): the one nearest the median speed (throughput; wall time where there is
+    none), among the runs in each `preferred` set of run ids in turn, as long as that leaves any."""
+    chosen = []
+    for _, group in runs.groupby(["lang", "mode"], observed=True):
+        for ids in preferred:
+            narrowed = group[group["run_id"].isin(ids)]
+            group = narrowed if not narrowed.empty else group
+        speed = group["throughput"] if group["throughput"].notna().all() else group["wall_s"]
+        distance = (speed - speed.median()).abs()
+        chosen.append(distance.sort_values(kind="stable").index[0])
+    return runs.loc[chosen].reset_index(drop=True)
+
+
+def quiet_runs(results: ResultsSet) -> set[str]:
+    """Sampled runs during whose work the rest of the machine used at most QUIET_OTHER_LOAD cores."""
+    window = window_stats(results)
+    return set(window.loc[window["other_load_cores"] <= QUIET_OTHER_LOAD, "run_id"])
+
+
+def panel_labels(runs: pd.DataFrame) -> pd.Series:
+    """'python · threads' labels, ordered by language then mode."""
+    order = [f"{lang} · {mode}" for lang in runs["lang"].cat.categories for mode in runs["mode"].cat.categories]
+    return pd.Series(ordered(runs["lang"].astype(str) + " · " + runs["mode"].astype(str), order), index=runs.index)
+
+
+def article_expectation(lang: str, mode: str, workers: int, cores: int) -> list[float]:
+    """Per core, the busy share the article expected: one core for Python threads, else an even spread."""
+    if (lang, mode) in ONE_CORE_RUNTIMES:
+        return [1.0] + [0.0] * (cores - 1)
+    return [min(workers, cores) / cores] * cores
+
+
+def sample_cells(samples: pd.DataFrame) -> pd.DataFrame:
+    """Samples with the interval each one covers: [t_start, t_s], t_start being the previous sample's time."""
+    samples = samples.sort_values(["run_id", "core", "t_s"]).copy()
+    previous = samples.groupby(["run_id", "core"])["t_s"].shift()
+    step = (samples["t_s"] - previous).groupby(samples["run_id"]).transform("median")
+    samples["t_start"] = previous.fillna((samples["t_s"] - step.fillna(samples["t_s"])).clip(lower=0.0))
+    samples["rest_pct"] = (samples["system_pct"] - samples["workload_pct"]).clip(0, 100)
+    return samples
+
+
+def _window_overlap(cells: pd.DataFrame) -> pd.Series:
+    start = (cells["wall_s"] - cells["inner_s"]).clip(lower=0)
+    overlap = np.minimum(cells["t_s"], cells["wall_s"]) - np.maximum(cells["t_start"], start)
+    return (overlap.clip(lower=0) / (cells["t_s"] - cells["t_start"])).fillna(0)
+
+
+def _in_window(cells: pd.DataFrame) -> pd.Series:
+    """Whole sample intervals inside the work window. Whole: the last sample, taken at exit, can cover a
+    sliver of time and swing a mean."""
+    width = cells["t_s"] - cells["t_start"]
+    full = width >= 0.5 * width.groupby(cells["run_id"]).transform("median")
+    return (_window_overlap(cells) > 0.999) & full
+
+
+def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
+    """Long form per (run, view, core, sample): the Task Manager grid of each run, expected beside measured;
+    in_window marks the samples wholly inside the run's work window."""
+    columns = ["run_id", "panel", "view", "core", "t_start", "t_s", "pct", "in_window"]
+    if runs.empty or results.samples.empty:
+        return pd.DataFrame(columns=columns)
+    info = runs[["run_id", "lang", "mode", "workers", "cores", "wall_s", "inner_s"]].assign(panel=panel_labels(runs))
+    cells = sample_cells(results.samples[results.samples["run_id"].isin(runs["run_id"])]).merge(info, on="run_id")
+    position = {core: index for index, core in enumerate(results.core_ids)}  # a run's cpus are the first ones
+    expected_level = [article_expectation(str(r.lang), str(r.mode), int(r.workers), int(r.cores))[position[r.core]]
+                      if position[r.core] < r.cores else 0.0 for r in cells.itertuples()]
+    overlap = _window_overlap(cells)
+    cells["expected"] = 100 * np.asarray(expected_level) * overlap
+    cells["in_window"] = _in_window(cells)
+    views = cells.rename(columns={"expected": VIEWS[0], "workload_pct": VIEWS[1], "rest_pct": VIEWS[2]})
+    long = views.melt(id_vars=["run_id", "panel", "core", "t_start", "t_s", "in_window"], value_vars=VIEWS,
+                      var_name="view", value_name="pct")
+    long["view"] = ordered(long["view"], VIEWS)
+    long["panel"] = long["panel"].astype(info["panel"].dtype)
+    return long[columns]
+
+
+def window_stats(results: ResultsSet) -> pd.DataFrame:
+    """Per sampled run, over the samples inside its work window: cores in use by the run (mean of Σ workload
+    share), how unsteady each core's graph is (standard deviation over time of workload_pct, mean over cores),
+    and the rest of the machine's use (mean of Σ (system − workload) share). Only whole sample intervals
+    that lie inside the window count."""
+    columns = ["run_id", "sampled_parallelism", "core_unsteadiness_pct", "other_load_cores", "window_samples"]
+    runs = measured(results)
+    if results.samples.empty or runs.empty:
+        return pd.DataFrame(columns=columns)
+    cells = sample_cells(results.samples).merge(runs[["run_id", "wall_s", "inner_s"]], on="run_id")
+    inside = cells[_in_window(cells)]
+    per_sample = inside.groupby(["run_id", "t_s"]).agg(workload=("workload_pct", "sum"), rest=("rest_pct", "sum"))
+    per_run = per_sample.groupby("run_id").agg(sampled_parallelism=("workload", "mean"),
+                                               other_load_cores=("rest", "mean"), window_samples=("workload", "size"))
+    per_run[["sampled_parallelism", "other_load_cores"]] /= 100
+    unsteady = inside.groupby(["run_id", "core"])["workload_pct"].std().groupby("run_id").mean()
+    per_run["core_unsteadiness_pct"] = unsteady
+    return per_run.reset_index()[columns]
+
+
+def thread_stats(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per thread of the given runs: CPU, kernel migrations, core changes between samples, cores seen, busy."""
+    columns = [*KEYS, "run_id", "tid", "cpu_s", "migrations", "core_changes", "cores_seen", "busy"]
+    threads = results.threads[results.threads["run_id"].isin(runs["run_id"])]
+    if threads.empty:
+        return pd.DataFrame(columns=columns)
+    threads = threads.sort_values(["run_id", "pid", "tid", "t_s"])
+    previous_core = threads.groupby(["run_id", "pid", "tid"])["core"].shift()
+    changed = (threads["core"] != previous_core) & previous_core.notna()
+    per_thread = threads.assign(changes=changed.astype(int)).groupby(["run_id", "pid", "tid"]).agg(
+        cpu_s=("cpu_s", "max"), migrations=("migrations", "max"), core_changes=("changes", "sum"),
+        cores_seen=("core", "nunique")).reset_index()
+    busiest = per_thread.groupby("run_id")["cpu_s"].transform("max")
+    per_thread["busy"] = (per_thread["cpu_s"] >= BUSY_THREAD_SHARE * busiest) & (per_thread["cpu_s"] > 0)
+    return per_thread.merge(runs[["run_id", *KEYS]], on="run_id")[columns]
+
+
+def scaling(runs: pd.DataFrame) -> pd.DataFrame:
+    """Speedup and efficiency of every measured run against the median 1-worker run of its configuration.
+
+    speedup = throughput / median throughput at 1 worker (throughput = iterations per second of the
+    program's clock; in count mode every worker does n iterations, so this is N·time(1)/time(N));
+    efficiency = speedup / min(workers, cores), 1 when every core the workers can use is used fully.
+    """
+    group = ["experiment", "lang", "variant", "mode", "workload"]
+    base = runs[runs["workers"] == 1].groupby(group, observed=True)["throughput"].median().rename("base")
+    runs = runs.join(base, on=group).dropna(subset=["base"])
+    runs = runs.assign(speedup=runs["throughput"] / runs["base"])
+    runs["efficiency"] = runs["speedup"] / np.minimum(runs["workers"].astype(float), runs["cores"])
+    long = runs.melt(id_vars=["run_id", *group, "workers", "cores"], value_vars=["speedup", "efficiency"],
+                     var_name="measure", value_name="value")
+    long["measure"] = ordered(long["measure"], ["speedup", "efficiency"])
+    return long
+
+
+def ideal_scaling(measure: str, workers, cores: int):
+    workers = np.asarray(workers, dtype=float)
+    return np.minimum(workers, cores) if measure == "speedup" else np.ones_like(workers)
+
+
+def print_pairs(results: ResultsSet) -> pd.DataFrame:
+    """Measured sum-print runs with the sum runs of the same language, variant, mode, workers and counting
+    mode (duration or count), from the first such sum experiment; long form by workload."""
+    runs = measured(results)
+    printing = runs[runs["workload"] == "sum-print"]
+    match = ["lang", "variant", "mode", "workers", "duration_mode"]
+    pieces = []
+    for key, group in printing.groupby(match, observed=True):
+        candidates = runs[(runs["workload"] == "sum") & (runs[match] == pd.Series(key, index=match)).all(axis=1)]
+        if candidates.empty:
+            continue
+        first = candidates["experiment"].cat.remove_unused_categories().cat.categories[0]
+        pieces += [group, candidates[candidates["experiment"] == first]]
+    return pd.concat(pieces) if pieces else runs.iloc[0:0]
+
+
+def spread(values) -> dict:
+    """Median and spread of repetitions: n, median, quartiles, min and max (NaN where there is no value)."""
+    values = pd.Series(values, dtype="float64").dropna()
+    if values.empty:
+        return {"n": 0, "median": np.nan, "q1": np.nan, "q3": np.nan, "min": np.nan, "max": np.nan}
+    return {"n": int(values.size), "median": float(values.median()), "q1": float(values.quantile(0.25)),
+            "q3": float(values.quantile(0.75)), "min": float(values.min()), "max": float(values.max())}
+
+
+def number(value, digits: int = 3) -> str:
+    """Numbers as people read them: 3 significant digits, 1234 as 1234, 1.23e+09, missing as '–'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, (bool, str)):
+        return str(value)
+    if isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e6):
+        return f"{int(value):d}"
+    if 1000 <= abs(value) < 1e6:
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"
+
+
+def format_spread(stats: dict, with_n: bool = True) -> str:
+    """'1.23 (1.20–1.31, n=3)': median, then min–max over the repetitions (left out when they round alike)."""
+    if not stats["n"]:
+        return "–"
+    low, high = number(stats["min"]), number(stats["max"])
+    inside = ([f"{low}–{high}"] if low != high else []) + ([f"n={stats['n']}"] if with_n else [])
+    return number(stats["median"]) + (f" ({', '.join(inside)})" if inside else "")

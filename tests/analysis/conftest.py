@@ -1,0 +1,61 @@
+"""Fixtures for the analysis tests: synthetic results sets (synthetic.py) and one report built from them.
+
+Reports take a while to draw, so the default set and its report are built once per session; tests that
+change files work on their own copies.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _load_synthetic():
+    # Loaded by path under a unique name: tests/ folders have no __init__.py, and "analysis" is the package.
+    name = "polylab_tests_analysis_synthetic"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, _HERE / "synthetic.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+synthetic = _load_synthetic()
+
+
+@pytest.fixture(scope="session")
+def make_set(tmp_path_factory):
+    """make_set(**scenario_fields) -> folder of a fresh synthetic results set."""
+    def make(**fields) -> Path:
+        folder = tmp_path_factory.mktemp("results")
+        return synthetic.write_results_set(folder, synthetic.Scenario(**fields))
+    return make
+
+
+@pytest.fixture(scope="session")
+def default_set(make_set) -> Path:
+    """The default synthetic set (2 cores, 10 Hz, 4 languages, 3 repetitions); do not modify it."""
+    return make_set()
+
+
+@pytest.fixture(scope="session")
+def default_results(default_set):
+    from analysis.load import load_results
+    return load_results(default_set)
+
+
+@pytest.fixture(scope="session")
+def built_report(default_set, tmp_path_factory) -> Path:
+    """A copy of the default set with its report built; returns the folder."""
+    from analysis.report import build_report
+    folder = tmp_path_factory.mktemp("report") / "set"
+    shutil.copytree(default_set, folder)
+    build_report(folder)
+    return folder

@@ -1,0 +1,107 @@
+"""Claims: verdicts on synthetic data that supports, contradicts, or cannot tell; and the numbers behind them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import claims
+from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from analysis.load import load_results
+
+
+def _by_key(results) -> dict:
+    return {claim.key: claim for claim in claims.evaluate(results)}
+
+
+@pytest.fixture(scope="module")
+def judged(default_results):
+    return _by_key(default_results)
+
+
+def test_the_default_set_supports_every_claim_with_its_numbers(judged):
+    assert {key: claim.verdict for key, claim in judged.items()} == dict.fromkeys("abcdefg", SUPPORTED)
+    gil = judged["a"].evidence
+    assert gil["group"].tolist() == [f"python · threads · {w} workers · cpu" for w in (2, 4, 8)]
+    assert (gil["median"] < claims.ONE_CORE).all() and (gil["n"] == 3).all()
+    assert gil["median"].tolist() == pytest.approx([0.95] * 3, abs=0.05)
+    assert gil["outcome"].str.startswith("supported (threshold 1.15; sampled, work window").all()
+    threads = judged["b"].evidence
+    assert len(threads) == 9 and (threads["median"] >= 0.9 * 2).all()
+    assert judged["a"].reason == "3 of 3 groups supported, none disagree"
+
+
+def test_every_claim_shows_its_rule_and_the_article(judged):
+    for claim in judged.values():
+        assert claim.rule and claim.quote and claim.statement
+        assert list(claim.evidence.columns) == claims.EVIDENCE_COLUMNS
+    assert "≤ 1.15" in judged["a"].rule and "0.9 × min(workers, cores)" in judged["b"].rule
+    assert "GIL" in judged["a"].quote
+
+
+def test_parallel_python_threads_contradict_the_gil_claim(make_set):
+    judged = _by_key(load_results(make_set(gil=False)))
+    assert judged["a"].verdict == CONTRADICTED
+    assert judged["a"].evidence["median"].tolist() == pytest.approx([1.9] * 3, abs=0.1)
+    assert judged["b"].verdict == SUPPORTED and judged["e"].verdict != SUPPORTED
+
+
+def test_printing_that_changes_nothing_contradicts_g(make_set):
+    judged = _by_key(load_results(make_set(print_slows=False, seed=4)))
+    assert judged["g"].verdict == CONTRADICTED
+    ratios = judged["g"].evidence["outcome"].str.extract(r"sum-print / sum = ([\d.]+)")[0].dropna().astype(float)
+    assert ratios.between(0.9, 1.1).all() and len(ratios) == 8
+
+
+def test_one_repetition_is_never_enough(make_set):
+    judged = _by_key(load_results(make_set(reps=1)))
+    for key in "abcdeg":
+        assert judged[key].verdict == INCONCLUSIVE, key
+    assert (judged["a"].evidence["n"] == 1).all()
+
+
+def test_without_samples_claims_fall_back_or_say_no_samples(make_set):
+    judged = _by_key(load_results(make_set(samples=False)))
+    for key in "de":
+        assert judged[key].verdict == INCONCLUSIVE and "no samples" in judged[key].reason
+    # wait4 bounds still tell for Python threads: (user+sys)/work time stays under 1.15
+    assert judged["a"].verdict == SUPPORTED
+    assert judged["a"].evidence["outcome"].str.contains("wait4 bounds").all()
+
+
+def test_a_single_core_machine_cannot_show_parallelism(make_set):
+    judged = _by_key(load_results(make_set(reps=2, machine={"logical_cores": 1, "cpu_affinity": [0]})))
+    for key in "abce":
+        assert judged[key].verdict == INCONCLUSIVE and "1 core" in judged[key].reason
+
+
+def test_runs_on_a_busy_machine_are_set_aside(make_set):
+    folder = make_set(reps=2, seed=5)
+    samples = pd.read_parquet(folder / "samples.parquet")
+    samples["system_pct"] = 100.0  # something else filled every core
+    samples.to_parquet(folder / "samples.parquet", index=False)
+    judged = _by_key(load_results(folder))
+    assert judged["a"].verdict == INCONCLUSIVE
+    assert judged["a"].evidence["outcome"].str.contains("noisy run").all()
+
+
+def test_combine():
+    assert claims.combine([]) == (INCONCLUSIVE, "no data for this claim in this results set")
+    assert claims.combine([SUPPORTED, SUPPORTED, INCONCLUSIVE])[0] == SUPPORTED
+    assert claims.combine([SUPPORTED, CONTRADICTED])[1] == "groups disagree: 1 support, 1 contradict"
+    assert claims.combine([CONTRADICTED, CONTRADICTED, INCONCLUSIVE])[0] == CONTRADICTED
+    assert claims.combine([CONTRADICTED, INCONCLUSIVE, INCONCLUSIVE])[1] == "only 1 of 3 groups conclusive"
+    assert claims.combine([SUPPORTED, INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE])[0] == INCONCLUSIVE
+
+
+@pytest.mark.parametrize("low, high, at_most, expected", [
+    ([0.98, 1.0], [0.98, 1.0], True, SUPPORTED),
+    ([1.5, 1.9], [1.5, 1.9], True, CONTRADICTED),
+    ([1.0, 1.3], [1.0, 1.3], True, INCONCLUSIVE),  # the spread straddles the threshold
+    ([0.9, 0.95], [1.1, 1.3], True, INCONCLUSIVE),  # bounds straddle it
+    ([1.85, 1.9], [1.85, 1.9], False, SUPPORTED),
+    ([1.0], [1.0], True, INCONCLUSIVE),  # one run
+])
+def test_threshold_outcome(low, high, at_most, expected):
+    runs = pd.DataFrame({"low": low, "high": high})
+    assert claims.threshold_outcome(runs, 1.15 if at_most else 1.8, at_most) == expected

@@ -1,0 +1,80 @@
+"""invoke compare A B: matched runs, medians, ratio, Mann-Whitney U; 'not significant' when it is not."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from analysis import compare
+from analysis.load import load_results
+from polylab import cli
+
+
+@pytest.fixture(scope="module")
+def base(make_set):
+    return make_set(reps=5, seed=2, samples=False)
+
+
+def test_a_real_difference_is_significant(base, make_set):
+    faster = make_set(reps=5, seed=3, speed=1.3, samples=False)
+    table = compare.compare_runs(load_results(base), load_results(faster))
+    both = table[table["n A"].gt(0) & table["n B"].gt(0)]
+    assert len(both) == 40 and (both["measure"] == "iterations/s").all()
+    assert (both["verdict"] == "significant: B faster").all()
+    assert both["B/A"].median() == pytest.approx(1.3, abs=0.05)
+    assert (both["p"] < 0.05).all()
+    assert table.iloc[0][["experiment", "lang", "mode", "workers"]].tolist() == ["cpu", "csharp", "threads", 1]
+
+
+def test_the_same_data_is_not_significant(base, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(base, copy)
+    table = compare.compare_runs(load_results(base), load_results(copy))
+    assert (table["verdict"] == "not significant").all()
+    assert table["B/A"].dropna().eq(1.0).all()
+
+
+def test_fewer_than_three_runs_are_never_significant(make_set):
+    a, b = make_set(reps=2, seed=2, samples=False), make_set(reps=2, seed=3, speed=2.0, samples=False)
+    table = compare.compare_runs(load_results(a), load_results(b))
+    assert (table["verdict"] == "not significant").all()
+    assert table["B/A"].median() == pytest.approx(2.0, abs=0.1)  # a clear ratio, still not a finding
+
+
+def test_configurations_on_one_side_only_are_listed(base, make_set):
+    table = compare.compare_runs(load_results(base), load_results(make_set(langs=("go",), reps=3, samples=False)))
+    assert set(table.loc[table["lang"] != "go", "verdict"]) == {"only in A"}
+    assert table.loc[table["lang"] != "go", "B/A"].isna().all()
+
+
+def test_count_mode_compares_wall_time():
+    runs = pd.DataFrame({"duration_mode": [False] * 4, "wall_s": [1.0, 1.1, 1.05, 1.02], "throughput": [1.0] * 4})
+    slower = runs.assign(wall_s=runs["wall_s"] * 2)
+    row = compare._compare_sides(runs, slower)
+    assert row["measure"] == "wall s" and row["verdict"] == "significant: B slower" and row["B/A"] == 2.0
+
+
+def test_outputs_markdown_html_and_machines_side_by_side(base, make_set, tmp_path, capsys):
+    other = make_set(reps=5, seed=3, samples=False, machine={"cpu_model": "Other CPU"})
+    cli.compare(str(base), str(other), str(tmp_path / "out"))
+    printed = capsys.readouterr().out
+    written = (tmp_path / "out" / "compare.md").read_text()
+    assert printed.strip() == written.strip()
+    assert "Mann-Whitney U, two-sided" in written and "| cpu_model | Synthetic CPU | Other CPU | ≠ |" in written
+    page = (tmp_path / "out" / "compare.html").read_text()
+    assert "<table" in page and "Other CPU" in page and "http" not in page
+
+
+def test_compare_writes_into_b_by_default(base, make_set):
+    other = make_set(reps=1, seed=3, samples=False)
+    markdown, folder = compare.write_comparison(base, other)
+    assert folder == other and (other / "compare.html").exists()
+    assert "smallest two-sided p the test can give" in markdown  # 1 run a side: say why nothing can show
+
+
+def test_compare_needs_two_results_folders(base, tmp_path):
+    from invoke import Exit
+    with pytest.raises(Exit, match="has no runs.jsonl"):
+        cli.compare(str(base), str(tmp_path))

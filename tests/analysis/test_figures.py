@@ -1,0 +1,83 @@
+"""Each figure: a matplotlib Figure with the expected facets, drawn from the right data, or NoData."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from analysis import figures
+from analysis.load import load_results
+
+
+def _panels(figure) -> list:
+    """Facet axes: the ones with a title or a label (not the colour bar)."""
+    return [axes for axes in figure.axes if axes.get_label() != "colour bar"]
+
+
+@pytest.fixture(scope="module")
+def drawn(default_results):
+    made = {name: draw(default_results) for name, _, draw in figures.FIGURES}
+    yield made
+    for result in made.values():
+        plt.close(result.figure)
+
+
+# figure name → (rows, columns) of facets in the default synthetic set (4 languages × 2 modes on 2 cores)
+FACETS = {"task-manager": (8, 3), "core-graphs": (8, 2), "speedup": (2, 2), "parallelism": (1, 2),
+          "context-switches": (2, 2), "migrations": (1, 2), "memory": (2, 4), "startup": (1, 2), "printing": (3, 2)}
+
+
+@pytest.mark.parametrize("name", list(FACETS))
+def test_every_figure_returns_a_figure_with_its_facets(drawn, name):
+    result = drawn[name]
+    assert isinstance(result.figure, Figure) and result.caption
+    rows, columns = FACETS[name]
+    assert len(_panels(result.figure)) == rows * columns
+
+
+def test_task_manager_shows_views_and_the_gil(drawn):
+    figure = drawn["task-manager"].figure
+    titles = [axes.get_title() for axes in figure.axes[:3]]
+    assert titles == ["expected (article)", "measured: this run", "measured: rest of machine"]
+    labels = [axes.get_ylabel() for axes in figure.axes[0:24:3]]
+    assert labels[0] == "csharp\nthreads" and labels[6] == "python\nthreads"
+
+    def cells(row: int, column: int) -> np.ndarray:  # the core × time grid drawn in one panel
+        return np.asarray(figure.axes[row * 3 + column].collections[0].get_array()).reshape(2, -1)
+
+    go_threads, python_threads = cells(2, 1), cells(6, 1)
+    busy = lambda grid: grid[:, grid.sum(axis=0) > 50]  # noqa: E731 — the work phase's columns
+    assert busy(go_threads).mean(axis=1) == pytest.approx([95, 95], abs=6)  # both cores full
+    assert busy(python_threads).mean() == pytest.approx(50, abs=10)  # one core's worth over two
+    assert busy(python_threads).std(axis=1).min() > 2 * busy(go_threads).std(axis=1).max()  # and unsteady
+    assert cells(6, 0)[1].max() == 0  # the article expected Python threads on one core only
+    assert figure.axes[-1].get_label() == "colour bar"
+
+
+def test_speedup_has_an_ideal_line_per_panel(drawn):
+    for axes in _panels(drawn["speedup"].figure):
+        assert any(line.get_linestyle() == "--" for line in axes.get_lines())
+    legend = drawn["speedup"].figure.legends[0]
+    assert [text.get_text() for text in legend.get_texts()] == ["csharp", "go", "java", "python"]
+
+
+def test_figures_that_need_samples_say_so(make_set):
+    results = load_results(make_set(samples=False, reps=2))
+    for name in ("task-manager", "core-graphs", "migrations", "memory"):
+        draw = dict((n, d) for n, _, d in figures.FIGURES)[name]
+        with pytest.raises(figures.NoData, match="no samples|sampler"):
+            draw(results)
+    figures.speedup(results)  # needs no samples
+
+
+def test_draw_all_saves_pngs_and_reasons(make_set, tmp_path):
+    results = load_results(make_set(samples=False, reps=1, workers=(2,), langs=("go", "python")))
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "task-manager.png").write_bytes(b"stale")
+    outcomes = {o.name: o for o in figures.draw_all(results, tmp_path / "figures")}
+    assert outcomes["task-manager"].path is None and "no samples" in outcomes["task-manager"].caption
+    assert not (tmp_path / "figures" / "task-manager.png").exists()  # no stale picture left behind
+    assert outcomes["speedup"].path is None and "1-worker" in outcomes["speedup"].caption
+    assert outcomes["parallelism"].path.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,73 @@
+"""The report files: all written, self-contained HTML with every figure and claim, Markdown, CSV."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from analysis import claims, figures
+from analysis.report import build_report
+from polylab import cli
+
+
+def test_report_writes_every_file(built_report):
+    for name in ("report.html", "summary.md", "runs.csv"):
+        assert (built_report / name).stat().st_size > 0, name
+    pngs = sorted(p.stem for p in (built_report / "figures").glob("*.png"))
+    assert pngs == sorted(name for name, _, _ in figures.FIGURES)
+
+
+def test_html_is_self_contained_with_every_figure_and_claim(built_report):
+    page = (built_report / "report.html").read_text()
+    images = re.findall(r'<img src="([^"]{0,40})', page)
+    assert len(images) == len(figures.FIGURES) and all(src.startswith("data:image/png;base64,") for src in images)
+    assert not re.search(r'(src|href)="(https?:)?//', page) and "@import" not in page and "url(" not in page
+    for _, title, _ in figures.FIGURES:
+        assert "<h3 id=" in page and title.replace("'", "&#x27;") in page
+    for spec in claims.CLAIMS:
+        assert spec.statement.replace("'", "&#x27;") in page
+        assert spec.rule.split(".")[0].replace("'", "&#x27;") in page
+    assert page.count('<span class="badge supported">supported</span>') == len(claims.CLAIMS)
+    for section in ("Summary", "Methods", "Machine and toolchains", "Failures and skips"):
+        assert f">{section}</h2>" in page
+    assert "killed after the 60 s timeout" in page and "cargo not found" in page  # failures and skips
+    assert "se.nr_migrations" in page and "USER_HZ" in page  # methods
+
+
+def test_markdown_links_the_figures_and_has_the_claims(built_report):
+    text = (built_report / "summary.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) == len(figures.FIGURES) and all((built_report / link).exists() for link in links)
+    assert "## Claims at a glance" in text and text.count("— **SUPPORTED**") == len(claims.CLAIMS)
+    assert "| cpu | python | cpython | threads | sum | 8 | 3 |" in text  # a summary row with its n
+
+
+def test_runs_csv_has_every_run(built_report):
+    table = pd.read_csv(built_report / "runs.csv")
+    lines = (built_report / "runs.jsonl").read_text().splitlines()
+    assert len(table) == len(lines)
+    assert {"run_id", "status", "throughput", "parallelism", "switches_per_s"} <= set(table.columns)
+    assert table["worker_elapsed_s"].dropna().iloc[0].startswith("[")
+
+
+def test_report_without_samples_says_no_samples(make_set):
+    folder = make_set(samples=False, reps=2)
+    page_path = build_report(folder)
+    page = page_path.read_text()
+    assert page.count('class="missing"') == 4 and "no samples" in page and "no memory readings" in page
+    assert "no samples: this claim needs" in page
+    assert len(re.findall(r'<img src="data:image/png', page)) == len(figures.FIGURES) - 4
+
+
+def test_invoke_report_rebuilds_from_stored_data(make_set):
+    folder = make_set(samples=False, reps=1, workers=(1, 2), langs=("go", "python"))
+    cli.report(str(folder))
+    assert (folder / "report.html").exists() and (folder / "runs.csv").exists()
+
+
+def test_invoke_report_without_runs_is_a_one_line_error(tmp_path):
+    from invoke import Exit
+    with pytest.raises(Exit, match="has no runs.jsonl"):
+        cli.report(str(tmp_path))

@@ -1,0 +1,112 @@
+"""Long-form transforms: headline choice, representative run, Task Manager grid, windows, threads, scaling."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import tidy
+from analysis.load import ResultsSet, ordered
+
+
+def test_headline_is_the_first_sum_experiment_at_its_largest_worker_count(default_results):
+    assert tidy.headline(default_results) == tidy.Headline("cpu", 8)
+
+
+def test_representative_run_is_nearest_the_median_speed_among_the_preferred():
+    runs = pd.DataFrame({"run_id": ["r1", "r2", "r3"], "wall_s": [1.0, 3.0, 1.2], "throughput": [5.0, 1.0, 4.0],
+                         "lang": ordered(["go"] * 3, ["go"]), "mode": ordered(["threads"] * 3, ["threads"])})
+    assert tidy.representative(runs)["run_id"].tolist() == ["r3"]
+    assert tidy.representative(runs, {"r1", "r2"})["run_id"].tolist() == ["r1"]  # sampled runs preferred
+    assert tidy.representative(runs, {"r1", "r2"}, {"r2", "r3"})["run_id"].tolist() == ["r2"]  # then quiet ones
+    assert tidy.representative(runs, {"r1", "r2"}, {"r3"})["run_id"].tolist() == ["r1"]  # a preference left none
+    assert tidy.representative(runs.assign(throughput=None))["run_id"].tolist() == ["r3"]  # by wall time
+
+
+def test_article_expectation():
+    assert tidy.article_expectation("python", "threads", 8, 2) == [1.0, 0.0]
+    assert tidy.article_expectation("go", "threads", 8, 2) == [1.0, 1.0]
+    assert tidy.article_expectation("python", "processes", 1, 4) == [0.25] * 4
+
+
+def _grid(results: ResultsSet) -> pd.DataFrame:
+    head = tidy.headline(results)
+    chosen = tidy.representative(tidy.headline_runs(results, head), set(results.samples["run_id"]))
+    return tidy.core_timeline(results, chosen)
+
+
+def test_core_timeline_has_every_view_and_the_expected_shape(default_results):
+    grid = _grid(default_results)
+    assert list(grid["view"].cat.categories) == tidy.VIEWS
+    assert grid["panel"].cat.categories[0] == "csharp · threads"
+    mean = grid.groupby(["panel", "view", "core"], observed=True)["pct"].mean()
+    python, go = "python · threads", "go · threads"
+    # Python threads: the article expected one core; measured, both cores carry about half of one core each.
+    assert mean[python, tidy.VIEWS[0], 0] > 60 and mean[python, tidy.VIEWS[0], 1] == 0
+    assert 25 < mean[python, tidy.VIEWS[1], 0] < 65 and 25 < mean[python, tidy.VIEWS[1], 1] < 65
+    assert mean[go, tidy.VIEWS[1], 0] > 80 and mean[go, tidy.VIEWS[1], 1] > 80
+    assert (grid["pct"].between(0, 100)).all() and (grid["t_start"] < grid["t_s"]).all()
+
+
+def test_window_stats_measure_cores_in_use_during_the_work(default_results):
+    stats = tidy.window_stats(default_results).set_index("run_id")
+    assert stats.loc["cpu.python.threads.w8.r1", "sampled_parallelism"] == pytest.approx(0.97, abs=0.05)
+    assert stats.loc["cpu.go.threads.w8.r1", "sampled_parallelism"] == pytest.approx(1.9, abs=0.1)
+    assert stats.loc["cpu.go.threads.w1.r1", "sampled_parallelism"] == pytest.approx(0.97, abs=0.05)
+    assert (stats["other_load_cores"] < 0.2).all() and (stats["window_samples"] >= 8).all()
+    assert stats.loc["cpu.python.threads.w8.r1", "core_unsteadiness_pct"] > \
+        2 * stats.loc["cpu.csharp.threads.w8.r1", "core_unsteadiness_pct"]
+
+
+def test_sample_cells_start_where_the_previous_sample_ended():
+    times = [0.1, 0.2, 0.3, 0.32]  # the last sample is taken at exit, a sliver after the one before
+    samples = pd.DataFrame({"run_id": ["a"] * 8, "t_s": [t for t in times for _ in (0, 1)], "core": [0, 1] * 4,
+                            "system_pct": [50.0] * 8, "workload_pct": [20.0] * 8})
+    cells = tidy.sample_cells(samples)
+    assert cells[cells["core"] == 0]["t_start"].tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    assert (cells["rest_pct"] == 30).all()
+
+
+def test_thread_stats_count_core_changes_and_busy_threads(default_results):
+    runs = default_results.runs[default_results.runs["run_id"] == "cpu.python.threads.w8.r1"]
+    threads = tidy.thread_stats(default_results, runs)
+    workers = threads["tid"].between(1001, 1008)
+    assert threads.loc[workers, "busy"].all() and len(threads[workers]) == 8
+    java = tidy.thread_stats(default_results, default_results.runs[default_results.runs["run_id"] ==
+                                                                    "cpu.java.threads.w8.r1"])
+    assert len(java) == 8 + 9 and java["busy"].sum() in (8, 9)  # the workers (and maybe main), not the helpers
+    assert (threads.loc[threads["busy"], "cores_seen"] >= 1).all()
+
+    handmade = ResultsSet(default_results.directory, default_results.meta, default_results.runs,
+                          default_results.samples, pd.DataFrame({
+                              "run_id": ["cpu.python.threads.w8.r1"] * 4, "t_s": [0.1, 0.2, 0.3, 0.4],
+                              "pid": [1] * 4, "tid": [7] * 4, "name": ["x"] * 4, "core": [0, 1, 1, 0],
+                              "cpu_s": [0.1, 0.2, 0.3, 0.4], "ctx_voluntary": [1.0] * 4,
+                              "ctx_involuntary": [1.0] * 4, "migrations": [0.0, 2.0, 2.0, 5.0]}))
+    one = tidy.thread_stats(handmade, runs).iloc[0]
+    assert (one["core_changes"], one["migrations"], one["cores_seen"], one["busy"]) == (2, 5.0, 2, True)
+
+
+def test_scaling_against_the_one_worker_median(default_results):
+    scaling = tidy.scaling(tidy.headline_runs(default_results, tidy.headline(default_results), all_workers=True))
+    median = scaling.groupby(["lang", "mode", "measure", "workers"], observed=True)["value"].median()
+    assert median["go", "threads", "speedup", 1] == pytest.approx(1, abs=0.03)
+    assert median["go", "threads", "speedup", 8] == pytest.approx(2, abs=0.1)
+    assert median["python", "threads", "speedup", 8] == pytest.approx(1, abs=0.1)
+    assert median["python", "threads", "efficiency", 8] == pytest.approx(0.5, abs=0.05)
+    assert list(tidy.ideal_scaling("speedup", [1, 2, 4, 8], 2)) == [1, 2, 2, 2]
+
+
+def test_print_pairs_match_sum_runs_of_the_same_configuration(default_results):
+    pairs = tidy.print_pairs(default_results)
+    assert set(pairs["workload"]) == {"sum", "sum-print"}
+    assert set(pairs["workers"]) == {8} and set(pairs["experiment"]) == {"cpu", "print"}
+
+
+def test_spread_and_its_text():
+    stats = tidy.spread([3.0, 1.0, 2.0, None])
+    assert (stats["n"], stats["median"], stats["min"], stats["max"]) == (3, 2.0, 1.0, 3.0)
+    assert tidy.format_spread(stats) == "2 (1–3, n=3)"
+    assert tidy.format_spread(tidy.spread([])) == "–"
+    assert tidy.format_spread(tidy.spread([1.2345e9, 1.2346e9]), with_n=False) == "1.23e+09"
+    assert tidy.number(1048.7) == "1049" and tidy.number(float("nan")) == "–" and tidy.number(0.0123) == "0.0123"
