@@ -6,28 +6,17 @@ change files work on their own copies.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from labpaths import load_by_path
+
 _HERE = Path(__file__).resolve().parent
 
 
-def _load_synthetic():
-    # Loaded by path under a unique name: tests/ folders have no __init__.py, and "analysis" is the package.
-    name = "polylab_tests_analysis_synthetic"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _HERE / "synthetic.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-synthetic = _load_synthetic()
+synthetic = load_by_path("polylab_tests_analysis_synthetic", _HERE / "synthetic.py")
 
 
 @pytest.fixture(scope="session")

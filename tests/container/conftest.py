@@ -8,27 +8,16 @@ skipped): CI must run them. Deselect them locally with `-m "not container"`.
 from __future__ import annotations
 
 import atexit
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+from labpaths import load_by_path
+
 _HERE = Path(__file__).resolve().parent
 
 
-def _load_engine():
-    # Loaded by path under a unique name: works without __init__.py files and with any --import-mode.
-    name = "polylab_tests_container_engine"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _HERE / "engine.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-engine = _load_engine()
+engine = load_by_path("polylab_tests_container_engine", _HERE / "engine.py")
 
 
 def pytest_configure(config):
