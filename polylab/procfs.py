@@ -1,7 +1,8 @@
 """Parsing and cheap re-reading of the Linux /proc files the sampler needs.
 
 Process CPU counters in ``stat`` are in USER_HZ ticks (``CLOCK_TICKS`` per second, 100 on Linux): one tick
-is 10 ms, so they move in 10 ms steps. A thread's ``schedstat`` gives its run time in nanoseconds.
+is 10 ms, so they move in 10 ms steps. A thread's ``schedstat`` gives its run time in nanoseconds. Memory sizes
+are converted to bytes: ``stat`` counts pages, ``status`` kB.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 
 PROC = "/proc"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-NS_PER_TICK = 1_000_000_000 // CLOCK_TICKS
+NS_PER_S = 1_000_000_000
+NS_PER_TICK = NS_PER_S // CLOCK_TICKS
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 # Fields of /proc/<pid>/stat, numbered as in proc(5); numbering restarts after the ")" that closes comm.
 _FIRST_FIELD_AFTER_COMM = 3
-_PPID, _UTIME, _STIME, _CUTIME, _CSTIME, _NUM_THREADS, _PROCESSOR = 4, 14, 15, 16, 17, 20, 39
+_PPID, _UTIME, _STIME, _CUTIME, _CSTIME, _NUM_THREADS, _RSS, _PROCESSOR = 4, 14, 15, 16, 17, 20, 24, 39
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,8 @@ class TaskStat:
     In a process's file ``cpu_ticks`` (utime + stime) is the thread group's total, which keeps the time of
     threads that have exited; in a thread's file it is that thread's own. ``reaped_children_ticks``
     (cutime + cstime) is the CPU of the children the process has waited for, and of their reaped children.
-    ``processor`` is the core the task last ran on.
+    ``processor`` is the core the task last ran on. ``rss_bytes`` is the resident set of the address space
+    the task runs in, shared by all threads of a process; 0 once the process has exited.
     """
 
     comm: str
@@ -36,6 +40,7 @@ class TaskStat:
     cpu_ticks: int
     reaped_children_ticks: int
     num_threads: int
+    rss_bytes: int
     processor: int
 
 
@@ -64,6 +69,7 @@ def parse_stat(data: bytes) -> TaskStat:
         cpu_ticks=field(_UTIME) + field(_STIME),
         reaped_children_ticks=field(_CUTIME) + field(_CSTIME),
         num_threads=field(_NUM_THREADS),
+        rss_bytes=field(_RSS) * PAGE_SIZE,
         processor=field(_PROCESSOR),
     )
 
@@ -102,6 +108,21 @@ def parse_status(data: bytes) -> SwitchCounters:
         involuntary=_value_of(data, b"nonvoluntary_ctxt_switches"),
         migrations=None,
     )
+
+
+def parse_peak_rss(data: bytes) -> int | None:
+    """Bytes from the VmHWM line of /proc/<pid>/status, or None where the process has no address space left.
+
+    VmHWM is the peak resident set of the process's address space, which starts afresh at each exec. A process
+    that has exited (a zombie) has none, and its status no Vm lines.
+    """
+    start = data.find(b"\nVmHWM:")
+    if start < 0:
+        return None
+    value, unit = data[start + len(b"\nVmHWM:") :].split(None, 2)[:2]
+    if unit != b"kB":
+        raise ValueError(f"VmHWM in an unexpected unit: {unit!r}")
+    return int(value) * 1024
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import pytest
 
 from polylab import procfs
 
-# A real stat line with a hostile comm: utime 7, stime 3, cutime 12, cstime 5, 4 threads, last on core 3.
+# A real stat line with a hostile comm: utime 7, stime 3, cutime 12, cstime 5, 4 threads, 920 pages resident,
+# last on core 3.
 STAT_LINE = (
     b"4242 (a) (b c)) R 4241 4242 4242 0 -1 4194560 949 19585 0 5 7 3 12 5 20 0 4 0 24229 5124096 920 "
     b"18446744073709551615 94767661391872 94767662181277 140723499064336 0 0 0 65536 4 1132560123 1 0 0 "
@@ -35,6 +36,17 @@ Threads:\t1
 voluntary_ctxt_switches:\t20
 """
 
+STATUS_WITH_MEMORY = b"""\
+Name:\tpython
+Umask:\t0022
+State:\tR (running)
+VmPeak:\t   14128 kB
+VmSize:\t   14128 kB
+VmHWM:\t   11100 kB
+VmRSS:\t    9800 kB
+Threads:\t1
+"""
+
 PROC_STAT_TEXT = b"""\
 cpu  42845 0 17985 49304 1166 0 119 117 0 0
 cpu0 19979 0 9049 26555 117 0 15 55 0 0
@@ -47,8 +59,8 @@ btime 1764253297
 
 def test_stat_comm_may_hold_spaces_and_parentheses():
     stat = procfs.parse_stat(STAT_LINE)
-    assert stat == procfs.TaskStat(comm="a) (b c)", state="R", ppid=4241, cpu_ticks=10,
-                                   reaped_children_ticks=17, num_threads=4, processor=3)
+    assert stat == procfs.TaskStat(comm="a) (b c)", state="R", ppid=4241, cpu_ticks=10, reaped_children_ticks=17,
+                                   num_threads=4, rss_bytes=920 * procfs.PAGE_SIZE, processor=3)
 
 
 def test_stat_of_a_real_thread_named_with_parentheses():
@@ -78,6 +90,21 @@ def test_status_counters_do_not_confuse_voluntary_with_nonvoluntary():
 def test_sched_without_the_counter_is_an_error():
     with pytest.raises(ValueError):
         procfs.parse_sched(b"x (1, #threads: 1)\n---\nnr_switches : 3\n")
+
+
+def test_peak_rss_is_vmhwm_in_bytes_not_vmpeak_or_vmrss():
+    assert procfs.parse_peak_rss(STATUS_WITH_MEMORY) == 11100 * 1024
+
+
+def test_peak_rss_of_an_exited_process_is_none():
+    assert procfs.parse_peak_rss(STATUS_TEXT) is None  # a zombie's status has no Vm lines
+
+
+def test_peak_rss_of_this_process_covers_what_it_holds_now():
+    held = bytearray(32 << 20)  # zero-filled, so resident
+    peak = procfs.parse_peak_rss(open("/proc/self/status", "rb").read())
+    rss = procfs.parse_stat(open(f"/proc/self/task/{threading.get_native_id()}/stat", "rb").read()).rss_bytes
+    assert len(held) < rss <= peak
 
 
 def test_schedstat_runtime_is_in_nanoseconds():

@@ -34,12 +34,30 @@ if __name__ == "__main__":
     time.sleep(0.2)  # the children are gone and reaped well before their parent exits
 """
 
+MB = 1 << 20
 
-def sampled_run(sampler: Sampler, code: str):
-    """Run code as the runner does; return (RunSamples, CPU seconds from wait4, wall seconds)."""
+# Each child allocates (and touches: bytearray zero-fills) 60 MB; the parent allocates nothing of its own.
+CHILDREN_ALLOCATING = r"""
+import multiprocessing, time
+def work():
+    held = bytearray(60 << 20)
+    time.sleep(0.5)
+if __name__ == "__main__":
+    children = [multiprocessing.get_context("fork").Process(target=work) for _ in range(2)]
+    [c.start() for c in children]
+    [c.join() for c in children]
+"""
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def sampled_run(sampler: Sampler, argv: list[str]):
+    """Run argv as the runner does; return (RunSamples, wait4's rusage, wall seconds)."""
     sampler.begin()
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    proc = subprocess.Popen(argv, start_new_session=True)
     sampler.attach(proc.pid, t0)
     os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
     sampler.final()
@@ -47,7 +65,11 @@ def sampled_run(sampler: Sampler, code: str):
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.returncode == 0
-    return sampler.end(), usage.ru_utime + usage.ru_stime, wall_s
+    return sampler.end(), usage, wall_s
+
+
+def cpu_s(usage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +80,12 @@ def sampler():
 
 @pytest.fixture(scope="module")
 def threads_run(sampler):
-    return sampled_run(sampler, NAMED_THREADS)
+    return sampled_run(sampler, python(NAMED_THREADS))
 
 
 @pytest.fixture(scope="module")
 def processes_run(sampler):
-    return sampled_run(sampler, CHILD_PROCESSES)
+    return sampled_run(sampler, python(CHILD_PROCESSES))
 
 
 @pytest.mark.parametrize("hz", [0.5, 0, 51, 100])
@@ -113,13 +135,15 @@ def test_threads_table_shows_every_named_thread(threads_run):
 
 
 def test_threaded_cpu_agrees_with_wait4(threads_run):
-    run, wait4_cpu_s, _ = threads_run
+    run, usage, _ = threads_run
+    wait4_cpu_s = cpu_s(usage)
     assert wait4_cpu_s >= 1.0
     assert run.summary["workload_cpu_s"] / wait4_cpu_s == pytest.approx(1.0, abs=0.05)
 
 
 def test_child_processes_cpu_agrees_with_wait4(processes_run):
-    run, wait4_cpu_s, _ = processes_run
+    run, usage, _ = processes_run
+    wait4_cpu_s = cpu_s(usage)
     assert wait4_cpu_s >= 1.0
     assert run.summary["workload_cpu_s"] / wait4_cpu_s == pytest.approx(1.0, abs=0.05)
     assert len({row[1] for row in run.threads}) == 3  # the parent and both children were seen
@@ -140,12 +164,49 @@ def test_summary_counts_migrations_and_the_samplers_own_cpu(threads_run):
     assert 0.0 < run.summary["sampler_cpu_s"] < wall_s
 
 
+def test_peak_memory_of_a_child_that_allocates_100_mb(sampler):
+    run, _, _ = sampled_run(sampler, python("b = bytearray(100 << 20); import time; time.sleep(0.6)"))
+    assert 100 * MB <= run.summary["peak_rss_bytes"] < 200 * MB
+    assert run.summary["tree_peak_rss_bytes"] == run.summary["peak_rss_bytes"]  # a tree of one
+
+
+def test_the_orchestrators_own_memory_does_not_leak_into_the_runs_peak(sampler):
+    held = bytearray(300 << 20)  # resident in this process, which forks (or vforks) the run
+    run, usage, _ = sampled_run(sampler, ["sleep", "0.5"])
+    assert len(held) and usage.ru_maxrss * 1024 >= 300 * MB  # the premise: ru_maxrss carries our peak
+    assert 0 < run.summary["peak_rss_bytes"] < 50 * MB
+
+
+def test_a_rise_that_fell_back_between_samples_is_still_seen():
+    # At 1 Hz the first sample comes after the 100 MB are freed: only VmHWM can still show them.
+    with Sampler(hz=1) as slow_sampler:
+        run, _, _ = sampled_run(slow_sampler, python("b = bytearray(100 << 20); del b; import time; time.sleep(1.8)"))
+    assert run.summary["peak_rss_bytes"] >= 100 * MB
+
+
+def test_after_exec_the_peak_is_the_new_programs(sampler):
+    # sleep outlives the next VmHWM read, due a second after the first one.
+    code = "import os; b = bytearray(200 << 20); os.execvp('sleep', ['sleep', '1.8'])"
+    run, _, _ = sampled_run(sampler, python(code))
+    assert 0 < run.summary["peak_rss_bytes"] < 50 * MB
+
+
+def test_processes_peak_memory_sums_every_process(sampler, processes_run):
+    run, _, _ = sampled_run(sampler, python(CHILDREN_ALLOCATING))
+    peak, tree_peak = run.summary["peak_rss_bytes"], run.summary["tree_peak_rss_bytes"]
+    assert 60 * MB <= peak < 120 * MB  # one child's
+    assert tree_peak >= 2 * 60 * MB + 1 * MB  # both children's and their parent's
+    run, _, _ = processes_run  # three processes that allocate nothing much
+    assert run.summary["tree_peak_rss_bytes"] >= 2 * run.summary["peak_rss_bytes"]
+
+
 def test_a_run_that_never_started_gives_machine_rows_only(sampler):
     sampler.begin()
     time.sleep(3 / HZ)
     run = sampler.end()
     assert isinstance(run, RunSamples)
     assert run.threads == [] and run.summary["samples"] == 0 and run.summary["workload_cpu_s"] == 0
+    assert run.summary["peak_rss_bytes"] is None and run.summary["tree_peak_rss_bytes"] is None
     assert len(run.samples) >= 2 and all(len(row) == len(SAMPLE_COLUMNS) for row in run.samples)
 
 

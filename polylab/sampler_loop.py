@@ -1,0 +1,140 @@
+"""The sampler process itself: ``serve()`` samples on a grid and answers the orchestrator between samples.
+
+Started by polylab.sampler.Sampler, which tells what is measured. It needs only the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import statistics
+import sys
+import time
+import traceback
+from multiprocessing.connection import Connection
+
+from polylab import procfs
+from polylab.sampler_tree import ProcessTree
+
+SAMPLE_COLUMNS = ("t_s", "core", "system_pct", "workload_pct")
+
+
+def serve() -> None:
+    """The sampler process: ``serve FD INTERVAL_S``, FD being its socket to the orchestrator.
+
+    It samples on a fixed grid (start + k * interval, so it never drifts; slots missed while the machine
+    was saturated are skipped) and answers the orchestrator's messages between samples.
+    """
+    connection, interval_s = Connection(int(sys.argv[1])), float(sys.argv[2])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the orchestrator's to handle
+    _, hard_limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard_limit, hard_limit))  # up to 3 open files per thread
+    thread_files = procfs.probe_thread_files()
+    run = failure = next_due = None
+    while True:
+        if connection.poll(None if next_due is None else max(0.0, next_due - time.monotonic())):
+            try:
+                command, *arguments = connection.recv()
+            except EOFError:
+                return  # the orchestrator has gone: so do we
+        else:
+            command, arguments = "sample", ()
+        try:
+            if command == "close":
+                return
+            if command == "sample":
+                now = time.monotonic()
+                run.sample(now)
+                next_due = run.started + (int((now - run.started) / interval_s) + 1) * interval_s
+            elif command == "begin":
+                if run:
+                    run.close()
+                run, failure = RunRecorder(thread_files, time.monotonic()), None
+                next_due = run.started + interval_s
+                connection.send(("ok", None))
+            elif command == "attach":
+                run.attach(*arguments)
+            elif failure:
+                connection.send(("error", failure))
+            else:  # "final" or "end"
+                if not run.finished:
+                    run.sample(time.monotonic(), final=True)
+                    next_due = None
+                connection.send(("ok", run.result() if command == "end" else None))
+                if command == "end":
+                    run.close()
+                    run = None
+        except Exception:
+            failure, next_due = traceback.format_exc(), None
+            if command in ("begin", "final", "end"):
+                connection.send(("error", failure))
+
+
+class RunRecorder:
+    """Sampling state of one run, from begin() to end(): the machine's cores, and the run's tree once attached."""
+
+    def __init__(self, thread_files: procfs.ThreadFiles, started: float):
+        self.started = self._t0 = self._last_time = started
+        self.finished = False
+        self._machine_file = procfs.PinnedFile(f"{procfs.PROC}/stat", 65536)
+        self._last_core_ticks = procfs.parse_core_ticks(self._machine_file.read())
+        self._tree = ProcessTree(thread_files)  # before the run exists, so that it knows which pids are older
+        core_slots = os.sysconf("SC_NPROCESSORS_CONF")  # every core that could come online, not just those now
+        self._core_backlog_ns = [0] * core_slots
+        self._core_busy_ns = [0] * core_slots
+        self._sample_rows: list[tuple] = []
+        self._tree_sample_times: list[float] = []
+        self._sampler_cpu_at_attach = None  # set once attached
+        self._sampler_cpu_s = 0.0
+
+    def attach(self, pid: int, t0: float) -> None:
+        self._t0 = t0
+        self._sampler_cpu_at_attach = time.process_time()
+        self._tree.attach(pid)
+
+    def sample(self, now: float, final: bool = False) -> None:
+        core_ticks = procfs.parse_core_ticks(self._machine_file.read())
+        attributed_ns = [0] * len(self._core_busy_ns)
+        if self._sampler_cpu_at_attach is not None:
+            self._tree.sample(now, final, attributed_ns)
+            self._tree_sample_times.append(now)
+        interval_ns = max(1, int((now - self._last_time) * procfs.NS_PER_S))
+        for core, (busy, total) in core_ticks.items():
+            last_busy, last_total = self._last_core_ticks.get(core, (busy, total))
+            system_pct = 100.0 * (busy - last_busy) / (total - last_total) if total > last_total else 0.0
+            pending_ns = self._core_backlog_ns[core] + attributed_ns[core]
+            shown_ns = min(pending_ns, interval_ns)
+            self._core_backlog_ns[core] = pending_ns - shown_ns
+            self._sample_rows.append((now, core, system_pct, 100.0 * shown_ns / interval_ns))
+        self._core_busy_ns = [busy + added for busy, added in zip(self._core_busy_ns, attributed_ns)]
+        self._last_time, self._last_core_ticks = now, core_ticks
+        if final:
+            self.finished = True
+            if self._sampler_cpu_at_attach is not None:
+                self._sampler_cpu_s = time.process_time() - self._sampler_cpu_at_attach
+
+    def result(self) -> tuple[list, list, dict]:
+        """The fields of RunSamples, as plain data for the wire."""
+        t0, times = self._t0, self._tree_sample_times
+        peak_rss_bytes, tree_peak_rss_bytes = self._tree.peak_rss()
+        return (
+            [(t - t0, core, system, workload) for t, core, system, workload in self._sample_rows],
+            self._tree.thread_rows(t0),
+            {
+                "samples": len(times),
+                "workload_cpu_s": sum(self._core_busy_ns) / procfs.NS_PER_S,
+                "unplaced_cpu_s": self._tree.unplaced_ns / procfs.NS_PER_S,
+                "migrations": self._tree.migrations(),
+                "threads_max": self._tree.threads_max,
+                "per_core_busy_s": [busy / procfs.NS_PER_S for busy in self._core_busy_ns],
+                "sampler_cpu_s": self._sampler_cpu_s,
+                "interval_s": statistics.median(b - a for a, b in zip(times, times[1:])) if len(times) > 1 else None,
+                "peak_rss_bytes": peak_rss_bytes,
+                "tree_peak_rss_bytes": tree_peak_rss_bytes,
+            },
+        )
+
+    def close(self) -> None:
+        self._tree.close()
+        self._machine_file.close()
