@@ -36,8 +36,10 @@ def serve() -> None:
         if connection.poll(None if next_due is None else max(0.0, next_due - time.monotonic())):
             try:
                 command, *arguments = connection.recv()
-            except EOFError:
-                return  # the orchestrator has gone: so do we
+            except EOFError:  # the orchestrator has gone (even by SIGKILL): so do we, and its run with us
+                if run and not run.finished:
+                    run.kill_attached_run()
+                return
         else:
             command, arguments = "sample", ()
         try:
@@ -86,10 +88,11 @@ class RunRecorder:
         self._sample_rows: list[tuple] = []
         self._tree_sample_times: list[float] = []
         self._sampler_cpu_at_attach = None  # set once attached
+        self._root = None
         self._sampler_cpu_s = 0.0
 
     def attach(self, pid: int, t0: float) -> None:
-        self._t0 = t0
+        self._root, self._t0 = pid, t0
         self._sampler_cpu_at_attach = time.process_time()
         self._tree.attach(pid)
 
@@ -134,6 +137,19 @@ class RunRecorder:
                 "tree_peak_rss_bytes": tree_peak_rss_bytes,
             },
         )
+
+    def kill_attached_run(self) -> None:
+        """SIGKILL the run's process group (a local run leads its own group; a container's init takes its
+        container down with it), so an orchestrator that died mid-run leaves nothing running."""
+        if self._root is None:
+            return
+        try:
+            if os.getpgid(self._root) == self._root:
+                os.killpg(self._root, signal.SIGKILL)
+            else:
+                os.kill(self._root, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def close(self) -> None:
         self._tree.close()

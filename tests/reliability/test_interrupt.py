@@ -89,8 +89,8 @@ def test_interrupted_matrix_keeps_what_finished_and_resume_completes_it(session,
 
 
 def test_a_killed_orchestrator_loses_at_most_the_run_in_flight(session):
-    """SIGKILL leaves no chance to clean up: the run in flight is left to end by itself (it is in its own
-    session), and if the kill cut a row short, the torn line is dropped when the set is resumed."""
+    """SIGKILL leaves no chance to clean up in the orchestrator (the sampler then kills the run in flight),
+    and if the kill cut a row short, the torn line is dropped when the set is resumed."""
     matrix, results, planned, resume_args = start_matrix(session, "run")
     matrix.kill()
     matrix.communicate(timeout=60)
@@ -98,11 +98,30 @@ def test_a_killed_orchestrator_loses_at_most_the_run_in_flight(session):
         runs.write('{"schema_version": 1, "run_id": "cpu.pyth')            # as if killed mid-write
     deadline = time.monotonic() + 30
     while session.live_processes():                                        # the orphaned run, the sampler
-        assert time.monotonic() < deadline, "the run in flight did not end by itself"
+        assert time.monotonic() < deadline, "the run in flight did not end"
         time.sleep(0.05)
     saved = [json.loads(line) for line in (results / "runs.jsonl").read_text().splitlines()[:-1]]
     assert len(saved) >= ROWS_BEFORE_SIGNAL
     resume_completes(session, "run", resume_args, planned, saved)
+
+
+def test_a_killed_orchestrator_takes_its_run_in_flight_with_it(session):
+    """The sampler process notices that the orchestrator is gone (its socket closes) and kills the run it
+    is attached to: a 30 s run does not go on alone after a SIGKILL."""
+    config = write_experiments(session.workdir / "experiments.yaml", {"long": {
+        "workload": "sum", "modes": ["threads"], "workers": [1], "seconds": 30}}, repetitions=1, timeout_s=60)
+    matrix = session.start("run", "--config", config, "--langs", "python", "--out", session.workdir / "set",
+                           langs=False)
+    deadline = time.monotonic() + 60
+    while not any("workload.py" in " ".join(p.info["cmdline"] or []) for p in session.live_processes()):
+        assert matrix.poll() is None and time.monotonic() < deadline, "the run never started"
+        time.sleep(0.05)
+    matrix.kill()
+    matrix.communicate(timeout=30)
+    deadline = time.monotonic() + 5
+    while session.live_processes():
+        assert time.monotonic() < deadline, [p.info["cmdline"] for p in session.live_processes()]
+        time.sleep(0.05)
 
 
 def test_a_signal_inside_the_spawn_leaves_no_process(tmp_path, monkeypatch):
