@@ -17,7 +17,7 @@ from .errors import UserError
 from .lab import ROOT, build_all, choose, langs_folder, load_lab, parse_images, parse_lang_list, select_langs, usable
 from .matrix import MatrixRequest, run_matrix
 from .plan import plan
-from .progress import console, say
+from .progress import say
 from .scaffold import new_language
 
 
@@ -150,7 +150,6 @@ def new_lang(name):
     say(f"created {folder}/ — next: write the program and fill in lang.yaml, as {folder}/README.md says")
 
 
-__all__ = ["doctor", "build", "run", "run_all", "report", "new_lang", "console"]
 
 
 @user_errors

@@ -85,7 +85,7 @@ def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> dict
         perf_path.unlink(missing_ok=True)
         launch.argv = perfstat.wrap(launch.argv, perf_path)
     measured, samples = execute(spec, launch, raw, sampler)
-    row = {**base_row(spec, choice), **launch.extra, **measured}
+    row = {**base_row(spec, choice), **measured}
     if counting and perf_path.exists():
         row.update({f"perf_{key}": value for key, value in perfstat.parse(perf_path).items()})
     if samples is not None:

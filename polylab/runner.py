@@ -12,7 +12,7 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import check_result, check_stdout
@@ -34,7 +34,6 @@ class Launch:
     sample_root: callable = None           # popen -> pid whose tree is the workload (default: popen.pid)
     finish: callable = None                # t0 -> row fields that replace rusage ones (e.g. cgroup totals)
     cleanup: callable = None               # always called once the run is over (e.g. remove the container)
-    extra: dict = field(default_factory=dict)
 
 
 class _PipeCounter(threading.Thread):

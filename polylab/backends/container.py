@@ -162,12 +162,12 @@ class ContainerBackend:
             target = "/dev/null" if spec.sink == "devnull" else f"{OUT}/{spec.run_id}.stdout"
             program = ["sh", "-c", REDIRECT, target, *program]
         cli, _ = find_engine()
+        build_dir = (build_root / BUILD_SUBDIR / language.name).resolve()
         argv = [cli, "run", "--name", token, "--cidfile", str(cidfile), "--network", "none", "--log-driver", "none",
                 *self._user(), *cgroup.engine_args(), *limits,
                 *[f"--env={k}={v}" for k, v in self._env(language, toolchain).items()],
-                "--volume", f"{language.folder}:{SRC}:ro", "--volume", f"{(build_root / BUILD_SUBDIR / language.name).resolve()}:"
-                f"{BUILD}:ro", "--volume", f"{raw.resolve()}:{OUT}", "--workdir", BUILD, "--entrypoint", "",
-                detection.path, *program]
+                "--volume", f"{language.folder}:{SRC}:ro", "--volume", f"{build_dir}:{BUILD}:ro",
+                "--volume", f"{raw.resolve()}:{OUT}", "--workdir", BUILD, "--entrypoint", "", detection.path, *program]
         state = {"pid_at": None}
 
         def container_pid(popen) -> int | None:
