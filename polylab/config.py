@@ -148,6 +148,8 @@ def load_config(path: Path, display: str | None = None) -> Config:
         default_profile=default_profile,
         profiles=profiles,
         backend=top.choice("backend", BACKENDS, "auto"),
-        backends=top.get("backends", "dict[str]", {}),
+        backends=top.get("backends", "dict[str]", {}, lambda v: next(
+            (f"backend of '{lang}' must be one of {', '.join(BACKENDS)}, got {value!r}"
+             for lang, value in v.items() if value not in BACKENDS), None)),
         images=top.get("images", "dict[str]", {}),
     )

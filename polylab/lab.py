@@ -95,18 +95,18 @@ def choose(lab: Lab, names: list[str], backend: str | None = None, images: dict 
                         "CONTAINER_HOST are honoured) — start one, or use --backend local or auto")
     images = {**lab.config.images, **(images or {})}
     wanted = {name: backend or lab.config.backends.get(name) or lab.config.backend for name in names}
-    container = get_backend("container", images)
-    if "auto" in wanted.values() and find_engine() is None:
+    container, local = get_backend("container", images), get_backend("local")
+    engine_answers = find_engine() is not None
+    if "auto" in wanted.values() and not engine_answers:
         say("no container engine answers (docker/podman): backend auto uses the local toolchains")
     choices = []
     for name in names:
         language = lab.languages[name]
-        if wanted[name] in ("container", "auto") and (wanted[name] == "container" or find_engine() is not None):
+        if wanted[name] == "container" or (wanted[name] == "auto" and engine_answers):
             found = container.detect(language)
             if found.ok or wanted[name] == "container":
                 choices.append(Choice(language, container, found))
                 continue
-        local = get_backend("local")
         choices.append(Choice(language, local, local.detect(language)))
     return choices
 

@@ -86,3 +86,10 @@ def test_unknown_keys_warn_but_load(tmp_path):
 def test_unknown_profile(tmp_path):
     with pytest.raises(ConfigError, match="unknown profile 'nope'; known: p"):
         load_config(write(tmp_path, GOOD)).profile("nope")
+
+
+def test_backend_per_language_must_be_known(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, GOOD + "    backends: {go: docker}\n"))
+    assert str(caught.value) == ("==> File experiments.yaml ==> At top level ==> At key: backends =====> backend of "
+                                 "'go' must be one of local, container, auto, got 'docker'")
