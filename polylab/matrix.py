@@ -15,7 +15,7 @@ from .machine import describe
 from .plan import RunSpec, plan
 from .progress import MatrixProgress, say
 from .reaper import become_subreaper
-from .runner import execute
+from .runner import effective_parallelism, execute
 from .tables import gather_parts, write_parts
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
@@ -91,7 +91,7 @@ def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> dict
     if samples is not None:
         row.update(write_parts(out, spec.run_id, samples))
         if row.get("cpu_source") == "sampler" and row.get("wall_s"):
-            row["parallelism"] = samples.summary["workload_cpu_s"] / row["wall_s"]
+            row["parallelism"] = effective_parallelism(samples.summary["workload_cpu_s"], row)
         if row.get("cpu_source") != "cgroup":
             row["max_rss_bytes"] = samples.summary.get("peak_rss_bytes")
         row["tree_rss_bytes"] = samples.summary.get("tree_peak_rss_bytes")

