@@ -41,7 +41,7 @@ NO_THREADS = "no samples: this results set has no per-thread samples (empty thre
 def _headline_or_fail(results: ResultsSet) -> tidy.Headline:
     head = tidy.headline(results)
     if head is None:
-        raise NoData("no measured CPU-bound (sum) runs")
+        raise NoData("no measured runs")
     return head
 
 

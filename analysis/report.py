@@ -37,7 +37,7 @@ def _overview(results: ResultsSet) -> list:
         f"Languages: {', '.join(runs['lang'].cat.categories)}."
         + (f" Skipped: {', '.join(results.meta.get('skipped', {}))}." if results.meta.get("skipped") else ""),
         f"Headline experiment (figures of one run per language and mode): {head.label()}." if head else
-        "No measured CPU-bound (sum) run: the figures and claims that need one are left out.",
+        "No measured run: the figures and claims are left out.",
         "Per-core samples: " + ("present." if results.has_samples else
                                 "none (figures that need them say 'no samples'; claims that need them are "
                                 "inconclusive)."),

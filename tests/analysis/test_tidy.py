@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -11,6 +13,14 @@ from analysis.load import ResultsSet, ordered
 
 def test_headline_is_the_first_sum_experiment_at_its_largest_worker_count(default_results):
     assert tidy.headline(default_results) == tidy.Headline("cpu", 8)
+
+
+def test_without_sum_runs_the_headline_is_the_first_experiment(default_results):
+    """The seed profile has only the article's sum-print experiment: its runs still get the figures."""
+    printing_only = dataclasses.replace(
+        default_results, runs=default_results.runs[default_results.runs["workload"] == "sum-print"])
+    head = tidy.headline(printing_only)
+    assert head is not None and head.experiment == printing_only.runs["experiment"].iloc[0]
 
 
 def test_representative_run_is_nearest_the_median_speed_among_the_preferred():
