@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 from .config import Experiment, Profile
@@ -37,6 +38,12 @@ class RunSpec:
         return ["--workload", self.workload, "--mode", self.mode, "--workers", str(self.workers),
                 *amount, "--result", result_path]
 
+    def cpu_list(self) -> str | None:
+        """The CPUs a core-limited run is pinned to: the first `cpus` of those this process may use."""
+        if not self.cpus:
+            return None
+        return ",".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0))[:self.cpus])
+
     @property
     def label(self) -> str:
         amount = f"n={self.n:,}" if self.n is not None else f"{self.seconds:g}s"
@@ -68,6 +75,11 @@ def plan(profile: Profile, langs: list[str], file: str = "experiments.yaml") -> 
         chosen = [lang for lang in langs if experiment.langs is None or lang in experiment.langs]
         for lang in chosen:
             runs.extend(_runs_of(experiment, lang))
+    available = len(os.sched_getaffinity(0))
+    for experiment in profile.experiments:
+        if experiment.cpus and experiment.cpus > available:
+            raise ConfigError(file, f"profile '{profile.name}' / experiment '{experiment.name}'", "cpus",
+                              f"{experiment.cpus} cores asked for, {available} available here")
     if not runs:
         raise ConfigError(file, f"profile '{profile.name}'", "experiments",
                           f"nothing to run for languages {', '.join(langs) or '(none)'} — check --langs and the "

@@ -156,7 +156,7 @@ class ContainerBackend:
         cidfile = raw / f".{spec.run_id}.cid"
         cidfile.unlink(missing_ok=True)
         cgroup = CgroupTotals.for_engine(token)
-        limits = ["--cpus", str(spec.cpus), "--cpuset-cpus", f"0-{spec.cpus - 1}"] if spec.cpus else []
+        limits = ["--cpus", str(spec.cpus), "--cpuset-cpus", spec.cpu_list()] if spec.cpus else []
         program = substitute(toolchain.run, SRC, BUILD) + spec.contract_args(f"{OUT}/{result_path.name}")
         if spec.sink != "pipe":   # devnull / file: redirect inside; `pipe` streams through the engine to us
             target = "/dev/null" if spec.sink == "devnull" else f"{OUT}/{spec.run_id}.stdout"

@@ -67,14 +67,14 @@ class LocalBackend:
                             cache_key(language, detection))
 
     def command(self, language: Language, detection: Detection, build_root: Path,
-                contract_args: list[str], cpus: int | None) -> tuple[list[str], dict]:
+                contract_args: list[str], cpu_list: str | None = None) -> tuple[list[str], dict]:
         toolchain = self._toolchain(language, detection)
         argv = substitute(toolchain.run, str(language.folder), str((build_root / language.name).resolve()))
-        if cpus:
-            argv = ["taskset", "--cpu-list", f"0-{cpus - 1}", *argv]
+        if cpu_list:
+            argv = ["taskset", "--cpu-list", cpu_list, *argv]
         return argv + contract_args, dict(toolchain.env)
 
     def launch(self, language: Language, detection: Detection, build_root: Path, spec: RunSpec,
                result_path: Path) -> Launch:
-        argv, env = self.command(language, detection, build_root, spec.contract_args(str(result_path)), spec.cpus)
+        argv, env = self.command(language, detection, build_root, spec.contract_args(str(result_path)), spec.cpu_list())
         return Launch(argv=argv, env=env, cwd=build_root / language.name, result_path=result_path)
