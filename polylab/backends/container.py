@@ -77,10 +77,15 @@ def ensure_image(image: str) -> str:
     return image_id(image)
 
 
+def run_options(env: dict, *options: str) -> list[str]:
+    """`run` with what every container of polylab gets: no network, no engine-side log of its output, the
+    given environment and no entrypoint (the manifest's argv is the whole command); then `options`."""
+    return ["run", "--network", "none", "--log-driver", "none", *[f"--env={k}={v}" for k, v in env.items()],
+            "--entrypoint", "", *options]
+
+
 def _in_image(image: str, argv: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
-    env_args = [f"--env={k}={v}" for k, v in (env or {}).items()]
-    return engine("run", "--rm", "--network", "none", "--log-driver", "none", *env_args, "--entrypoint", "",
-                  image, *argv, timeout=120)
+    return engine(*run_options(env or {}, "--rm"), image, *argv, timeout=120)
 
 
 def _toolchain_in_image(language: Language, image: str) -> Toolchain | None:
@@ -141,9 +146,8 @@ class ContainerBackend:
         build_dir = (build_root / language.name).resolve()
         env = self._env(language, toolchain)
         cli, _ = find_engine()
-        prefix = [cli, "run", "--rm", "--network", "none", "--log-driver", "none", *self._user(),
-                  *[f"--env={k}={v}" for k, v in env.items()], "--volume", f"{language.folder}:{SRC}:ro",
-                  "--volume", f"{build_dir}:{BUILD}", "--workdir", SRC, "--entrypoint", "", detection.path]
+        prefix = [cli, *run_options(env, "--rm", *self._user(), "--volume", f"{language.folder}:{SRC}:ro",
+                                    "--volume", f"{build_dir}:{BUILD}", "--workdir", SRC), detection.path]
         commands = [prefix + substitute(argv, SRC, BUILD) for argv in toolchain.build]
         key = cache_key(language, detection, extra=image_id(detection.path) or "")
         return build_cached(language, detection, build_root, commands, dict(os.environ), key)
@@ -163,11 +167,11 @@ class ContainerBackend:
             program = ["sh", "-c", REDIRECT, target, *program]
         cli, _ = find_engine()
         build_dir = (build_root / BUILD_SUBDIR / language.name).resolve()
-        argv = [cli, "run", "--name", token, "--cidfile", str(cidfile), "--network", "none", "--log-driver", "none",
-                *self._user(), *cgroup.engine_args(), *limits,
-                *[f"--env={k}={v}" for k, v in self._env(language, toolchain).items()],
-                "--volume", f"{language.folder}:{SRC}:ro", "--volume", f"{build_dir}:{BUILD}:ro",
-                "--volume", f"{raw.resolve()}:{OUT}", "--workdir", BUILD, "--entrypoint", "", detection.path, *program]
+        argv = [cli, *run_options(self._env(language, toolchain), "--name", token, "--cidfile", str(cidfile),
+                                  *self._user(), *cgroup.engine_args(), *limits,
+                                  "--volume", f"{language.folder}:{SRC}:ro", "--volume", f"{build_dir}:{BUILD}:ro",
+                                  "--volume", f"{raw.resolve()}:{OUT}", "--workdir", BUILD),
+                detection.path, *program]
         state = {"pid_at": None}
 
         def container_pid(popen) -> int | None:
