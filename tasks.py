@@ -1,8 +1,8 @@
-"""polylab's tasks: wiring only; every task delegates to polylab.cli (the library does the work)."""
+"""polylab's tasks: wiring only; every task delegates to polylab.cli.commands (the library does the work)."""
 
 from invoke import Collection, task
 
-from polylab import cli
+from polylab.cli import commands as cli
 
 COMMON_HELP = {
     "profile": "profile from experiments.yaml (default: its default_profile, 'quick')",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from polylab.store import atomic_write_text
+from polylab.results.store import atomic_write_text
 
 from . import tidy
 from .document import Bullets, Document, Heading, Table, Text, to_html, to_markdown

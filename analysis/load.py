@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from polylab import store
+from polylab.results import store
 
 MODES = ["threads", "processes"]
 WORKLOADS = ["sum", "sum-print"]

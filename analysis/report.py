@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from polylab.progress import say
-from polylab.store import atomic_write_text
+from polylab.console import say
+from polylab.results.store import atomic_write_text
 
 from . import claims as claims_module
 from . import tidy

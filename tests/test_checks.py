@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from polylab.checks import check_result, check_stdout, expected_print_bytes, expected_sum, wrap_int64
+from polylab.run.checks import check_result, check_stdout, expected_print_bytes, expected_sum, wrap_int64
 
 
 def brute_force(iterations):

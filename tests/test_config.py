@@ -3,9 +3,9 @@ import warnings
 
 import pytest
 
-from polylab.config import load_config
-from polylab.errors import ConfigError
-from polylab.schema import ConfigWarning
+from polylab.config.experiments import load_config
+from polylab.config.errors import ConfigError
+from polylab.config.validation import ConfigWarning
 
 from labpaths import ROOT
 

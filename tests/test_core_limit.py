@@ -5,13 +5,13 @@ import os
 import pandas as pd
 import pytest
 
-from polylab import store
-from polylab.config import load_config
-from polylab.errors import ConfigError
-from polylab.lab import build_all, choose, load_lab
-from polylab.matrix import run_one
-from polylab.plan import RunSpec, plan
-from polylab.sampler import Sampler
+from polylab.results import store
+from polylab.config.experiments import load_config
+from polylab.config.errors import ConfigError
+from polylab.run.lab import build_all, choose, load_lab
+from polylab.run.matrix import run_one
+from polylab.run.plan import RunSpec, plan
+from polylab.sample.sampler import Sampler
 
 CPUS = sorted(os.sched_getaffinity(0))
 

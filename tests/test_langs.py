@@ -2,8 +2,8 @@ import shutil
 
 import pytest
 
-from polylab.errors import ConfigError
-from polylab.langs import discover, load_language
+from polylab.config.errors import ConfigError
+from polylab.config.manifests import discover, load_language
 
 from labpaths import ROOT
 

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from polylab import store
-from polylab.errors import UserError
-from polylab.lab import build_all, choose, load_lab
-from polylab.matrix import MatrixRequest, run_matrix
+from polylab.results import store
+from polylab.config.errors import UserError
+from polylab.run.lab import build_all, choose, load_lab
+from polylab.run.matrix import MatrixRequest, run_matrix
 
 
 def test_disk_full_mid_matrix_keeps_finished_rows_and_says_what_to_do(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from polylab import perfstat
+from polylab.sample import perfstat
 
 PERF_OUTPUT = """\
 # started on Fri Nov 27 14:39:06 2026

@@ -1,8 +1,8 @@
 import pytest
 
-from polylab.config import load_config
-from polylab.errors import ConfigError
-from polylab.plan import plan
+from polylab.config.experiments import load_config
+from polylab.config.errors import ConfigError
+from polylab.run.plan import plan
 
 from labpaths import ROOT
 

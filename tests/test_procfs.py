@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from polylab import procfs
+from polylab.sample import procfs
 
 # A real stat line with a hostile comm: utime 7, stime 3, cutime 12, cstime 5, 4 threads, 920 pages resident,
 # last on core 3.

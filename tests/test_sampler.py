@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from polylab import procfs
-from polylab.sampler import SAMPLE_COLUMNS, THREAD_COLUMNS, RunSamples, Sampler
+from polylab.sample import procfs
+from polylab.sample.sampler import SAMPLE_COLUMNS, THREAD_COLUMNS, RunSamples, Sampler
 
 HZ = 20.0
 
@@ -224,7 +224,7 @@ def test_close_leaves_no_sampler_process():
 def test_sampler_leaves_when_the_orchestrator_dies():
     orchestrator = subprocess.run(
         [sys.executable, "-c",
-         "import os, signal; from polylab.sampler import Sampler; s = Sampler(); s.begin(); "
+         "import os, signal; from polylab.sample.sampler import Sampler; s = Sampler(); s.begin(); "
          "print(s.pid, flush=True); os.kill(os.getpid(), signal.SIGKILL)"],
         capture_output=True, text=True, timeout=30,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},

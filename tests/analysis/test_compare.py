@@ -9,7 +9,7 @@ import pytest
 
 from analysis import compare
 from analysis.load import load_results
-from polylab import cli
+from polylab.cli import commands as cli
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from analysis import claims, figures
 from analysis.report import build_report
-from polylab import cli
+from polylab.cli import commands as cli
 
 
 def test_report_writes_every_file(built_report):

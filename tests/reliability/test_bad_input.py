@@ -12,8 +12,8 @@ import subprocess
 import pytest
 
 from invoke_harness import read_rows, single_error_line, write_experiments
-from polylab import store
-from polylab.errors import UserError
+from polylab.results import store
+from polylab.config.errors import UserError
 
 EXPERIMENT = {"workload": "sum", "modes": ["threads"], "workers": [1], "n": 10}
 RUN_LINE = 'run: [python3, "{src}/faulty.py"]'

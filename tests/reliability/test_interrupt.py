@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from invoke_harness import FAULTY, children_of_this_process, read_rows, write_experiments
-from polylab import runner
-from polylab.config import load_config
-from polylab.plan import RunSpec, plan
+from polylab.run import runner
+from polylab.config.experiments import load_config
+from polylab.run.plan import RunSpec, plan
 
 LANGS = ["python", "go"]
 EXPERIMENTS = {"cpu": {"workload": "sum", "modes": ["threads"], "workers": [1], "seconds": 0.5}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .lab import Choice
+from polylab.run.lab import Choice
 
 
 def doctor_rows(choices: list[Choice]) -> list[dict]:
@@ -41,7 +41,7 @@ def print_doctor(choices: list[Choice], notes: list[str]) -> None:
 
 def container_notes(lab, images: dict) -> list[str]:
     """The engine, and for each language its image and whether it is present (nothing is pulled here)."""
-    from .backends.container import find_engine, image_id
+    from polylab.run.backends.container import find_engine, image_id
     found = find_engine()
     if found is None:
         return ["container engine: none answers (docker/podman; DOCKER_HOST / CONTAINER_HOST honoured)"]

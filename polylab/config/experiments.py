@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
-from .schema import Fields, load_yaml
+from polylab.config.errors import ConfigError
+from polylab.config.validation import Fields, load_yaml
 
 WORKLOADS = ("sum", "sum-print")
 MODES = ("threads", "processes")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from . import __version__
+from polylab import __version__
 
 
 def _read(path: str) -> str | None:

@@ -1,6 +1,6 @@
 """The sampler process itself: ``serve()`` samples on a grid and answers the orchestrator between samples.
 
-Started by polylab.sampler.Sampler, which tells what is measured. It needs only the standard library.
+Started by polylab.sample.sampler.Sampler, which tells what is measured. It needs only the standard library.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
-from polylab import procfs
-from polylab.sampler_tree import ProcessTree
+from polylab.sample import procfs
+from polylab.sample.tree import ProcessTree
 
 SAMPLE_COLUMNS = ("t_s", "core", "system_pct", "workload_pct")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-from .config import Experiment, Profile
-from .errors import ConfigError
+from polylab.config.experiments import Experiment, Profile
+from polylab.config.errors import ConfigError
 
 
 @dataclass(frozen=True)

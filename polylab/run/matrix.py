@@ -7,16 +7,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, perfstat, store
-from .backends import BuildError, BuildOutcome
-from .errors import UserError
-from .lab import Choice, Lab
-from .machine import describe
-from .plan import RunSpec, plan
-from .progress import MatrixProgress, say
-from .reaper import become_subreaper
-from .runner import effective_parallelism, execute
-from .tables import gather_parts, write_parts
+from polylab import __version__
+from polylab.sample import perfstat
+from polylab.results import store
+from polylab.run.backends import BuildError, BuildOutcome
+from polylab.config.errors import UserError
+from polylab.run.lab import Choice, Lab
+from polylab.run.machine import describe
+from polylab.run.plan import RunSpec, plan
+from polylab.console import MatrixProgress, say
+from polylab.run.reaper import become_subreaper
+from polylab.run.runner import effective_parallelism, execute
+from polylab.results.tables import gather_parts, write_parts
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
@@ -69,7 +71,7 @@ def _sampler_for(samplers: dict, stack: ExitStack, hz: float):
     if hz <= 0:
         return None
     if hz not in samplers:
-        from .sampler import Sampler
+        from polylab.sample.sampler import Sampler
         samplers[hz] = stack.enter_context(Sampler(hz=hz))
     return samplers[hz]
 

@@ -1,5 +1,5 @@
 """One run's process tree as the sampler process follows it: its processes and threads, their CPU placed on
-cores, and each process's peak memory. What this sees and what it misses is told in polylab.sampler.
+cores, and each process's peak memory. What this sees and what it misses is told in polylab.sample.sampler.
 
 All CPU bookkeeping is in integer ns; times are on time.monotonic().
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from polylab import procfs
+from polylab.sample import procfs
 
 THREAD_COLUMNS = ("t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations")
 # Reading a thread's run time is the one read per thread per sample. Its core (stat) is re-read only when it

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from .errors import UserError
+from polylab.config.errors import UserError
 
 SCHEMA_VERSION = 1
 RUNS = "runs.jsonl"

@@ -12,14 +12,15 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from . import perfstat, store
-from .backends import BuildError
-from .errors import UserError
-from .lab import Choice, Lab, build_all, choose, load_lab
-from .matrix import run_one
-from .plan import RunSpec
-from .progress import say
-from .sampler import Sampler
+from polylab.sample import perfstat
+from polylab.results import store
+from polylab.run.backends import BuildError
+from polylab.config.errors import UserError
+from polylab.run.lab import Choice, Lab, build_all, choose, load_lab
+from polylab.run.matrix import run_one
+from polylab.run.plan import RunSpec
+from polylab.console import say
+from polylab.sample.sampler import Sampler
 
 TARGET_LOOP_S = 1.0
 

@@ -6,14 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .backends import Backend, BuildError, BuildOutcome, Detection, get_backend
-from .backends.container import find_engine
-from .config import BACKENDS, Config, load_config
-from .errors import ConfigError, UserError
-from .langs import Language, discover
-from .progress import say
+from polylab.run.backends import Backend, BuildError, BuildOutcome, Detection, get_backend
+from polylab.run.backends.container import find_engine
+from polylab.config.experiments import BACKENDS, Config, load_config
+from polylab.config.errors import ConfigError, UserError
+from polylab.config.manifests import Language, discover
+from polylab.console import say
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from .errors import ConfigError
+from polylab.config.errors import ConfigError
 
 REQUIRED = object()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UserError
-from .langs import NAME_PATTERN
+from polylab.config.errors import UserError
+from polylab.config.manifests import NAME_PATTERN
 
 TEMPLATE = Path(__file__).parent / "templates" / "lang"
 

@@ -14,12 +14,12 @@ import uuid
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import UserError
-from ..langs import Language, Toolchain
-from ..plan import RunSpec
-from ..runner import Launch
-from . import BuildOutcome, Detection, build_cached, cache_key, substitute
-from .cgroups import CgroupTotals
+from polylab.config.errors import UserError
+from polylab.config.manifests import Language, Toolchain
+from polylab.run.plan import RunSpec
+from polylab.run.runner import Launch
+from polylab.run.backends import BuildOutcome, Detection, build_cached, cache_key, substitute
+from polylab.run.backends.cgroups import CgroupTotals
 
 SRC, BUILD, OUT = "/src", "/build", "/out"
 # Container builds live apart from local ones (build/_container/<lang>/), so switching backends keeps both
@@ -125,7 +125,7 @@ class ContainerBackend:
             return missing(f"image {image} has none of the toolchains in {language.manifest.name}",
                            f"use an image with {' or '.join('+'.join(t.requires) for t in language.toolchains)}")
         version = _in_image(image, list(toolchain.version_command), self._env(language, toolchain))
-        from .local import parse_version
+        from polylab.run.backends.local import parse_version
         return Detection(language.name, self.name, toolchain.name, image,
                          parse_version(toolchain, version.stdout + "\n" + version.stderr))
 

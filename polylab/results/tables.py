@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import store
+from polylab.results import store
 
 SAMPLE_COLUMNS = ["t_s", "core", "system_pct", "workload_pct"]
 THREAD_COLUMNS = ["t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations"]

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import ConfigError
-from .schema import Fields, load_yaml
+from polylab.config.errors import ConfigError
+from polylab.config.validation import Fields, load_yaml
 
 MANIFEST = "lang.yaml"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..langs import Language
+from polylab.config.manifests import Language
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def substitute(argv, src: str, build: str) -> list[str]:
 
 def get_backend(name: str, images: dict | None = None) -> Backend:
     """`images` maps language → image, overriding manifests (only the container backend uses it)."""
-    from .container import ContainerBackend
-    from .local import LocalBackend
+    from polylab.run.backends.container import ContainerBackend
+    from polylab.run.backends.local import LocalBackend
     registry = {"local": LocalBackend, "container": ContainerBackend}
     return registry[name](images or {}) if name == "container" else registry[name]()

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checks import check_result, check_stdout
-from .plan import RunSpec
-from .reaper import child_pids, kill_run_group, reap_escaped, reap_group
+from polylab.run.checks import check_result, check_stdout
+from polylab.run.plan import RunSpec
+from polylab.run.reaper import child_pids, kill_run_group, reap_escaped, reap_group
 
 STDERR_TAIL_CHARS = 2000
 READ_CHUNK = 1 << 20

@@ -45,7 +45,7 @@ Blind spots, by design:
 - When the cores are saturated the sampler can wake late; ``t_s`` is the actual time, percentages are
   over the actual interval, and grid slots that passed meanwhile are skipped rather than bunched.
 
-The sampler process (polylab.sampler_loop) records each run; polylab.sampler_tree follows its process tree.
+The sampler process (polylab.sample.loop) records each run; polylab.sample.tree follows its process tree.
 """
 
 from __future__ import annotations
@@ -54,11 +54,12 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from polylab.sampler_loop import SAMPLE_COLUMNS, serve
-from polylab.sampler_tree import THREAD_COLUMNS
+from polylab.sample.loop import SAMPLE_COLUMNS, serve
+from polylab.sample.tree import THREAD_COLUMNS
 
 __all__ = ["MAX_HZ", "MIN_HZ", "SAMPLE_COLUMNS", "THREAD_COLUMNS", "RunSamples", "Sampler"]
 
@@ -149,7 +150,7 @@ class Sampler:
 
     def _start_process(self) -> None:
         own_end, child_end = socket.socketpair()
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        package_parent = str(Path(__file__).resolve().parents[2])
         python_path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
         with child_end:
             self._process = subprocess.Popen(

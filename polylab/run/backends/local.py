@@ -8,10 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..langs import Language, Toolchain
-from ..plan import RunSpec
-from ..runner import Launch
-from . import BuildOutcome, Detection, build_cached, cache_key, substitute
+from polylab.config.manifests import Language, Toolchain
+from polylab.run.plan import RunSpec
+from polylab.run.runner import Launch
+from polylab.run.backends import BuildOutcome, Detection, build_cached, cache_key, substitute
 
 VERSION_TIMEOUT_S = 30
 

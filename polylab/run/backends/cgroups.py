@@ -18,7 +18,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 @lru_cache(maxsize=1)
 def engine_cgroup_driver() -> str:
-    from .container import engine
+    from polylab.run.backends.container import engine
     done = engine("info", "--format", "{{.CgroupDriver}}")
     return done.stdout.strip() if done.returncode == 0 else "unknown"
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 from invoke import Exit
 
-from . import store
-from .backends import BuildError
-from .doctor import container_notes, print_doctor
-from .errors import UserError
-from .lab import ROOT, build_all, choose, langs_folder, load_lab, parse_images, parse_lang_list, select_langs, usable
-from .matrix import MatrixRequest, run_matrix
-from .plan import plan
-from .progress import say
-from .scaffold import new_language
+from polylab.results import store
+from polylab.run.backends import BuildError
+from polylab.cli.doctor import container_notes, print_doctor
+from polylab.config.errors import UserError
+from polylab.run.lab import ROOT, build_all, choose, langs_folder, load_lab, parse_images, parse_lang_list, select_langs, usable
+from polylab.run.matrix import MatrixRequest, run_matrix
+from polylab.run.plan import plan
+from polylab.console import say
+from polylab.cli.scaffold import new_language
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -154,11 +154,11 @@ def new_lang(name):
 
 @user_errors
 def bench_sampler(lang="go", pairs=5):
-    from .bench import bench_sampler as measure
+    from polylab.cli.bench import bench_sampler as measure
     print(json.dumps(measure(lang=lang, pairs=int(pairs)), indent=2))
 
 
 @user_errors
 def bench_accuracy(langs=None, seconds=2.0):
-    from .bench import bench_accuracy as measure
+    from polylab.cli.bench import bench_accuracy as measure
     print(json.dumps(measure(langs=parse_lang_list(langs), seconds=float(seconds)), indent=2))

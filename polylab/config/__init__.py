@@ -1,0 +1,4 @@
+"""Inputs, validated: `experiments.yaml` (experiments), `langs/*/lang.yaml` (manifests), the validation helpers
+and the user-facing errors. Everything here turns YAML into frozen records once; later stages trust them.
+May import: the standard library, pyyaml, cfgv. Nothing else of polylab.
+"""
