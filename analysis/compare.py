@@ -1,5 +1,12 @@
 """What changed between two results sets A and B: per matched configuration, medians, the ratio B/A and a
-Mann-Whitney U test (two-sided) — "not significant" unless p < ALPHA with at least MIN_RUNS runs a side.
+Mann-Whitney U test (two-sided).
+
+A row is "significant" only when three things hold: at least MIN_RUNS runs a side; its p-value stays below
+ALPHA after the Benjamini–Hochberg correction for the number of rows compared (so the expected share of
+false findings among the rows called significant is at most ALPHA); and the medians differ by at least the
+minimum effect FACTOR (asv's `--factor`), because two sets of the same commit drift apart by a few percent
+between runs on a shared machine, and four runs a side already separate perfectly (p = 0.029) under drift.
+DEFAULT_FACTOR is justified by the A/A spread measured on this lab's machines (README, "Comparing sets").
 
 Runs match on experiment, language, variant, workload, mode and workers. The measure is throughput
 (iterations per second) for duration-mode runs — their wall time is fixed by design — and wall time otherwise.
@@ -21,7 +28,9 @@ from .load import ResultsSet, load_results
 MATCH = ["experiment", "lang", "variant", "workload", "mode", "workers"]
 ALPHA = 0.05
 MIN_RUNS = 3
-TEST = "Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu)"
+DEFAULT_FACTOR = 1.10
+TEST = ("Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu), p-values adjusted for the number of rows by "
+        "Benjamini–Hochberg (scipy.stats.false_discovery_control)")
 
 
 def _measure(runs: pd.DataFrame) -> tuple[str, pd.Series, bool]:
@@ -31,7 +40,7 @@ def _measure(runs: pd.DataFrame) -> tuple[str, pd.Series, bool]:
     return "wall s", runs["wall_s"], False
 
 
-def compare_runs(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
+def compare_runs(a: ResultsSet, b: ResultsSet, factor: float = DEFAULT_FACTOR) -> pd.DataFrame:
     """One row per configuration present in A or B."""
     runs_a, runs_b = tidy.measured(a), tidy.measured(b)
     for runs in (runs_a, runs_b):  # match on plain text: the two sets may order their categories differently
@@ -45,8 +54,24 @@ def compare_runs(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
         side_a = runs_a[(runs_a[MATCH] == pd.Series(key, index=MATCH)).all(axis=1)]
         side_b = runs_b[(runs_b[MATCH] == pd.Series(key, index=MATCH)).all(axis=1)]
         rows.append({**dict(zip(MATCH, key)), **_compare_sides(side_a, side_b)})
-    return pd.DataFrame(rows, columns=[*MATCH, "measure", "n A", "median A", "n B", "median B", "B/A", "U", "p",
-                                       "verdict"])
+    table = pd.DataFrame(rows, columns=[*MATCH, "measure", "n A", "median A", "n B", "median B", "B/A", "U", "p",
+                                        "p adjusted", "verdict", "_better"])
+    return judge(table, factor).drop(columns="_better")
+
+
+def judge(table: pd.DataFrame, factor: float = DEFAULT_FACTOR) -> pd.DataFrame:
+    """Verdicts for rows that have both sides: BH-adjusted p < ALPHA, enough runs, and |ratio| ≥ factor."""
+    table = table.copy()
+    tested = table["p"].notna()
+    if tested.any():
+        table.loc[tested, "p adjusted"] = scipy_stats.false_discovery_control(table.loc[tested, "p"], method="bh")
+    enough = table[["n A", "n B"]].min(axis=1) >= MIN_RUNS
+    large = (table["B/A"] >= factor) | (table["B/A"] <= 1 / factor)
+    significant = tested & enough & (table["p adjusted"] < ALPHA) & large
+    table.loc[tested, "verdict"] = "not significant"
+    table.loc[significant, "verdict"] = table.loc[significant, "_better"].map(
+        {True: "significant: B faster", False: "significant: B slower"})
+    return table
 
 
 def _first_seen_rank(a: ResultsSet, b: ResultsSet, column: str) -> dict:
@@ -61,16 +86,14 @@ def _compare_sides(side_a: pd.DataFrame, side_b: pd.DataFrame) -> dict:
     values_a = _measure(side_a)[1].dropna() if not side_a.empty else pd.Series(dtype=float)
     values_b = _measure(side_b)[1].dropna() if not side_b.empty else pd.Series(dtype=float)
     row = {"measure": name, "n A": len(values_a), "median A": values_a.median(), "n B": len(values_b),
-           "median B": values_b.median(), "B/A": float("nan"), "U": float("nan"), "p": float("nan")}
+           "median B": values_b.median(), "B/A": float("nan"), "U": float("nan"), "p": float("nan"),
+           "p adjusted": float("nan"), "_better": None}
     if values_a.empty or values_b.empty:
         return {**row, "verdict": "only in B" if values_a.empty else "only in A"}
     row["B/A"] = values_b.median() / values_a.median()
     result = scipy_stats.mannwhitneyu(values_b, values_a, alternative="two-sided")
     row["U"], row["p"] = float(result.statistic), float(result.pvalue)
-    if min(len(values_a), len(values_b)) < MIN_RUNS or not row["p"] < ALPHA:
-        return {**row, "verdict": "not significant"}
-    better = (row["B/A"] > 1) == higher_is_better
-    return {**row, "verdict": f"significant: B {'faster' if better else 'slower'}"}
+    return {**row, "verdict": None, "_better": (row["B/A"] > 1) == higher_is_better}
 
 
 def machines_side_by_side(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
@@ -88,12 +111,14 @@ def machines_side_by_side(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
     return frame
 
 
-def build_document(a: ResultsSet, b: ResultsSet, table: pd.DataFrame) -> Document:
+def build_document(a: ResultsSet, b: ResultsSet, table: pd.DataFrame, factor: float = DEFAULT_FACTOR) -> Document:
     counts = table["verdict"].value_counts()
     notes = [f"A = {a.directory}", f"B = {b.directory}",
-             f"Test: {TEST} on each configuration's measured runs; 'not significant' when p ≥ {ALPHA} or a side "
-             f"has fewer than {MIN_RUNS} runs. Measure: throughput (iterations/s) for duration-mode runs, wall "
-             f"seconds otherwise. B/A is the ratio of the medians.",
+             f"Test: {TEST} on each configuration's measured runs. A row is significant when its adjusted p < "
+             f"{ALPHA}, each side has at least {MIN_RUNS} runs, and the medians differ by at least a factor "
+             f"{factor:g} (B/A ≥ {factor:g} or ≤ {1 / factor:.3g}; change it with --factor). Measure: throughput "
+             f"(iterations/s) for duration-mode runs, wall seconds otherwise. B/A is the ratio of the medians.",
+             expected_false_findings(int(table["p"].notna().sum())),
              "Verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."]
     largest = table[["n A", "n B"]].min(axis=1).max() if not table.empty else 0
     if 0 < largest < 4:
@@ -105,13 +130,21 @@ def build_document(a: ResultsSet, b: ResultsSet, table: pd.DataFrame) -> Documen
         Text("Differences here can explain differences above."), Table(machines_side_by_side(a, b)))
 
 
-def write_comparison(a_dir: Path, b_dir: Path, out: Path | None = None) -> tuple[str, Path]:
+def expected_false_findings(tested_rows: int) -> str:
+    """What an A/A comparison (two sets of the same build) should show with these rules."""
+    return (f"Of these {tested_rows} rows, an A/A comparison (the same build twice) is expected to flag none: the "
+            f"correction keeps the chance that it flags any row at most {ALPHA:.0%} when nothing changed, and "
+            f"drift below the factor is never flagged.")
+
+
+def write_comparison(a_dir: Path, b_dir: Path, out: Path | None = None,
+                     factor: float = DEFAULT_FACTOR) -> tuple[str, Path]:
     """Compare two results folders; writes compare.md and compare.html into out (default: B) and returns
     the Markdown text and the folder."""
     a, b = load_results(Path(a_dir)), load_results(Path(b_dir))
     out = Path(out) if out else b.directory
     out.mkdir(parents=True, exist_ok=True)
-    document = build_document(a, b, compare_runs(a, b))
+    document = build_document(a, b, compare_runs(a, b, factor), factor)
     markdown = to_markdown(document, out)
     atomic_write_text(out / "compare.md", markdown)
     atomic_write_text(out / "compare.html", to_html(document))

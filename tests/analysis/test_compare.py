@@ -52,8 +52,43 @@ def test_configurations_on_one_side_only_are_listed(base, make_set):
 def test_count_mode_compares_wall_time():
     runs = pd.DataFrame({"duration_mode": [False] * 4, "wall_s": [1.0, 1.1, 1.05, 1.02], "throughput": [1.0] * 4})
     slower = runs.assign(wall_s=runs["wall_s"] * 2)
-    row = compare._compare_sides(runs, slower)
+    row = compare.judge(pd.DataFrame([compare._compare_sides(runs, slower)])).iloc[0]
     assert row["measure"] == "wall s" and row["verdict"] == "significant: B slower" and row["B/A"] == 2.0
+
+
+def test_an_a_a_comparison_with_drift_flags_nothing(make_set):
+    """Two sets of one build, the second 4% slower everywhere (a shared machine drifts): four runs a side
+    separate every row perfectly, yet no row is a finding."""
+    a, b = make_set(reps=4, seed=5, samples=False), make_set(reps=4, seed=6, speed=0.96, samples=False)
+    table = compare.compare_runs(load_results(a), load_results(b))
+    tested = table[table["p"].notna()]
+    assert len(tested) == 40 and (tested["p"] < 0.05).sum() >= 10   # the raw test alone would cry wolf
+    assert (tested["verdict"] == "not significant").all()
+
+
+def test_a_15_percent_effect_is_found_with_four_runs_a_side(make_set):
+    a, b = make_set(reps=4, seed=5, samples=False), make_set(reps=4, seed=6, speed=1.15, samples=False)
+    table = compare.compare_runs(load_results(a), load_results(b))
+    tested = table[table["p"].notna()]
+    assert (tested["verdict"] == "significant: B faster").mean() >= 0.9
+    assert (tested["p adjusted"] >= tested["p"]).all()
+
+
+def test_the_factor_is_the_edge_of_a_finding():
+    runs = pd.DataFrame({"duration_mode": [True] * 5, "throughput": [100.0, 101, 99, 100.5, 99.5]})
+    for ratio, factor, verdict in [(1.12, 1.10, "significant: B faster"), (1.08, 1.10, "not significant"),
+                                   (1.08, 1.05, "significant: B faster"), (1 / 1.12, 1.10, "significant: B slower")]:
+        side_b = runs.assign(throughput=runs["throughput"] * ratio)
+        row = compare.judge(pd.DataFrame([compare._compare_sides(runs, side_b)]), factor).iloc[0]
+        assert row["verdict"] == verdict, (ratio, factor)
+
+
+def test_the_correction_counts_the_rows():
+    """One row at p = 0.029 among 40 is not a finding after Benjamini–Hochberg; 40 such rows are."""
+    row = {"n A": 4, "n B": 4, "B/A": 1.5, "p": 0.0286, "_better": True, "verdict": None, "p adjusted": None}
+    quiet = [{**row, "B/A": 1.0, "p": 0.9}] * 39
+    assert compare.judge(pd.DataFrame([row] + quiet))["verdict"].iloc[0] == "not significant"
+    assert (compare.judge(pd.DataFrame([row] * 40))["verdict"] == "significant: B faster").all()
 
 
 def test_outputs_markdown_html_and_machines_side_by_side(base, make_set, tmp_path, capsys):
