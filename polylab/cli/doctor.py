@@ -5,7 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from polylab.run.backends.engine import find_engine, image_id
 from polylab.run.lab import Choice
+
+ABSENT = "missing (pulled when built)"
+STATUS_STYLE = {"ok": "green", ABSENT: "yellow"}
 
 
 def doctor_rows(choices: list[Choice]) -> list[dict]:
@@ -19,7 +23,7 @@ def doctor_rows(choices: list[Choice]) -> list[dict]:
             "path": found.path or "-",
             "version": found.version or "-",
             "backend": found.backend,
-            "status": "ok" if found.ok else "missing",
+            "status": ABSENT if found.absent else "ok" if found.ok else "missing",
             "hint": "" if found.ok else f"{found.problem} — install: {found.hint}",
         })
     return rows
@@ -31,7 +35,7 @@ def print_doctor(choices: list[Choice], notes: list[str]) -> None:
     for column in ("language", "toolchain", "path", "version", "backend", "status", "install hint"):
         table.add_column(column, overflow="fold")
     for row in doctor_rows(choices):
-        style = "green" if row["status"] == "ok" else "red"
+        style = STATUS_STYLE.get(row["status"], "red")
         table.add_row(row["language"], row["toolchain"], row["path"], row["version"], row["backend"],
                       f"[{style}]{row['status']}[/{style}]", row["hint"])
     console.print(table)
@@ -41,7 +45,6 @@ def print_doctor(choices: list[Choice], notes: list[str]) -> None:
 
 def container_notes(lab, images: dict) -> list[str]:
     """The engine, and for each language its image and whether it is present (nothing is pulled here)."""
-    from polylab.run.backends.container import find_engine, image_id
     found = find_engine()
     if found is None:
         return ["container engine: none answers (docker/podman; DOCKER_HOST / CONTAINER_HOST honoured)"]
@@ -49,6 +52,6 @@ def container_notes(lab, images: dict) -> list[str]:
     images = {**lab.config.images, **images}
     for language in lab.languages.values():
         image = images.get(language.name) or (language.container.image if language.container else None)
-        state = "no image configured" if image is None else ("present" if image_id(image) else "missing (pulled on use)")
+        state = "no image configured" if image is None else ("present" if image_id(image) else ABSENT)
         notes.append(f"  {language.name}: {image or '-'} — {state}")
     return notes

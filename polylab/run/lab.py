@@ -1,4 +1,5 @@
-"""Load the lab (config + languages), pick a backend per language, build. The steps before any run."""
+"""Load the lab (config + languages), pick a backend per language, fetch what it lacks, build. The steps
+before any run."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from polylab.run.backends import Backend, BuildError, BuildOutcome, Detection, get_backend
-from polylab.run.backends.container import find_engine
+from polylab.run.backends import Backend, BuildError, BuildOutcome, Detection, Target, get_backend
+from polylab.run.backends.engine import find_engine
 from polylab.config.experiments import BACKENDS, Config, load_config
 from polylab.config.errors import ConfigError, UserError
 from polylab.config.manifests import Language, discover
@@ -26,12 +27,22 @@ class Lab:
 
 @dataclass(frozen=True)
 class Choice:
-    """The backend chosen for one language and what it found."""
+    """The backend chosen for one language, and the target (what it found, where it builds) it works on."""
 
-    language: Language
-    backend: Backend | None
-    detection: Detection
-    note: str | None = None
+    backend: Backend
+    target: Target
+
+    @classmethod
+    def of(cls, backend: Backend, language: Language, detection: Detection, build_root: Path) -> "Choice":
+        return cls(backend, Target(language, detection, backend.build_dir(language, build_root)))
+
+    @property
+    def language(self) -> Language:
+        return self.target.language
+
+    @property
+    def detection(self) -> Detection:
+        return self.target.detection
 
 
 def langs_folder(root: Path = ROOT) -> Path:
@@ -86,8 +97,8 @@ def parse_images(values) -> dict[str, str]:
 def choose(lab: Lab, names: list[str], backend: str | None = None, images: dict | None = None) -> list[Choice]:
     """Pick a backend per language: --backend > config `backends.<lang>` > config `backend` (auto).
 
-    `auto` uses the container backend where an engine answers and the image is present or pullable, else
-    local; when no engine answers it says so once."""
+    `auto` uses the container backend where an engine answers and the image is present, else local, and
+    says so once. Nothing is pulled here: see fetch_absent."""
     if backend is not None and backend not in BACKENDS:
         raise UserError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
     if backend == "container" and find_engine() is None:
@@ -99,16 +110,33 @@ def choose(lab: Lab, names: list[str], backend: str | None = None, images: dict 
     engine_answers = find_engine() is not None
     if "auto" in wanted.values() and not engine_answers:
         say("no container engine answers (docker/podman): backend auto uses the local toolchains")
-    choices = []
+    choices, not_present = [], []
     for name in names:
         language = lab.languages[name]
         if wanted[name] == "container" or (wanted[name] == "auto" and engine_answers):
             found = container.detect(language)
-            if found.ok or wanted[name] == "container":
-                choices.append(Choice(language, container, found))
+            if wanted[name] == "container" or (found.ok and not found.absent):
+                choices.append(Choice.of(container, language, found, lab.build_root))
                 continue
-        choices.append(Choice(language, local, local.detect(language)))
+            if found.absent:
+                not_present.append(name)
+        choices.append(Choice.of(local, language, local.detect(language), lab.build_root))
+    if not_present:
+        say(f"backend auto: the images of {', '.join(not_present)} are not present here, so those use the local "
+            f"toolchains (pull the images, or use --backend container, which pulls them)")
     return choices
+
+
+def fetch_absent(choices: list[Choice]) -> list[Choice]:
+    """Get what detection found absent (the container backend pulls its image) and detect again. Only the
+    commands that build call this; `doctor` never does."""
+    fetched = []
+    for choice in choices:
+        if choice.detection.absent:
+            detection = choice.backend.fetch(choice.language, choice.detection)
+            choice = Choice(choice.backend, Target(choice.language, detection, choice.target.build_dir))
+        fetched.append(choice)
+    return fetched
 
 
 def usable(choices: list[Choice], strict: bool) -> list[Choice]:
@@ -126,7 +154,7 @@ def build_all(lab: Lab, choices: list[Choice]) -> dict[str, BuildOutcome | Build
     outcomes: dict[str, BuildOutcome | BuildError] = {}
     for choice in choices:
         try:
-            outcome = choice.backend.build(choice.language, choice.detection, lab.build_root)
+            outcome = choice.backend.build(choice.target)
         except BuildError as exc:
             say(f"{choice.language.name}: {exc}\n{exc.log_tail}")
             outcomes[choice.language.name] = exc

@@ -1,7 +1,10 @@
 """Backends build and launch a language's program: `local` (host toolchains), `container` (pinned images).
 
 Each backend is a small object behind the `Backend` protocol; the registry below is an explicit dict whose
-keys are the values `--backend` and the config accept.
+keys are the values `--backend` and the config accept. A language goes through a backend in four steps:
+`detect` looks (never installs or pulls anything), `fetch` gets what detection found absent but obtainable
+(the container image), `build` compiles into the target's build folder, `launch` describes one run.
+The engine lives in engine.py, toolchain choice and versions in toolchains.py, shared by both backends.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from polylab.config.manifests import Language
+from polylab.run.plan import RunSpec
+from polylab.run.runner import Launch
 
 
 @dataclass(frozen=True)
@@ -24,15 +29,34 @@ class Detection:
 
     lang: str
     backend: str
-    variant: str | None          # toolchain candidate name (local) or image (container)
-    path: str | None             # executable or image found
+    variant: str | None          # toolchain candidate name
+    path: str | None             # executable (local) or image (container) found
     version: str | None
     problem: str | None = None   # why it cannot run; None when usable
     hint: str | None = None      # the exact thing to do about it
+    absent: str | None = None    # usable, but this must be fetched first (an image not present here)
 
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One language as a backend builds and runs it: what detection found, and its build folder."""
+
+    language: Language
+    detection: Detection
+    build_dir: Path
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """Everything a backend needs to launch one run: the planned run, its target, its result file (host path)."""
+
+    run: RunSpec
+    target: Target
+    result_path: Path
 
 
 @dataclass(frozen=True)
@@ -54,20 +78,27 @@ class Backend(Protocol):
     name: str
 
     def detect(self, language: Language) -> Detection:
-        """Find what this backend needs for the language (toolchain or engine + image)."""
+        """Look for what this backend needs for the language (toolchain, or engine + image); change nothing."""
 
-    def build(self, language: Language, detection: Detection, build_root: Path) -> BuildOutcome:
-        """Compile into build_root/<lang>/, skipping the work when the cache key is unchanged."""
+    def fetch(self, language: Language, detection: Detection) -> Detection:
+        """Get what detection found absent (`detection.absent`), then detect again; a problem when it fails."""
 
-    def launch(self, language: Language, detection: Detection, build_root: Path, spec, result_path: Path):
-        """The runner.Launch for one run: argv, environment, and how to find and total its processes."""
+    def build_dir(self, language: Language, build_root: Path) -> Path:
+        """Where this backend builds the language, under the lab's build root."""
+
+    def build(self, target: Target) -> BuildOutcome:
+        """Compile into target.build_dir, skipping the work when the cache key is unchanged."""
+
+    def launch(self, spec: LaunchSpec) -> Launch:
+        """One run: argv, environment, and how to find and total its processes."""
 
 
 STAMP = ".polylab-build.json"
 
 
-def cache_key(language: Language, detection: Detection, extra: str = "") -> str:
+def cache_key(target: Target, extra: str = "") -> str:
     """Hash of the manifest, every source file, the backend and the toolchain version."""
+    language, detection = target.language, target.detection
     digest = hashlib.sha256()
     digest.update(language.manifest.read_bytes())
     for path in language.source_files():
@@ -94,14 +125,13 @@ def write_stamp(build_dir: Path, key: str, detection: Detection) -> None:
 BUILD_TIMEOUT_S = 600
 
 
-def build_cached(language: Language, detection: Detection, build_root: Path, commands: list[list[str]],
-                 env: dict, key: str) -> BuildOutcome:
-    """Run the build commands into build_root/<lang>/ unless the stamp there already has `key`.
+def build_cached(target: Target, commands: list[list[str]], env: dict, key: str) -> BuildOutcome:
+    """Run the build commands into target.build_dir unless the stamp there already has `key`.
 
     `commands` are complete argv lists (a container backend wraps each in `docker run`), run in the
     language folder; their output goes to build.log, whose tail explains a failure.
     """
-    build_dir = (build_root / language.name).resolve()
+    language, build_dir = target.language, target.build_dir
     if cached(build_dir, key):
         return BuildOutcome(language.name, build_dir, False, 0.0, key)
     if build_dir.exists():
@@ -122,7 +152,7 @@ def build_cached(language: Language, detection: Detection, build_root: Path, com
                 log.flush()
                 tail = log_path.read_text(errors="replace")[-2000:]
                 raise BuildError(language.name, f"build failed (exit {done.returncode}), see {log_path}", tail)
-    write_stamp(build_dir, key, detection)
+    write_stamp(build_dir, key, target.detection)
     return BuildOutcome(language.name, build_dir, True, time.monotonic() - started, key)
 
 

@@ -12,13 +12,14 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from polylab.run.backends.engine import engine
+
 ROOT = Path("/sys/fs/cgroup")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @lru_cache(maxsize=1)
 def engine_cgroup_driver() -> str:
-    from polylab.run.backends.container import engine
     done = engine("info", "--format", "{{.CgroupDriver}}")
     return done.stdout.strip() if done.returncode == 0 else "unknown"
 

@@ -2,79 +2,37 @@
 
 The host keeps measuring: the container's processes run on the same kernel, so the sampler follows the
 container's init process and its descendants, and run totals come from the container's cgroup.
+Detection only looks: an absent image is reported (`Detection.absent`) and pulled by `fetch`, which the
+commands that build call; `doctor` never pulls.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 import uuid
-from functools import lru_cache
 from pathlib import Path
 
 from polylab.config.errors import UserError
 from polylab.config.manifests import Language, Toolchain
-from polylab.run.plan import RunSpec
 from polylab.run.runner import Launch
-from polylab.run.backends import BuildOutcome, Detection, build_cached, cache_key, substitute
+from polylab.run.backends import BuildOutcome, Detection, LaunchSpec, Target, build_cached, cache_key, substitute
 from polylab.run.backends.cgroups import CgroupTotals
+from polylab.run.backends.engine import engine, engine_cli, find_engine, image_id, pull_image
+from polylab.run.backends.toolchains import first_present, named, read_version, required_tools
 
 SRC, BUILD, OUT = "/src", "/build", "/out"
 # Container builds live apart from local ones (build/_container/<lang>/), so switching backends keeps both
 # caches; language names cannot start with '_'.
 BUILD_SUBDIR = "_container"
-ENGINE_TIMEOUT_S = 20
-PULL_TIMEOUT_S = 900
+PROBE_TIMEOUT_S = 120
 PID_TIMEOUT_S = 30
 # Redirects stdout inside the container, so a run's output never crosses the engine; the target comes as
 # an argument ("$0"), never pasted into the script.
 REDIRECT = 'exec "$@" > "$0"'
-
-
-@lru_cache(maxsize=1)
-def find_engine() -> tuple[str, str] | None:
-    """(cli, server version) of the first engine that answers; DOCKER_HOST / CONTAINER_HOST are honoured."""
-    for cli in ("docker", "podman"):
-        if not shutil.which(cli):
-            continue
-        try:
-            done = subprocess.run([cli, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True,
-                                  timeout=ENGINE_TIMEOUT_S, stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if done.returncode == 0 and done.stdout.strip():
-            return cli, done.stdout.strip()
-    return None
-
-
-def engine(*args: str, timeout: float = ENGINE_TIMEOUT_S) -> subprocess.CompletedProcess:
-    cli, _ = find_engine()
-    return subprocess.run([cli, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-@lru_cache(maxsize=None)
-def image_id(image: str) -> str | None:
-    done = engine("image", "inspect", "--format", "{{.Id}}", image)
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def ensure_image(image: str) -> str:
-    """The image's id; pulls it when absent. Raises UserError with one line on what to do."""
-    found = image_id(image)
-    if found:
-        return found
-    try:
-        pulled = engine("pull", image, timeout=PULL_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        pulled = None
-    image_id.cache_clear()
-    if pulled is None or pulled.returncode != 0:
-        why = (pulled.stderr.strip().splitlines() or ["timed out"])[-1] if pulled else "timed out"
-        raise UserError(f"image {image} is not present and could not be pulled ({why}) — pull it where a registry "
-                        f"is reachable (docker save/load to carry it), or pass --image LANG=IMAGE for a local one")
-    return image_id(image)
+# Prints which of the executables given as arguments exist (names are arguments, never pasted into code).
+PRESENT = 'for t in "$@"; do command -v "$t" >/dev/null && echo "$t"; done'
 
 
 def run_options(env: dict, *options: str) -> list[str]:
@@ -84,17 +42,14 @@ def run_options(env: dict, *options: str) -> list[str]:
             "--entrypoint", "", *options]
 
 
-def _in_image(image: str, argv: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
-    return engine(*run_options(env or {}, "--rm"), image, *argv, timeout=120)
+def _in_image(image: str, env: dict):
+    def run(argv: list[str]) -> subprocess.CompletedProcess:
+        return engine(*run_options(env, "--rm"), image, *argv, timeout=PROBE_TIMEOUT_S)
+    return run
 
 
-def _toolchain_in_image(language: Language, image: str) -> Toolchain | None:
-    """The first candidate whose executables all exist in the image (names passed as arguments, not code)."""
-    wanted = sorted({tool for t in language.toolchains for tool in t.requires})
-    probe = _in_image(image, ["sh", "-c", 'for t in "$@"; do command -v "$t" >/dev/null && echo "$t"; done', "sh",
-                              *wanted])
-    present = set(probe.stdout.split())
-    return next((t for t in language.toolchains if set(t.requires) <= present), None)
+def _user() -> list[str]:
+    return [] if os.getuid() == 0 else ["--user", f"{os.getuid()}:{os.getgid()}"]
 
 
 class ContainerBackend:
@@ -106,72 +61,80 @@ class ContainerBackend:
     def image_for(self, language: Language) -> str | None:
         return self.images.get(language.name) or (language.container.image if language.container else None)
 
+    def _missing(self, language: Language, problem: str, hint: str) -> Detection:
+        return Detection(language.name, self.name, None, None, None, problem=problem, hint=hint)
+
     def detect(self, language: Language) -> Detection:
-        def missing(problem: str, hint: str) -> Detection:
-            return Detection(language.name, self.name, None, None, None, problem=problem, hint=hint)
         if find_engine() is None:
-            return missing("no container engine answers (docker or podman)",
-                           "install docker or podman and start it, or use --backend local")
+            return self._missing(language, "no container engine answers (docker or podman)",
+                                 "install docker or podman and start it, or use --backend local")
         image = self.image_for(language)
         if image is None:
-            return missing("lang.yaml has no container section", f"add `container: {{image: ...}}` to "
-                           f"{language.manifest.name} or pass --image {language.name}=IMAGE")
-        try:
-            ensure_image(image)
-        except UserError as exc:
-            return missing(str(exc).split(" — ")[0], str(exc).split(" — ")[-1])
-        toolchain = _toolchain_in_image(language, image)
-        if toolchain is None:
-            return missing(f"image {image} has none of the toolchains in {language.manifest.name}",
-                           f"use an image with {' or '.join('+'.join(t.requires) for t in language.toolchains)}")
-        version = _in_image(image, list(toolchain.version_command), self._env(language, toolchain))
-        from polylab.run.backends.local import parse_version
-        return Detection(language.name, self.name, toolchain.name, image,
-                         parse_version(toolchain, version.stdout + "\n" + version.stderr))
+            return self._missing(language, "lang.yaml has no container section",
+                                 f"add `container: {{image: ...}}` to {language.manifest.name} or pass "
+                                 f"--image {language.name}=IMAGE")
+        if image_id(image) is None:
+            return Detection(language.name, self.name, None, image, None, absent=image)
+        return self._detect_in(language, image)
 
-    def _toolchain(self, language: Language, detection: Detection) -> Toolchain:
-        return next(t for t in language.toolchains if t.name == detection.variant)
+    def fetch(self, language: Language, detection: Detection) -> Detection:
+        if not detection.absent:
+            return detection
+        try:
+            pull_image(detection.absent)
+        except UserError as exc:
+            problem, _, hint = str(exc).partition(" — ")
+            return self._missing(language, problem, hint)
+        return self._detect_in(language, detection.absent)
+
+    def _detect_in(self, language: Language, image: str) -> Detection:
+        """The toolchain inside a present image: the first candidate whose executables all exist there."""
+        probe = _in_image(image, {})(["sh", "-c", PRESENT, "sh", *required_tools(language)])
+        toolchain = first_present(language, probe.stdout.split())
+        if toolchain is None:
+            return self._missing(language, f"image {image} has none of the toolchains in {language.manifest.name}",
+                                 "use an image with " + " or ".join("+".join(t.requires) for t in language.toolchains))
+        return Detection(language.name, self.name, toolchain.name, image,
+                         read_version(toolchain, _in_image(image, self._env(language, toolchain))))
 
     @staticmethod
     def _env(language: Language, toolchain: Toolchain) -> dict:
         # HOME in /tmp: build tools write caches there, and the sources are mounted read-only.
         return {"HOME": "/tmp", **toolchain.env, **(language.container.env if language.container else {})}
 
-    def _user(self) -> list[str]:
-        return [] if os.getuid() == 0 else ["--user", f"{os.getuid()}:{os.getgid()}"]
+    def build_dir(self, language: Language, build_root: Path) -> Path:
+        return (build_root / BUILD_SUBDIR / language.name).resolve()
 
-    def build(self, language: Language, detection: Detection, build_root: Path) -> BuildOutcome:
-        build_root = build_root / BUILD_SUBDIR
-        toolchain = self._toolchain(language, detection)
-        build_dir = (build_root / language.name).resolve()
+    def build(self, target: Target) -> BuildOutcome:
+        language, image = target.language, target.detection.path
+        toolchain = named(language, target.detection.variant)
         env = self._env(language, toolchain)
-        cli, _ = find_engine()
-        prefix = [cli, *run_options(env, "--rm", *self._user(), "--volume", f"{language.folder}:{SRC}:ro",
-                                    "--volume", f"{build_dir}:{BUILD}", "--workdir", SRC), detection.path]
+        prefix = [engine_cli(), *run_options(env, "--rm", *_user(), "--volume", f"{language.folder}:{SRC}:ro",
+                                             "--volume", f"{target.build_dir}:{BUILD}", "--workdir", SRC), image]
         commands = [prefix + substitute(argv, SRC, BUILD) for argv in toolchain.build]
-        key = cache_key(language, detection, extra=image_id(detection.path) or "")
-        return build_cached(language, detection, build_root, commands, dict(os.environ), key)
+        key = cache_key(target, extra=image_id(image) or "")
+        return build_cached(target, commands, dict(os.environ), key)
 
-    def launch(self, language: Language, detection: Detection, build_root: Path, spec: RunSpec,
-               result_path: Path) -> Launch:
-        toolchain = self._toolchain(language, detection)
+    def launch(self, spec: LaunchSpec) -> Launch:
+        run, target, result_path = spec.run, spec.target, spec.result_path
+        toolchain = named(target.language, target.detection.variant)
+        image = target.detection.path
         raw = result_path.parent
         token = f"polylab-{uuid.uuid4().hex[:12]}"
-        cidfile = raw / f".{spec.run_id}.cid"
+        cidfile = raw / f".{run.run_id}.cid"
         cidfile.unlink(missing_ok=True)
         cgroup = CgroupTotals.for_engine(token)
-        limits = ["--cpus", str(spec.cpus), "--cpuset-cpus", spec.cpu_list()] if spec.cpus else []
-        program = substitute(toolchain.run, SRC, BUILD) + spec.contract_args(f"{OUT}/{result_path.name}")
-        if spec.sink != "pipe":   # devnull / file: redirect inside; `pipe` streams through the engine to us
-            target = "/dev/null" if spec.sink == "devnull" else f"{OUT}/{spec.run_id}.stdout"
-            program = ["sh", "-c", REDIRECT, target, *program]
-        cli, _ = find_engine()
-        build_dir = (build_root / BUILD_SUBDIR / language.name).resolve()
-        argv = [cli, *run_options(self._env(language, toolchain), "--name", token, "--cidfile", str(cidfile),
-                                  *self._user(), *cgroup.engine_args(), *limits,
-                                  "--volume", f"{language.folder}:{SRC}:ro", "--volume", f"{build_dir}:{BUILD}:ro",
-                                  "--volume", f"{raw.resolve()}:{OUT}", "--workdir", BUILD),
-                detection.path, *program]
+        limits = ["--cpus", str(run.cpus), "--cpuset-cpus", run.cpu_list()] if run.cpus else []
+        program = substitute(toolchain.run, SRC, BUILD) + run.contract_args(f"{OUT}/{result_path.name}")
+        if run.sink != "pipe":   # devnull / file: redirect inside; `pipe` streams through the engine to us
+            sink = "/dev/null" if run.sink == "devnull" else f"{OUT}/{run.run_id}.stdout"
+            program = ["sh", "-c", REDIRECT, sink, *program]
+        argv = [engine_cli(), *run_options(self._env(target.language, toolchain), "--name", token, "--cidfile",
+                                           str(cidfile), *_user(), *cgroup.engine_args(), *limits,
+                                           "--volume", f"{target.language.folder}:{SRC}:ro",
+                                           "--volume", f"{target.build_dir}:{BUILD}:ro",
+                                           "--volume", f"{raw.resolve()}:{OUT}", "--workdir", BUILD),
+                image, *program]
         state = {"pid_at": None}
 
         def container_pid(popen) -> int | None:
@@ -189,7 +152,7 @@ class ContainerBackend:
 
         def finish(t0: float) -> dict:
             totals = cgroup.read()
-            start = {"container_start_s": state["pid_at"] - t0 if state["pid_at"] else None, "image": detection.path}
+            start = {"container_start_s": state["pid_at"] - t0 if state["pid_at"] else None, "image": image}
             return {**start, **totals}
 
         def cleanup() -> None:
@@ -197,5 +160,5 @@ class ContainerBackend:
             cidfile.unlink(missing_ok=True)
             cgroup.remove()
 
-        return Launch(argv=argv, env={}, cwd=build_root, result_path=result_path, sample_root=container_pid,
-                      finish=finish, cleanup=cleanup)
+        return Launch(argv=argv, env={}, cwd=target.build_dir.parent, result_path=result_path,
+                      sample_root=container_pid, finish=finish, cleanup=cleanup)
