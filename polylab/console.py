@@ -41,8 +41,8 @@ class MatrixProgress:
     def finished(self, label: str, status: str, wall_s: float | None, weight: float, reason: str | None) -> None:
         self.done += 1
         self.progress.update(self.task, advance=weight, runs=f"{self.done}/{self.count}")
-        wall = f"{wall_s:.2f} s" if wall_s is not None else "-"
-        text = f"[{self.done}/{self.count}] {label}: {status} {wall}" + (f" — {reason}" if reason else "")
+        wall = f" {wall_s:.2f} s" if wall_s is not None else ""   # a run that never started has no time
+        text = f"[{self.done}/{self.count}] {label}: {status}{wall}" + (f" — {reason}" if reason else "")
         if self.live and status == "ok":
             return
         style = STATUS_STYLE.get(status, "")

@@ -156,7 +156,7 @@ def build_all(lab: Lab, choices: list[Choice]) -> dict[str, BuildOutcome | Build
         try:
             outcome = choice.backend.build(choice.target)
         except BuildError as exc:
-            say(f"{choice.language.name}: {exc}\n{exc.log_tail}")
+            say(f"{choice.language.name}: {exc}" + (f"\n{exc.log_tail.rstrip()}" if exc.log_tail.strip() else ""))
             outcomes[choice.language.name] = exc
             continue
         if outcome.compiled:

@@ -11,7 +11,7 @@ import re
 import psutil
 import pytest
 
-from invoke_harness import read_rows, write_experiments
+from invoke_harness import ROOT, read_rows, write_experiments
 
 TIMEOUT_S = 1.0
 TIMEOUT_REASON = f"killed after the {TIMEOUT_S:g} s timeout"
@@ -31,7 +31,7 @@ FAULTS = {
 # language → (its manifest's changes, the expected reason of its experiment's `failed` row)
 UNRUNNABLE = {
     "unbuildable": ({"build: []": 'build: [[python3, -c, "raise SystemExit(4)"]]'},
-                    "build failed: unbuildable: build failed (exit 4), see "),
+                    "build failed (exit 4), see "),
     "unstartable": ({'run: [python3, "{src}/faulty.py"]': 'run: ["{build}/no-such-program"]'},
                     "could not start the program: [Errno 2] No such file or directory: "),
 }
@@ -79,6 +79,17 @@ def test_a_program_that_cannot_be_built_or_started_is_recorded(fault_matrix, lan
     row = fault_matrix[1][lang]
     assert (row["lang"], row["status"], row["checksum_ok"]) == (lang, "failed", False)
     assert row["reason"].startswith(UNRUNNABLE[lang][1])
+
+
+def test_a_failed_build_names_the_language_once_in_the_build_and_matrix_lines(fault_matrix):
+    done, rows, _ = fault_matrix
+    log = ROOT / "build" / "unbuildable" / "build.log"
+    lines = done.stderr.splitlines()
+    at = lines.index(f"unbuildable: build failed (exit 4), see {log}")
+    assert lines[at + 1] == "$ python3 -c raise SystemExit(4)"       # the log's tail follows
+    position = list(rows).index("unbuildable") + 1
+    assert (f"[{position}/{len(rows)}] unbuildable: unbuildable threads ×1 sum n=10 (rep 1): failed — build failed "
+            f"(exit 4), see {log}") in lines
 
 
 @pytest.mark.parametrize("fault", FAULTS)

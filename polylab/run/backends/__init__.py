@@ -69,8 +69,10 @@ class BuildOutcome:
 
 
 class BuildError(Exception):
+    """A build that failed; the message does not repeat the language, which callers show beside it."""
+
     def __init__(self, lang: str, message: str, log_tail: str):
-        super().__init__(f"{lang}: {message}")
+        super().__init__(message)
         self.lang, self.log_tail = lang, log_tail
 
 
