@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from . import tidy
+from .document import number
 from .load import ResultsSet
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -45,7 +46,7 @@ EVIDENCE_COLUMNS = ["group", "measure", "median", "spread", "n", "outcome"]
 
 
 def _row(group: str, measure: str, stats: dict, outcome: str) -> dict:
-    spread = f"{tidy.number(stats['min'])}–{tidy.number(stats['max'])}" if stats["n"] > 1 else ""
+    spread = f"{number(stats['min'])}–{number(stats['max'])}" if stats["n"] > 1 else ""
     return {"group": group, "measure": measure, "median": stats["median"], "spread": spread, "n": stats["n"],
             "outcome": outcome}
 

@@ -2,19 +2,21 @@
 self-contained HTML file (inline CSS, images as base64 data URIs, nothing fetched from the network).
 
 The report and the comparison build one Document each and render it both ways, so the Markdown and the
-HTML always say the same thing.
+HTML always say the same thing. Numbers in tables and text are written by `number` and `format_spread`, so
+every document shows them alike.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-
-from .tidy import number
+from tabulate import tabulate
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,29 @@ class Document:
         return self
 
 
+def number(value, digits: int = 3) -> str:
+    """Numbers as people read them: 3 significant digits, 1234 as 1234, 1.23e+09, missing as '–'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, (bool, str)):
+        return str(value)
+    if isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e6):
+        return f"{int(value):d}"
+    if 1000 <= abs(value) < 1e6:
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"
+
+
+def format_spread(stats: dict, with_n: bool = True) -> str:
+    """'1.23 (1.20–1.31, n=3)' from tidy.spread's stats: median, then min–max over the repetitions (left out
+    when they round alike)."""
+    if not stats["n"]:
+        return "–"
+    low, high = number(stats["min"]), number(stats["max"])
+    inside = ([f"{low}–{high}"] if low != high else []) + ([f"n={stats['n']}"] if with_n else [])
+    return number(stats["median"]) + (f" ({', '.join(inside)})" if inside else "")
+
+
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell as text, numbers formatted by `number`."""
     return frame.astype(object).map(lambda v: number(v) if not isinstance(v, str) else v)
@@ -73,11 +98,9 @@ def _md_table(table: Table) -> str:
     frame = readable(table.frame)
     if frame.empty:
         return "_(none)_"
-    head = "| " + " | ".join(_md_cell(c) for c in frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    caption = [f"\n_{table.caption}_"] if table.caption else []
-    return "\n".join([head, rule, *body, *caption])
+    text = tabulate(frame.map(_md_cell).values.tolist(), headers=[_md_cell(c) for c in frame.columns],
+                    tablefmt="github", disable_numparse=True)  # cells are text already, formatted by `number`
+    return text + (f"\n\n_{table.caption}_" if table.caption else "")
 
 
 def to_markdown(document: Document, relative_to: Path) -> str:
@@ -124,37 +147,6 @@ blockquote{margin:.5em 0;padding:.2em 1em;border-left:4px solid #d0d7de;color:#5
 .badge.supported{background:#1a7f37}.badge.contradicted{background:#cf222e}.badge.inconclusive{background:#6e7781}
 """
 
-# Sets data attributes a headless browser can read back with --dump-dom: how many images decoded, and
-# every error (script errors, resources that failed to load, console.error calls).
-PROBE_SCRIPT = """
-(function () {
-  var errors = [];
-  function record(message) {
-    errors.push(String(message).slice(0, 200));
-    document.documentElement.setAttribute("data-errors", JSON.stringify(errors));
-  }
-  window.addEventListener("error", function (event) {
-    var target = event.target;
-    record(target && target !== window && target.tagName ? "failed to load " + target.tagName : event.message);
-  }, true);
-  window.addEventListener("unhandledrejection", function (event) { record("unhandled rejection: " + event.reason); });
-  var consoleError = console.error;
-  console.error = function () {
-    record(Array.prototype.join.call(arguments, " "));
-    consoleError.apply(console, arguments);
-  };
-  window.addEventListener("load", function () {
-    var images = Array.prototype.slice.call(document.images);
-    document.body.dataset.imagesTotal = images.length;
-    var decoded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });
-    document.body.dataset.imagesLoaded = decoded.length;
-    document.body.dataset.errors = JSON.stringify(errors);
-    document.body.dataset.ready = "1";
-  });
-})();
-"""
-
-
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
@@ -198,5 +190,5 @@ def to_html(document: Document) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(document.title)}</title>\n<style>{CSS}</style>\n"
-            f"<script>{PROBE_SCRIPT}</script>\n</head>\n<body>\n<h1>{html.escape(document.title)}</h1>\n"
+            f"</head>\n<body>\n<h1>{html.escape(document.title)}</h1>\n"
             f"{body}\n</body>\n</html>\n")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import tidy
+from .document import format_spread
 from .load import ResultsSet
 
 CONFIGURATION = ["experiment", "lang", "variant", "mode", "workload", "workers"]
@@ -34,7 +35,7 @@ def summary_table(results: ResultsSet) -> pd.DataFrame:
         row = dict(zip(CONFIGURATION, key))
         row["n"] = len(group)
         for column, name in SUMMARY_MEASURES.items():
-            row[name] = tidy.format_spread(tidy.spread(group[column]), with_n=False)
+            row[name] = format_spread(tidy.spread(group[column]), with_n=False)
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 

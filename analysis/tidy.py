@@ -16,8 +16,6 @@ Vocabulary used across the analysis:
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,24 +232,3 @@ def spread(values) -> dict:
     return {"n": int(values.size), "median": float(values.median()), "q1": float(values.quantile(0.25)),
             "q3": float(values.quantile(0.75)), "min": float(values.min()), "max": float(values.max())}
 
-
-def number(value, digits: int = 3) -> str:
-    """Numbers as people read them: 3 significant digits, 1234 as 1234, 1.23e+09, missing as '–'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, (bool, str)):
-        return str(value)
-    if isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e6):
-        return f"{int(value):d}"
-    if 1000 <= abs(value) < 1e6:
-        return f"{value:.0f}"
-    return f"{value:.{digits}g}"
-
-
-def format_spread(stats: dict, with_n: bool = True) -> str:
-    """'1.23 (1.20–1.31, n=3)': median, then min–max over the repetitions (left out when they round alike)."""
-    if not stats["n"]:
-        return "–"
-    low, high = number(stats["min"]), number(stats["max"])
-    inside = ([f"{low}–{high}"] if low != high else []) + ([f"n={stats['n']}"] if with_n else [])
-    return number(stats["median"]) + (f" ({', '.join(inside)})" if inside else "")

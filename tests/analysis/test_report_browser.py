@@ -1,9 +1,10 @@
 """report.html in a real browser: headless Chromium renders it, every image decodes, and nothing errors.
 
-How the page is checked: the report carries a tiny inline probe (analysis.document.PROBE_SCRIPT) that, on
-`load`, writes on <body> the number of images, how many decoded (complete and naturalWidth > 0), and every
-error seen (script errors, resources that failed to load, console.error calls). Chromium's --dump-dom prints
-the DOM after load, so the test reads those attributes back. This is sturdier than grepping Chromium's log
+How the page is checked: the report itself runs no script, so the test loads a copy of it with a tiny inline
+probe (PROBE_SCRIPT) put first in <head>, before anything can fail to load. On `load` the probe writes on
+<body> the number of images, how many decoded (complete and naturalWidth > 0), and every error seen (script
+errors, resources that failed to load, console.error calls). Chromium's --dump-dom prints the DOM after
+load, so the test reads those attributes back. This is sturdier than grepping Chromium's log
 (--enable-logging): its stderr is full of unrelated messages (D-Bus, GPU, sandbox) and its console-log line
 format changes between versions. A screenshot (--screenshot) shows that something was painted.
 
@@ -34,6 +35,45 @@ pytestmark = pytest.mark.browser
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic"]
 TIMEOUT_S = 180
+
+# Sets data attributes a headless browser can read back with --dump-dom: how many images decoded, and
+# every error (script errors, resources that failed to load, console.error calls).
+PROBE_SCRIPT = """
+(function () {
+  var errors = [];
+  function record(message) {
+    errors.push(String(message).slice(0, 200));
+    document.documentElement.setAttribute("data-errors", JSON.stringify(errors));
+  }
+  window.addEventListener("error", function (event) {
+    var target = event.target;
+    record(target && target !== window && target.tagName ? "failed to load " + target.tagName : event.message);
+  }, true);
+  window.addEventListener("unhandledrejection", function (event) { record("unhandled rejection: " + event.reason); });
+  var consoleError = console.error;
+  console.error = function () {
+    record(Array.prototype.join.call(arguments, " "));
+    consoleError.apply(console, arguments);
+  };
+  window.addEventListener("load", function () {
+    var images = Array.prototype.slice.call(document.images);
+    document.body.dataset.imagesTotal = images.length;
+    var decoded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });
+    document.body.dataset.imagesLoaded = decoded.length;
+    document.body.dataset.errors = JSON.stringify(errors);
+    document.body.dataset.ready = "1";
+  });
+})();
+"""
+
+
+def probed_copy(page: Path, folder: Path) -> Path:
+    """A copy of page in folder with PROBE_SCRIPT as the first element of <head>."""
+    text = page.read_text()
+    assert text.count("<head>") == 1, f"{page} has no single <head>"
+    copy = folder / f"probed-{page.name}"
+    copy.write_text(text.replace("<head>", f"<head>\n<script>{PROBE_SCRIPT}</script>", 1))
+    return copy
 
 
 @pytest.fixture(scope="session")
@@ -79,9 +119,10 @@ def run_chromium(binary: str, profile: Path, *arguments: str) -> str:
     return stdout
 
 
-def page_probe(binary: str, page: Path, profile: Path) -> dict:
-    """The attributes the report's probe script set on <body>, read from the DOM after load."""
-    dom = run_chromium(binary, profile, "--dump-dom", page.as_uri())
+def page_probe(binary: str, page: Path, folder: Path) -> dict:
+    """Load a probed copy of page (in folder, with a fresh profile there); returns the attributes the probe set
+    on <body>, read from the DOM after load."""
+    dom = run_chromium(binary, folder / "profile-dom", "--dump-dom", probed_copy(page, folder).as_uri())
     body = re.search(r"<body([^>]*)>", dom)
     assert body, f"no <body> in the dumped DOM:\n{dom[:2000]}"
     attributes = {name: html.unescape(value) for name, value in re.findall(r'data-([\w-]+)="([^"]*)"', body.group(1))}
@@ -91,7 +132,7 @@ def page_probe(binary: str, page: Path, profile: Path) -> dict:
 
 
 def test_report_renders_with_every_image_and_no_errors(chromium, built_report, tmp_path):
-    probe = page_probe(chromium, built_report / "report.html", tmp_path / "profile-dom")
+    probe = page_probe(chromium, built_report / "report.html", tmp_path)
     assert probe.get("ready") == "1", f"the page's load event never ran: {probe}"
     assert int(probe["images-total"]) == len(figures.FIGURES)
     assert probe["images-loaded"] == probe["images-total"], probe
@@ -111,6 +152,6 @@ def test_the_probe_catches_a_broken_image(chromium, tmp_path):
     broken.write_bytes(b"this is not a PNG")
     page = tmp_path / "broken.html"
     page.write_text(to_html(Document("broken").add(Figure("broken", "a broken image", broken))))
-    probe = page_probe(chromium, page, tmp_path / "profile")
+    probe = page_probe(chromium, page, tmp_path)
     assert (probe["images-total"], probe["images-loaded"]) == ("1", "0")
     assert json.loads(probe["errors"]) == ["failed to load IMG"] and probe["ready"] == "1"
