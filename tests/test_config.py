@@ -93,3 +93,38 @@ def test_backend_per_language_must_be_known(tmp_path):
         load_config(write(tmp_path, GOOD + "    backends: {go: docker}\n"))
     assert str(caught.value) == ("==> File experiments.yaml ==> At top level ==> At key: backends =====> backend of "
                                  "'go' must be one of local, container, auto, got 'docker'")
+
+
+@pytest.mark.parametrize("change, replacement, entry, key, problem", [
+    ("sample_hz: 20", "sample_hz: 0.5", "defaults", "sample_hz", "Expected 0 (off) or 1 to 50 Hz, got 0.5"),
+    ("n: 100,", "n: 9223372036854775808,", "profile 'p' / experiment 'print'", "n",
+     "Expected at most 9223372036854775807 (the largest 64-bit integer), got 9223372036854775808"),
+    ("n: 100,", "n: 3000000000001,", "profile 'p' / experiment 'print'", "n",
+     "3000000000001 iterations cannot finish within timeout_s (30 s), even at 1e+11 iterations/s (faster than any "
+     "CPU core): lower n or raise timeout_s"),
+], ids=["sample_hz below the sampler's lowest rate", "n beyond int64", "n beyond what timeout_s allows"])
+def test_values_no_run_could_use_are_refused(tmp_path, change, replacement, entry, key, problem):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, GOOD.replace(change, replacement, 1)))
+    assert (caught.value.entry, caught.value.key, caught.value.problem) == (entry, key, problem)
+
+
+def test_the_largest_count_that_fits_the_timeout_is_accepted(tmp_path):
+    """timeout_s 30 (from the profile's defaults) × 10^11 iterations/s: 3·10^12 passes, one more does not."""
+    config = load_config(write(tmp_path, GOOD.replace("n: 100,", "n: 3000000000000,", 1)))
+    assert config.profile("p").experiments[1].n == 3_000_000_000_000
+
+
+def test_sampling_rates_accepted_are_those_the_sampler_takes(tmp_path):
+    from polylab.sample.sampler import MAX_HZ, MIN_HZ, Sampler
+    for hz in (0, MIN_HZ, MAX_HZ):
+        config = load_config(write(tmp_path, GOOD.replace("sample_hz: 20", f"sample_hz: {hz:g}")))
+        rate = config.profile("p").experiments[0].sample_hz
+        assert rate == hz
+        if rate:
+            assert Sampler(hz=rate).interval_s == 1 / rate    # constructing checks the rate; nothing starts
+
+
+def test_null_counts_as_absent(tmp_path):
+    config = load_config(write(tmp_path, GOOD.replace("{repetitions: 2,", "{repetitions: null,")))
+    assert config.profile("p").experiments[0].repetitions == 3

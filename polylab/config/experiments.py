@@ -5,14 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cfgv
+
 from polylab.config.errors import ConfigError
-from polylab.config.validation import Fields, load_yaml
+from polylab.config.validation import (Across, Named, Record, Section, check_and, check_bool, check_int,
+                                       check_int_list, check_number, check_one_of, check_problem, check_str,
+                                       check_str_list, check_str_map, check_values_from, load_yaml, str_map,
+                                       validate)
+from polylab.sample.rates import MAX_HZ, MIN_HZ
 
 WORKLOADS = ("sum", "sum-print")
 MODES = ("threads", "processes")
 SINKS = ("devnull", "pipe", "file")
 BACKENDS = ("local", "container", "auto")
-MAX_SAMPLE_HZ = 50.0
+INT64_MAX = 2 ** 63 - 1     # the contract passes --n as a 64-bit integer
+# No CPU core sums faster than this: a loop vectorised with AVX-512 (8 additions per instruction, two or
+# three vector additions per cycle, one of them stepping i) at 6 GHz does under 7*10^10 iterations a second,
+# and the shipped languages do about 10^9. A count above timeout_s times this can only time out, so it is
+# refused before anything runs; anything below it is left to try.
+MAX_ITERATIONS_PER_S = 1e11
 
 # Every experiment setting that a profile's `defaults` or the top-level `defaults` may set, with its default.
 SETTING_DEFAULTS = {
@@ -76,80 +87,119 @@ def _non_negative(value) -> str | None:
     return None if value >= 0 else f"Expected zero or more, got {value}"
 
 
-def _settings(fields: Fields, inherited: dict) -> dict:
-    """Read the shared settings of `fields`, falling back to `inherited`."""
-    return {
-        "repetitions": fields.get("repetitions", "int", inherited["repetitions"], _positive),
-        "warmup": fields.get("warmup", "int", inherited["warmup"], _non_negative),
-        "timeout_s": fields.get("timeout_s", "number", inherited["timeout_s"], _positive),
-        "sink": fields.choice("sink", SINKS, inherited["sink"]),
-        "sample_hz": fields.get("sample_hz", "number", inherited["sample_hz"],
-                                lambda v: None if 0 <= v <= MAX_SAMPLE_HZ else
-                                f"Expected 0 (off) to {MAX_SAMPLE_HZ:g} Hz, got {v:g}"),
-        "perf": fields.get("perf", "bool", inherited["perf"]),
-        "cpus": fields.get("cpus", "int", inherited["cpus"], _positive),
-    }
+def _sample_rate(hz) -> str | None:
+    """0 turns sampling off; otherwise the sampler's own limits."""
+    return None if hz == 0 or MIN_HZ <= hz <= MAX_HZ else \
+        f"Expected 0 (off) or {MIN_HZ:g} to {MAX_HZ:g} Hz, got {hz:g}"
 
 
-def _experiment(fields: Fields, name: str, inherited: dict) -> Experiment:
-    fields.warn_unknown(["workload", "modes", "workers", "n", "seconds", "langs", *SETTING_DEFAULTS])
-    n = fields.get("n", "int", None, _positive)
-    seconds = fields.get("seconds", "number", None, _positive)
-    if (n is None) == (seconds is None):
-        raise fields.error("n", "Set exactly one of 'n' (count mode) or 'seconds' (duration mode)")
-    workers = fields.get("workers", "list[int]", check=lambda v: None if v and all(w > 0 for w in v)
-                         else "Expected a non-empty list of positive worker counts")
+def _within_int64(n) -> str | None:
+    return None if n <= INT64_MAX else f"Expected at most {INT64_MAX} (the largest 64-bit integer), got {n}"
+
+
+def _one_mode(spec: dict) -> str | None:
+    return None if ("n" in spec) != ("seconds" in spec) else \
+        "Set exactly one of 'n' (count mode) or 'seconds' (duration mode)"
+
+
+def count_fits_timeout(n: int, timeout_s: float) -> str | None:
+    """A count that no core could loop through within the timeout is a mistake (see MAX_ITERATIONS_PER_S)."""
+    if n <= timeout_s * MAX_ITERATIONS_PER_S:
+        return None
+    return (f"{n} iterations cannot finish within timeout_s ({timeout_s:g} s), even at {MAX_ITERATIONS_PER_S:.0e} "
+            "iterations/s (faster than any CPU core): lower n or raise timeout_s")
+
+
+def _number(check):
+    """A check of a number as the record will hold it: a float."""
+    return check_and(check_number, check_problem(lambda value: check(float(value))))
+
+
+# Settings that an experiment, its profile's `defaults` and the top-level `defaults` may set; they cascade
+# (experiment > profile > top level > SETTING_DEFAULTS), so none has a default of its own here.
+SETTINGS = (
+    cfgv.OptionalNoDefault("repetitions", check_and(check_int, check_problem(_positive))),
+    cfgv.OptionalNoDefault("warmup", check_and(check_int, check_problem(_non_negative))),
+    cfgv.OptionalNoDefault("timeout_s", _number(_positive)),
+    cfgv.OptionalNoDefault("sink", check_one_of(SINKS)),
+    cfgv.OptionalNoDefault("sample_hz", _number(_sample_rate)),
+    cfgv.OptionalNoDefault("perf", check_bool),
+    cfgv.OptionalNoDefault("cpus", check_and(check_int, check_problem(_positive))),
+)
+EXPERIMENT = Record(
+    cfgv.OptionalNoDefault("n", check_and(check_int, check_problem(_positive), check_problem(_within_int64))),
+    cfgv.OptionalNoDefault("seconds", _number(_positive)),
+    Across("n", _one_mode),
+    cfgv.Required("workers", check_and(check_int_list, check_problem(
+        lambda workers: None if workers and all(w > 0 for w in workers) else
+        "Expected a non-empty list of positive worker counts"))),
+    cfgv.Required("workload", check_one_of(WORKLOADS)),
+    cfgv.Optional("modes", check_values_from(MODES), list(MODES)),
+    cfgv.OptionalNoDefault("langs", check_str_list),
+    *SETTINGS,
+)
+PROFILE = Record(
+    Section("defaults", Record(*SETTINGS)),
+    Named("experiments", "experiment", EXPERIMENT, "Expected a non-empty mapping of experiment name to settings"),
+    cfgv.Optional("description", check_str, ""),
+)
+CONFIG = Record(
+    cfgv.Optional("version", check_and(check_int, check_problem(
+        lambda version: None if version == 1 else f"Expected version 1, got {version}")), 1),
+    Section("defaults", Record(*SETTINGS)),
+    Named("profiles", "profile", PROFILE, "Expected a non-empty mapping of profile name to profile"),
+    cfgv.OptionalNoDefault("default_profile", check_str),
+    Across("default_profile", lambda config: None if config.get("default_profile", next(iter(config["profiles"])))
+           in config["profiles"] else f"'{config['default_profile']}' is not one of the profiles"),
+    cfgv.Optional("backend", check_one_of(BACKENDS), "auto"),
+    cfgv.Optional("backends", check_and(check_str_map, check_problem(lambda backends: next(
+        (f"backend of '{lang}' must be one of {', '.join(BACKENDS)}, got {value!r}"
+         for lang, value in backends.items() if value not in BACKENDS), None))), {}),
+    cfgv.Optional("images", check_str_map, {}),
+)
+
+
+def _settings(spec: dict, inherited: dict) -> dict:
+    """The settings `spec` sets, over those it inherits."""
+    settings = {**inherited, **{key: spec[key] for key in SETTING_DEFAULTS if key in spec}}
+    return {**settings, "timeout_s": float(settings["timeout_s"]), "sample_hz": float(settings["sample_hz"])}
+
+
+def _experiment(file: str, profile: str, name: str, spec: dict, inherited: dict) -> Experiment:
+    settings = _settings(spec, inherited)
+    if "n" in spec:
+        problem = count_fits_timeout(spec["n"], settings["timeout_s"])
+        if problem:
+            raise ConfigError(file, f"profile '{profile}' / experiment '{name}'", "n", problem)
     return Experiment(
         name=name,
-        workload=fields.choice("workload", WORKLOADS),
-        modes=fields.choices("modes", MODES, MODES),
-        workers=workers,
-        n=n,
-        seconds=seconds,
-        langs=fields.get("langs", "list[str]", None),
-        **_settings(fields, inherited),
+        workload=spec["workload"],
+        modes=tuple(spec["modes"]),
+        workers=tuple(spec["workers"]),
+        n=spec.get("n"),
+        seconds=float(spec["seconds"]) if "seconds" in spec else None,
+        langs=tuple(spec["langs"]) if "langs" in spec else None,
+        **settings,
     )
 
 
-def _profile(fields: Fields, name: str, inherited: dict) -> Profile:
-    fields.warn_unknown(["description", "defaults", "experiments"])
-    defaults_fields = fields.child("defaults", f"profile '{name}' / defaults")
-    defaults_fields.warn_unknown(SETTING_DEFAULTS)
-    settings = _settings(defaults_fields, inherited)
-    raw = fields.data.get("experiments")
-    if not isinstance(raw, dict) or not raw:
-        raise fields.error("experiments", "Expected a non-empty mapping of experiment name to settings")
-    experiments = tuple(
-        _experiment(Fields.of(spec, fields.file, f"profile '{name}' / experiment '{exp_name}'"), str(exp_name),
-                    settings)
-        for exp_name, spec in raw.items())
-    return Profile(name=name, description=fields.get("description", "str", ""), experiments=experiments)
+def _profile(file: str, name: str, spec: dict, inherited: dict) -> Profile:
+    settings = _settings(spec.get("defaults", {}), inherited)
+    experiments = tuple(_experiment(file, name, experiment, experiment_spec, settings)
+                        for experiment, experiment_spec in spec["experiments"].items())
+    return Profile(name=name, description=spec["description"], experiments=experiments)
 
 
 def load_config(path: Path, display: str | None = None) -> Config:
     shown = display or path.name
-    top = Fields.of(load_yaml(path, shown), shown, "top level")
-    top.warn_unknown(["version", "default_profile", "defaults", "profiles", "backend", "backends", "images"])
-    version = top.get("version", "int", 1)
-    if version != 1:
-        raise top.error("version", f"Expected version 1, got {version}")
-    defaults_fields = top.child("defaults", "defaults")
-    defaults_fields.warn_unknown(SETTING_DEFAULTS)
-    settings = _settings(defaults_fields, SETTING_DEFAULTS)
-    raw_profiles = top.data.get("profiles")
-    if not isinstance(raw_profiles, dict) or not raw_profiles:
-        raise top.error("profiles", "Expected a non-empty mapping of profile name to profile")
-    profiles = {str(name): _profile(Fields.of(spec, shown, f"profile '{name}'"), str(name), settings)
-                for name, spec in raw_profiles.items()}
-    default_profile = top.get("default_profile", "str", next(iter(profiles)),
-                              lambda v: None if v in profiles else f"'{v}' is not one of the profiles")
+    config = validate(load_yaml(path, shown), CONFIG, shown)
+    settings = _settings(config.get("defaults", {}), SETTING_DEFAULTS)
+    profiles = {name: _profile(shown, name, spec, settings) for name, spec in config["profiles"].items()}
     return Config(
         file=shown,
-        default_profile=default_profile,
+        default_profile=config.get("default_profile", next(iter(profiles))),
         profiles=profiles,
-        backend=top.choice("backend", BACKENDS, "auto"),
-        backends=top.get("backends", "dict[str]", {}, lambda v: next(
-            (f"backend of '{lang}' must be one of {', '.join(BACKENDS)}, got {value!r}"
-             for lang, value in v.items() if value not in BACKENDS), None)),
-        images=top.get("images", "dict[str]", {}),
+        backend=config["backend"],
+        backends=str_map(config["backends"]),
+        images=str_map(config["images"]),
     )

@@ -9,8 +9,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import cfgv
+
 from polylab.config.errors import ConfigError
-from polylab.config.validation import Fields, load_yaml
+from polylab.config.validation import (Numbered, Record, Section, check_and, check_argv_list, check_problem,
+                                       check_str, check_str_list, check_str_map, load_yaml, str_map, validate)
 
 MANIFEST = "lang.yaml"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -111,64 +114,77 @@ def _check_executables(names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _toolchain(fields: Fields) -> Toolchain:
-    fields.warn_unknown(["name", "requires", "version", "version_regex", "env", "build", "run", "install"])
-    regex = fields.get("version_regex", "str", None)
-    if regex is not None:
-        try:
-            re.compile(regex)
-        except re.error as exc:
-            raise fields.error("version_regex", f"invalid regular expression: {exc}") from None
+def _regex_problem(pattern: str) -> str | None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid regular expression: {exc}"
+    return None
+
+
+check_name = check_and(check_str, check_problem(
+    lambda name: None if NAME_PATTERN.match(name) else "Expected lowercase letters, digits and '-'"))
+check_argv = check_and(check_str_list, check_problem(_check_argv))
+
+TOOLCHAIN = Record(
+    cfgv.OptionalNoDefault("version_regex", check_and(check_str, check_problem(_regex_problem))),
+    cfgv.Required("name", check_name),
+    cfgv.Required("requires", check_and(check_str_list, check_problem(_check_executables))),
+    cfgv.Required("version", check_argv),
+    cfgv.Optional("env", check_str_map, {}),
+    cfgv.Optional("build", check_and(check_argv_list, check_problem(_check_argv_list)), []),
+    cfgv.Required("run", check_argv),
+    cfgv.Optional("install", check_str, "see the language's README"),
+)
+CONTAINER = Record(
+    cfgv.Required("image", check_and(check_str, check_problem(
+        lambda image: None if image.strip() and " " not in image else
+        "Expected an image reference such as golang:1.25.4-bookworm"))),
+    cfgv.Optional("env", check_str_map, {}),
+)
+LANGUAGE = Record(
+    cfgv.Required("name", check_name),
+    Numbered("toolchains", "toolchain", TOOLCHAIN, "Expected a non-empty list of toolchain candidates"),
+    Section("container", CONTAINER),
+    cfgv.OptionalNoDefault("display", check_str),
+    cfgv.Required("sources", check_and(check_str_list, check_problem(_check_sources))),
+)
+
+
+def _toolchain(spec: dict) -> Toolchain:
     return Toolchain(
-        name=fields.get("name", "str", check=lambda v: None if NAME_PATTERN.match(v) else
-                        "Expected lowercase letters, digits and '-'"),
-        requires=fields.get("requires", "list[str]", check=_check_executables),
-        version_command=fields.get("version", "list[str]", check=_check_argv),
-        version_regex=regex,
-        env=fields.get("env", "dict[str]", {}),
-        build=fields.get("build", "list[list[str]]", (), check=_check_argv_list),
-        run=fields.get("run", "list[str]", check=_check_argv),
-        install=fields.get("install", "str", "see the language's README"),
+        name=spec["name"],
+        requires=tuple(spec["requires"]),
+        version_command=tuple(spec["version"]),
+        version_regex=spec.get("version_regex"),
+        env=str_map(spec["env"]),
+        build=tuple(tuple(argv) for argv in spec["build"]),
+        run=tuple(spec["run"]),
+        install=spec["install"],
     )
 
 
-def _container(fields: Fields) -> ContainerSpec:
-    fields.warn_unknown(["image", "env"])
-    return ContainerSpec(
-        image=fields.get("image", "str", check=lambda v: None if v.strip() and " " not in v else
-                         "Expected an image reference such as golang:1.25.4-bookworm"),
-        env=fields.get("env", "dict[str]", {}),
-    )
+def _shown(path: Path, display_root: Path | None) -> str:
+    return str(path.relative_to(display_root)) if display_root else str(path)
 
 
 def load_language(folder: Path, display_root: Path | None = None) -> Language:
     """Validate one folder's manifest."""
     manifest = folder / MANIFEST
-    shown = str(manifest.relative_to(display_root)) if display_root else str(manifest)
+    shown = _shown(manifest, display_root)
     if not manifest.is_file():
         raise ConfigError(shown, f"language folder '{folder.name}'", None,
                           f"no {MANIFEST} manifest; every folder under langs/ is a language "
                           f"(copy one with `invoke new-lang NAME`)")
-    top = Fields.of(load_yaml(manifest, shown), shown, f"language '{folder.name}'")
-    top.warn_unknown(["name", "display", "sources", "toolchains", "container"])
-    name = top.get("name", "str", check=lambda v: None if NAME_PATTERN.match(v) else
-                   "Expected lowercase letters, digits and '-'")
-    raw_toolchains = top.data.get("toolchains")
-    if not isinstance(raw_toolchains, list) or not raw_toolchains:
-        raise top.error("toolchains", "Expected a non-empty list of toolchain candidates")
-    toolchains = tuple(
-        _toolchain(Fields.of(item, shown, f"language '{name}' / toolchain #{index + 1}"))
-        for index, item in enumerate(raw_toolchains))
-    container = None
-    if top.data.get("container") is not None:
-        container = _container(top.child("container", f"language '{name}' / container"))
+    spec = validate(load_yaml(manifest, shown), LANGUAGE, shown, f"language '{folder.name}'")
+    container = spec.get("container")
     return Language(
-        name=name,
-        display=top.get("display", "str", name),
+        name=spec["name"],
+        display=spec.get("display", spec["name"]),
         folder=folder.resolve(),
-        sources=top.get("sources", "list[str]", check=_check_sources),
-        toolchains=toolchains,
-        container=container,
+        sources=tuple(spec["sources"]),
+        toolchains=tuple(map(_toolchain, spec["toolchains"])),
+        container=ContainerSpec(image=container["image"], env=str_map(container["env"])) if container else None,
     )
 
 

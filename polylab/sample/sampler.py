@@ -59,11 +59,11 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from polylab.sample.loop import SAMPLE_COLUMNS, serve
+from polylab.sample.rates import MAX_HZ, MIN_HZ
 from polylab.sample.tree import THREAD_COLUMNS
 
 __all__ = ["MAX_HZ", "MIN_HZ", "SAMPLE_COLUMNS", "THREAD_COLUMNS", "RunSamples", "Sampler"]
 
-MIN_HZ, MAX_HZ = 1.0, 50.0
 _REPLY_TIMEOUT_S = 30.0
 
 

@@ -62,6 +62,21 @@ def test_unknown_workload(session):
                                        "==> At key: workload =====> Expected one of sum, sum-print, got 'summ'")
 
 
+@pytest.mark.parametrize("changes, problem", [
+    ({"sample_hz": 0.5}, "At key: sample_hz =====> Expected 0 (off) or 1 to 50 Hz, got 0.5"),
+    ({"n": 2 ** 63}, "At key: n =====> Expected at most 9223372036854775807 (the largest 64-bit integer), got "
+                     "9223372036854775808"),
+    ({"n": 200_000_000_000, "timeout_s": 1}, "At key: n =====> 200000000000 iterations cannot finish within "
+     "timeout_s (1 s), even at 1e+11 iterations/s (faster than any CPU core): lower n or raise timeout_s"),
+], ids=["sample_hz below the sampler's lowest rate", "n beyond int64", "n beyond what timeout_s allows"])
+def test_a_setting_no_run_could_use(session, changes, problem):
+    session.add_language()
+    done, config = run_with(session, **changes)
+    assert single_error_line(done) == (f"error: ==> File {config} ==> At profile 'p' / experiment 'well-behaved' "
+                                       f"==> {problem}")
+    assert nothing_was_built(done)
+
+
 def test_unknown_language_in_an_experiment(session):
     session.add_language()
     done, config = run_with(session, langs=["fualty"])
