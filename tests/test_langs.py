@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from polylab.config.errors import ConfigError
-from polylab.config.manifests import discover, load_language
+from polylab.config.manifests import discover, load_language, survey
 
 from labpaths import ROOT
 
@@ -74,3 +74,20 @@ def test_copying_a_folder_is_enough_to_add_a_language(tmp_path):
     manifest = tmp_path / "langs" / "python2" / "lang.yaml"
     manifest.write_text(manifest.read_text().replace("name: python", "name: python2"))
     assert "python2" in discover(tmp_path / "langs")
+
+
+def test_survey_keeps_every_folder_that_loads_and_names_each_broken_one(tmp_path):
+    make(tmp_path, "alpha")
+    make(tmp_path, "broken", build="[cp, x]")
+    make(tmp_path, "copy", name="alpha")
+    make(tmp_path, "zeta")
+    found = survey(tmp_path / "langs", tmp_path)
+    assert list(found.languages) == ["alpha", "zeta"]
+    assert {folder: str(error) for folder, error in found.broken.items()} == {
+        "broken": "==> File langs/broken/lang.yaml ==> At language 'broken' / toolchain #1 ==> At key: build =====> "
+                  "Expected list of argv lists (list of list of str), got list ['cp', 'x']",
+        "copy": "==> File langs/copy/lang.yaml ==> At language 'alpha' ==> At key: name =====> 'alpha' is already "
+                "declared by folder 'alpha'; names must be unique"}
+    with pytest.raises(ConfigError) as caught:
+        discover(tmp_path / "langs", tmp_path)
+    assert str(caught.value) == str(found.broken["broken"])     # other commands stop at the first, as before

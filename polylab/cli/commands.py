@@ -11,7 +11,7 @@ from pathlib import Path
 
 from invoke import Exit
 
-from polylab.cli.doctor import container_notes, print_doctor
+from polylab.cli.doctor import broken_manifests, container_notes, print_doctor
 from polylab.cli.scaffold import new_language
 from polylab.config.errors import UserError
 from polylab.console import say
@@ -62,11 +62,14 @@ def resolve_out(out: str | None, resume: str | bool | None, lab_root: Path) -> t
 
 @user_errors()
 def doctor(*, config=None, langs=None, backend=None, images=None):
-    lab = load_lab(config)
-    choices = choose(lab, select_langs(lab, parse_lang_list(langs)), backend, parse_images(images))
+    lab = load_lab(config, keep_broken=True)
+    runnable = [name for name in parse_lang_list(langs) or lab.languages if name not in lab.broken]
+    choices = choose(lab, select_langs(lab, runnable), backend, parse_images(images)) if runnable else []
     notes = [f"languages from {langs_folder()}; experiments from {lab.config.file}; "
              f"default profile '{lab.config.default_profile}'", *container_notes(lab, parse_images(images))]
-    print_doctor(choices, notes)
+    print_doctor(choices, notes, lab.broken)
+    if lab.broken:
+        raise broken_manifests(lab.broken)
 
 
 @user_errors()

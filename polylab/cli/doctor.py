@@ -1,10 +1,15 @@
-"""`invoke doctor`: what each language would run with here, and what to install when something is missing."""
+"""`invoke doctor`: what each language would run with here, and what to install when something is missing.
+
+A broken language folder is listed as `error` with its one-line message among the others, and doctor then
+exits 1: every other command stops on that folder until it is fixed, whatever --langs says.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
 
+from polylab.config.errors import ConfigError, UserError
 from polylab.run.backends.engine import find_engine, image_id
 from polylab.run.lab import Choice
 
@@ -12,8 +17,10 @@ ABSENT = "missing (pulled when built)"
 STATUS_STYLE = {"ok": "green", ABSENT: "yellow"}
 
 
-def doctor_rows(choices: list[Choice]) -> list[dict]:
-    rows = []
+def doctor_rows(choices: list[Choice], broken: dict[str, ConfigError] | None = None) -> list[dict]:
+    """One row per language folder, in folder order: each chosen language, and each broken folder."""
+    rows = [{"language": folder, "folder": folder, "toolchain": "-", "path": "-", "version": "-", "backend": "-",
+             "status": "error", "hint": str(error)} for folder, error in (broken or {}).items()]
     for choice in choices:
         found = choice.detection
         rows.append({
@@ -26,21 +33,29 @@ def doctor_rows(choices: list[Choice]) -> list[dict]:
             "status": ABSENT if found.absent else "ok" if found.ok else "missing",
             "hint": "" if found.ok else f"{found.problem} — install: {found.hint}",
         })
-    return rows
+    return sorted(rows, key=lambda row: row["folder"])
 
 
-def print_doctor(choices: list[Choice], notes: list[str]) -> None:
-    console = Console(width=None if Console().is_terminal else 160)
+def print_doctor(choices: list[Choice], notes: list[str], broken: dict[str, ConfigError] | None = None,
+                 console: Console | None = None) -> None:
+    console = console or Console(width=None if Console().is_terminal else 160)
     table = Table(title="polylab doctor")
     for column in ("language", "toolchain", "path", "version", "backend", "status", "install hint"):
         table.add_column(column, overflow="fold")
-    for row in doctor_rows(choices):
+    for row in doctor_rows(choices, broken):
         style = STATUS_STYLE.get(row["status"], "red")
         table.add_row(row["language"], row["toolchain"], row["path"], row["version"], row["backend"],
                       f"[{style}]{row['status']}[/{style}]", row["hint"])
     console.print(table)
     for note in notes:
         console.print(note, markup=False)
+
+
+def broken_manifests(broken: dict[str, ConfigError]) -> UserError:
+    """The line doctor ends with when folders are broken: the first one's, as every other command prints it."""
+    first, more = next(iter(broken.values())), len(broken) - 1
+    return UserError(f"{first}" + (f" (and {more} more broken language folder{'s' if more > 1 else ''}: see the "
+                                   "table)" if more else ""))
 
 
 def container_notes(lab, images: dict) -> list[str]:

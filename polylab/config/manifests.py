@@ -188,17 +188,43 @@ def load_language(folder: Path, display_root: Path | None = None) -> Language:
     )
 
 
-def discover(langs_dir: Path, display_root: Path | None = None) -> dict[str, Language]:
-    """Every folder under langs_dir is a language; names must be unique."""
+@dataclass(frozen=True)
+class Survey:
+    """Every language folder, each loaded on its own, so that one broken manifest hides none of the others."""
+
+    languages: dict[str, Language]
+    broken: dict[str, ConfigError]      # folder name -> the one line that says what is wrong with it
+
+    def raise_first(self) -> None:
+        """Stop at the first broken folder, in folder order, as every command but `doctor` does."""
+        for error in self.broken.values():
+            raise error
+
+
+def survey(langs_dir: Path, display_root: Path | None = None) -> Survey:
+    """Every folder under langs_dir is a language; names must be unique (the later folder is the broken one)."""
     if not langs_dir.is_dir():
         raise ConfigError(str(langs_dir), "top level", None, "language folder not found")
     languages: dict[str, Language] = {}
+    broken: dict[str, ConfigError] = {}
     for folder in sorted(p for p in langs_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        language = load_language(folder, display_root)
+        try:
+            language = load_language(folder, display_root)
+        except ConfigError as error:
+            broken[folder.name] = error
+            continue
         if language.name in languages:
             other = languages[language.name].folder.name
-            raise ConfigError(str(language.manifest.relative_to(display_root) if display_root else language.manifest),
-                              f"language '{language.name}'", "name",
-                              f"'{language.name}' is already declared by folder '{other}'; names must be unique")
+            broken[folder.name] = ConfigError(
+                _shown(language.manifest, display_root), f"language '{language.name}'", "name",
+                f"'{language.name}' is already declared by folder '{other}'; names must be unique")
+            continue
         languages[language.name] = language
-    return languages
+    return Survey(languages, broken)
+
+
+def discover(langs_dir: Path, display_root: Path | None = None) -> dict[str, Language]:
+    """Every language under langs_dir; the first broken folder raises its ConfigError."""
+    found = survey(langs_dir, display_root)
+    found.raise_first()
+    return found.languages

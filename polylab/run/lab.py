@@ -4,14 +4,14 @@ before any run."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from polylab.run.backends import Backend, BuildError, BuildOutcome, Detection, Target, get_backend
 from polylab.run.backends.engine import find_engine
 from polylab.config.experiments import BACKENDS, Config, load_config
 from polylab.config.errors import ConfigError, UserError
-from polylab.config.manifests import Language, discover
+from polylab.config.manifests import Language, survey
 from polylab.console import say
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +23,7 @@ class Lab:
     config: Config
     languages: dict[str, Language]
     build_root: Path
+    broken: dict[str, ConfigError] = field(default_factory=dict)   # folder -> its error (only with keep_broken)
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,22 @@ def langs_folder(root: Path = ROOT) -> Path:
     return Path(os.environ.get("POLYLAB_LANGS") or root / "langs")
 
 
-def load_lab(config_path: str | None = None, langs_dir: str | None = None, root: Path = ROOT) -> Lab:
+def load_lab(config_path: str | None = None, langs_dir: str | None = None, root: Path = ROOT,
+             keep_broken: bool = False) -> Lab:
+    """The config and the languages. A broken language folder stops everything with its one line, unless
+    keep_broken (doctor), which keeps the folders that load and lists the broken ones in `broken`."""
     path = Path(config_path) if config_path else root / "experiments.yaml"
     shown = str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path)
     config = load_config(path, shown)
     folder = Path(langs_dir) if langs_dir else langs_folder(root)
-    languages = discover(folder, folder.parent)
-    _check_experiment_langs(config, languages)
-    return Lab(root=root, config=config, languages=languages, build_root=root / "build")
+    found = survey(folder, folder.parent)
+    if not keep_broken:
+        found.raise_first()
+    _check_experiment_langs(config, [*found.languages, *found.broken])
+    return Lab(root=root, config=config, languages=found.languages, build_root=root / "build", broken=found.broken)
 
 
-def _check_experiment_langs(config: Config, languages: dict[str, Language]) -> None:
+def _check_experiment_langs(config: Config, languages: list[str]) -> None:
     """An experiment's `langs` may only name known languages: a typo would quietly drop its runs."""
     for profile in config.profiles.values():
         for experiment in profile.experiments:
@@ -74,12 +80,12 @@ def parse_lang_list(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()] if text else None
 
 
-def select_langs(lab: Lab, names: list[str] | None) -> list[str]:
+def select_langs(lab: Lab, names: list[str] | None, flag: str = "--langs") -> list[str]:
     if not names:
         return list(lab.languages)
     unknown = [name for name in names if name not in lab.languages]
     if unknown:
-        raise UserError(f"unknown language '{unknown[0]}' in --langs; known: {', '.join(lab.languages)}")
+        raise UserError(f"unknown language '{unknown[0]}' in {flag}; known: {', '.join(lab.languages)}")
     return names
 
 

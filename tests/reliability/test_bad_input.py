@@ -123,6 +123,20 @@ def test_a_path_that_escapes_the_language_folder(session, path, problem):
                                        f"#1 ==> At key: run =====> {problem}")
 
 
+def test_doctor_lists_every_language_and_the_broken_one(session):
+    """doctor prints its table with the broken folder as `error`, then ends as `invoke run` would, exit 1."""
+    session.add_language()
+    session.add_language("broken", edits={"name: faulty": "name: broken", RUN_LINE: 'run: "python3 {src}/faulty.py"'})
+    config = write_experiments(session.workdir / "experiments.yaml", {"well-behaved": EXPERIMENT})
+    done = session.run("doctor", "--config", config)
+    assert single_error_line(done) == ("error: ==> File langs/broken/lang.yaml ==> At language 'broken' / toolchain "
+                                       "#1 ==> At key: run =====> Expected list of str, got str "
+                                       "'python3 {src}/faulty.py'")
+    rows = [[cell.strip() for cell in line.strip("│ ").split("│")][:6] for line in done.stdout.splitlines()
+            if line.startswith("│ broken ") or line.startswith("│ faulty ")]
+    assert [(row[0], row[5]) for row in rows] == [("broken", "error"), ("faulty", "ok")]
+
+
 def add_language_without_toolchain(session):
     session.add_language()
     session.add_language("missing", edits={"name: faulty": "name: missing", "[python3]": f"[{MISSING_TOOL}]",

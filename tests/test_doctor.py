@@ -1,0 +1,61 @@
+"""`invoke doctor` with a broken language folder: the others are listed, the broken one is an `error` row."""
+
+import io
+import shutil
+
+import pytest
+from rich.console import Console
+
+from polylab.cli.doctor import broken_manifests, doctor_rows, print_doctor
+from polylab.config.errors import ConfigError
+from polylab.run.lab import choose, load_lab
+
+from labpaths import ROOT
+
+BROKEN_LINE = ("==> File langs/broken/lang.yaml ==> At language 'broken' / toolchain #1 ==> At key: run =====> "
+               "Expected list of str, got str 'python3 {src}/faulty.py'")
+
+
+@pytest.fixture
+def lab_with_a_broken_folder(tmp_path):
+    langs = tmp_path / "langs"
+    for folder in ("faulty", "broken"):
+        shutil.copytree(ROOT / "tests" / "faulty", langs / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = langs / "broken" / "lang.yaml"
+    manifest.write_text(manifest.read_text().replace("name: faulty", "name: broken")
+                        .replace('run: [python3, "{src}/faulty.py"]', 'run: "python3 {src}/faulty.py"'))
+    return load_lab(str(ROOT / "experiments.yaml"), str(langs), keep_broken=True)
+
+
+def test_a_broken_folder_is_kept_apart_and_the_others_load(lab_with_a_broken_folder):
+    lab = lab_with_a_broken_folder
+    assert list(lab.languages) == ["faulty"]
+    assert {folder: str(error) for folder, error in lab.broken.items()} == {"broken": BROKEN_LINE}
+
+
+def test_other_commands_still_stop_at_the_broken_folder(lab_with_a_broken_folder):
+    with pytest.raises(ConfigError) as caught:
+        load_lab(str(ROOT / "experiments.yaml"), str(lab_with_a_broken_folder.languages["faulty"].folder.parent))
+    assert str(caught.value) == BROKEN_LINE
+
+
+def test_the_table_shows_the_broken_folder_as_error_with_its_line(lab_with_a_broken_folder):
+    lab = lab_with_a_broken_folder
+    choices = choose(lab, list(lab.languages), "local")
+    rows = doctor_rows(choices, lab.broken)
+    assert [(row["language"], row["status"], row["hint"]) for row in rows] == [
+        ("broken", "error", BROKEN_LINE), ("faulty", "ok", "")]
+    out = io.StringIO()
+    print_doctor(choices, [], lab.broken, console=Console(width=400, file=out))
+    lines = out.getvalue().splitlines()
+    broken = next(line for line in lines if "│ broken " in line)
+    assert [cell.strip() for cell in broken.strip("│ ").split("│")] == ["broken", "-", "-", "-", "-", "error",
+                                                                        BROKEN_LINE]
+    assert any(line.startswith("│ faulty ") and "│ ok " in line for line in lines)
+
+
+def test_the_closing_line_is_the_first_broken_folders_and_counts_the_rest():
+    first, second = (ConfigError(f"langs/{name}/lang.yaml", f"language '{name}'", "name", "bad") for name in "ab")
+    assert str(broken_manifests({"a": first})) == str(first)
+    assert str(broken_manifests({"a": first, "b": second})) == (f"{first} (and 1 more broken language folder: see "
+                                                                 "the table)")
