@@ -247,7 +247,9 @@ class ClaimSpec:
     quote: str
     rule: str
     judge: Callable[[ResultsSet], tuple[list[str], list[dict]]]
-    needs_samples: bool = False
+    needs_cores: bool = False  # about parallelism: a machine with one core cannot show it
+    needs_samples: bool = False  # reads the per-core and per-thread samples
+    needs_headline: bool = False  # looks at the headline experiment's runs
 
 
 PARALLELISM_NOTE = (
@@ -261,23 +263,23 @@ CLAIMS = [
     ClaimSpec("a", "Python threads use one core at a time (the GIL).",
               "정확하게는 GIL때문에 하나의 프로세스가 동시에 하나의 코어밖에 사용하지 못하는 언어입니다.",
               f"Python threads, sum workload. Supported when every run's work-phase parallelism is ≤ {ONE_CORE}; "
-              f"contradicted when every run's is above it. " + PARALLELISM_NOTE, claim_gil),
+              f"contradicted when every run's is above it. " + PARALLELISM_NOTE, claim_gil, needs_cores=True),
     ClaimSpec("b", "C#, Java and Go threads use all cores at once.",
               "c#, java등의 스레드는 운영체제가 cpu에 직접 스케줄링 합니다. … 동시에 CPU를 사용할수 있어",
               f"C#, Java, Go threads, sum workload. Supported when every run's work-phase parallelism is ≥ "
               f"{ALL_CORES} × min(workers, cores); contradicted when every run's is below. " + PARALLELISM_NOTE,
-              claim_threads_parallel),
+              claim_threads_parallel, needs_cores=True),
     ClaimSpec("c", "Python processes do use all cores.",
               "싱글스레드(싱글코어) 언어를 사용하지만 CPU를 동시에 사용하고 싶은경우 (프로세스가 쓰이는곳)",
               f"Python processes, sum workload; the same rule as (b): ≥ {ALL_CORES} × min(workers, cores). "
-              + PARALLELISM_NOTE, claim_processes_parallel),
+              + PARALLELISM_NOTE, claim_processes_parallel, needs_cores=True),
     ClaimSpec("d", "The OS moves one job between cores.",
               "운영체제가 cpu에 job을 스케줄링할 때 하나의 일을 하더라도 여러 코어로 왔다갔다 하며 일을 하게 합니다.",
               f"Busy threads (≥ {tidy.BUSY_THREAD_SHARE:.0%} of the run's busiest thread's CPU) of the headline "
               f"experiment, per language · mode, ≥ {MIN_REPS} runs. Supported when the median busy thread has ≥ 1 "
               "kernel migration (se.nr_migrations) and some busy thread was seen on another core between samples; "
               "contradicted when no busy thread migrated and none changed core; else inconclusive.",
-              claim_migrations, needs_samples=True),
+              claim_migrations, needs_samples=True, needs_headline=True),
     ClaimSpec("e", "Python's graph is noisy because of context switching; multithreaded runtimes' graphs are calm.",
               "좌측은 엄청난 컨텍스트스위칭에 그래프가 요동칩니다.",
               "Headline experiment, threads mode, quiet runs only (the rest of the machine used ≤ "
@@ -285,13 +287,15 @@ CLAIMS = [
               "second (wait4) and on the standard deviation over time of each core's busy % (samples, work window). "
               f"Languages with fewer than {MIN_REPS} such runs are left out. Supported when Python's range "
               "(min–max) lies above every other language's on both measures; contradicted when, on either "
-              "measure, it lies below every other language's; else inconclusive.", claim_noisy, needs_samples=True),
+              "measure, it lies below every other language's; else inconclusive.", claim_noisy,
+              needs_cores=True, needs_samples=True, needs_headline=True),
     ClaimSpec("f", "Higher CPU use for the same work means faster.",
               "동일한 일을 하는데 CPU사용량이 높다는건 상대적으로 빠르게 일을 처리한다고 볼 수 있습니다.",
               "Headline experiment, every worker count and mode, per language: Spearman rank correlation between "
               "work-phase parallelism and throughput (iterations per second of the program's clock, i.e. speed for "
               f"a fixed amount of work), ≥ {MIN_CORRELATION_RUNS} runs. Supported when ρ > 0 with p < {ALPHA}; "
-              f"contradicted when ρ < 0 with p < {ALPHA}; else inconclusive.", claim_cpu_means_speed),
+              f"contradicted when ρ < 0 with p < {ALPHA}; else inconclusive.", claim_cpu_means_speed,
+              needs_headline=True),
     ClaimSpec("g", "Printing every partial sum (the article's workload) changes the picture.",
               "Console.WriteLine(result); / print(result) — I/O request를 처리할때 cpu는 순간적으로 이 job을 위해 "
               "일을 하지 않습니다.",
@@ -303,18 +307,23 @@ CLAIMS = [
 ]
 
 
+def unmet_need(spec: ClaimSpec, results: ResultsSet) -> str | None:
+    """Why this results set cannot judge the claim at all, from what the claim declares it needs; else None."""
+    if spec.needs_cores and results.cores < 2:
+        return f"the machine has {results.cores} core: parallelism cannot show"
+    if spec.needs_samples and (results.samples.empty or results.threads.empty):
+        return "no samples: this claim needs the per-core and per-thread samples"
+    if spec.needs_headline and tidy.headline(results) is None:
+        return "no measured run: this claim looks at the headline experiment's runs"
+    return None
+
+
 def evaluate(results: ResultsSet) -> list[Claim]:
     claims = []
     for spec in CLAIMS:
-        if results.cores < 2 and spec.key in "abce":
-            outcomes, rows = [], []
-            verdict, reason = INCONCLUSIVE, f"the machine has {results.cores} core: parallelism cannot show"
-        elif spec.needs_samples and (results.samples.empty or results.threads.empty):
-            outcomes, rows = [], []
-            verdict, reason = INCONCLUSIVE, "no samples: this claim needs the per-core and per-thread samples"
-        else:
-            outcomes, rows = spec.judge(results) if tidy.headline(results) or spec.key == "g" else ([], [])
-            verdict, reason = combine(outcomes)
+        missing = unmet_need(spec, results)
+        outcomes, rows = spec.judge(results) if missing is None else ([], [])
+        verdict, reason = combine(outcomes) if missing is None else (INCONCLUSIVE, missing)
         evidence = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
         claims.append(Claim(spec.key, spec.statement, spec.quote, spec.rule, verdict, reason, evidence))
     return claims

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -73,6 +75,14 @@ def test_a_single_core_machine_cannot_show_parallelism(make_set):
     judged = _by_key(load_results(make_set(reps=2, machine={"logical_cores": 1, "cpu_affinity": [0]})))
     for key in "abce":
         assert judged[key].verdict == INCONCLUSIVE and "1 core" in judged[key].reason
+
+
+def test_without_measured_runs_claims_on_the_headline_say_so(default_results):
+    nothing_measured = dataclasses.replace(default_results, runs=default_results.runs.assign(measured=False))
+    judged = _by_key(nothing_measured)
+    assert {key for key, spec in judged.items() if "headline experiment" in spec.reason} == set("def")
+    assert {claim.verdict for claim in judged.values()} == {INCONCLUSIVE}
+    assert judged["a"].reason == judged["g"].reason == "no data for this claim in this results set"
 
 
 def test_runs_on_a_busy_machine_are_set_aside(make_set):
