@@ -75,8 +75,9 @@ def build_document(results: ResultsSet, figure_outcomes: list, claims: list) -> 
     for outcome in figure_outcomes:
         document.add(Heading(outcome.title, level=3), Figure(outcome.title, outcome.caption, outcome.path))
     document.add(Heading("Claims of the article"),
-                 Text("Each claim of the seed article (processes-and-threads.md) with the rule that judges it, "
-                      "the verdict and the numbers behind it. Rule for every claim: groups with fewer than "
+                 Text("Each claim of the article the lab grew from (a Korean note on processes and threads, "
+                      "quoted in its own words under each claim) with the rule that judges it, the verdict and the "
+                      "numbers behind it. Rule for every claim: groups with fewer than "
                       f"{claims_module.MIN_REPS} runs, or runs on both sides of a threshold, are inconclusive; "
                       "the claim takes the verdict its conclusive groups agree on when they are at least half "
                       "of the groups, and is inconclusive otherwise."))

@@ -6,7 +6,7 @@ class UserError(Exception):
 
 
 class ConfigError(UserError):
-    """Bad input in a YAML file, located by file, entry and key (the cfgv style of STYLE.md)."""
+    """Bad input in a YAML file, located by file, entry and key (the message style of cfgv, pre-commit's validator)."""
 
     def __init__(self, file: str, entry: str, key: str | None, problem: str):
         self.file, self.entry, self.key, self.problem = file, entry, key, problem
