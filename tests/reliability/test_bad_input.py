@@ -137,6 +137,13 @@ def test_doctor_lists_every_language_and_the_broken_one(session):
     assert [(row[0], row[5]) for row in rows] == [("broken", "error"), ("faulty", "ok")]
 
 
+@pytest.mark.parametrize("task, flag", [("bench-accuracy", "--langs"), ("bench-sampler", "--lang")])
+def test_a_benchmark_of_an_unknown_language(session, task, flag):
+    session.add_language()
+    done = session.run(task, flag, "goo")
+    assert single_error_line(done) == f"error: unknown language 'goo' in {flag}; known: faulty"
+
+
 def add_language_without_toolchain(session):
     session.add_language()
     session.add_language("missing", edits={"name: faulty": "name: missing", "[python3]": f"[{MISSING_TOOL}]",
