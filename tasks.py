@@ -1,8 +1,14 @@
-"""polylab's tasks: wiring only; every task delegates to polylab.cli.commands (the library does the work)."""
+"""polylab's tasks: wiring only. Every task delegates to polylab.cli.commands (the library does the work); the
+report steps call analysis/ directly, so that the lab never imports the analysis (nor the other way round).
+analysis/ is imported inside the tasks that use it: it loads pandas, seaborn and matplotlib, which the others
+do not need."""
+
+from pathlib import Path
 
 from invoke import Collection, task
 
 from polylab.cli import commands as cli
+from polylab.console import say
 
 COMMON_HELP = {
     "profile": "profile from experiments.yaml (default: its default_profile, 'quick')",
@@ -19,51 +25,65 @@ COMMON_HELP = {
 @task(help=COMMON_HELP, optional=["resume"], iterable=["image"])
 def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None):
     """Build every language, run the profile's matrix with sampling, and write the report."""
-    cli.run_all(profile, langs, out, config, backend, strict, resume, image)
+    from analysis.report import build_report
+    directory, code = cli.run(profile=profile, langs=langs, out=out, config=config, backend=backend, strict=strict,
+                              resume=resume, images=image)
+    if not cli.interrupted(code):
+        with cli.user_errors():
+            build_report(directory)
+    cli.exit_for(code, directory)
 
 
 @task(help=COMMON_HELP, optional=["resume"], iterable=["image"])
 def run(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None):
     """Build (cached) and run the profile's matrix, without the report."""
-    cli.run(profile, langs, out, config, backend, strict, resume, image)
+    directory, code = cli.run(profile=profile, langs=langs, out=out, config=config, backend=backend, strict=strict,
+                              resume=resume, images=image)
+    cli.exit_for(code, directory)
 
 
 @task(help={k: COMMON_HELP[k] for k in ("langs", "config", "backend", "strict", "image")}, iterable=["image"])
 def build(c, langs=None, config=None, backend=None, strict=False, image=None):
     """Build every language into build/<lang>/; unchanged sources compile nothing."""
-    cli.build(config, langs, backend, strict, image)
+    cli.build(config=config, langs=langs, backend=backend, strict=strict, images=image)
 
 
 @task(help={k: COMMON_HELP[k] for k in ("langs", "config", "backend", "image")}, iterable=["image"])
 def doctor(c, langs=None, config=None, backend=None, image=None):
     """Show each language's toolchain (path, version), backend and status, with install hints."""
-    cli.doctor(config, langs, backend, image)
+    cli.doctor(config=config, langs=langs, backend=backend, images=image)
 
 
 @task(help={"results": "results folder (default: results/latest)"})
 def report(c, results=None):
     """Rebuild the report of a results set from its stored data, without running anything."""
-    cli.report(results)
+    from analysis.report import build_report
+    with cli.user_errors():
+        build_report(cli.results_set(results))
 
 
 @task(help={"a": "the baseline results folder", "b": "the results folder compared with A",
             "out": "where to write compare.md and compare.html (default: B)"})
 def compare(c, a, b, out=None):
     """Compare two results sets run by run: medians, ratio B/A, Mann-Whitney U; 'not significant' when noisy."""
-    cli.compare(a, b, out)
+    from analysis.compare import write_comparison
+    with cli.user_errors():
+        markdown, written = write_comparison(*cli.results_sets(a, b), Path(out).resolve() if out else None)
+    print(markdown)
+    say(f"written: {written / 'compare.md'}, {written / 'compare.html'}")
 
 
 @task(name="bench-sampler", help={"lang": "language of the fixed CPU-bound run (default go)",
                                    "pairs": "A/B pairs per sampling rate (default 5)"})
 def bench_sampler(c, lang="go", pairs=5):
     """Sampler overhead: A/B pairs without and with sampling at 10 and 50 Hz; JSON on stdout."""
-    cli.bench_sampler(lang, pairs)
+    cli.bench_sampler(lang=lang, pairs=pairs)
 
 
 @task(name="bench-accuracy", help={"langs": COMMON_HELP["langs"], "seconds": "duration of each run (default 2)"})
 def bench_accuracy(c, langs=None, seconds=2.0):
     """The lab's CPU seconds vs wait4 vs perf task-clock, and its wall time vs perf's; JSON on stdout."""
-    cli.bench_accuracy(langs, seconds)
+    cli.bench_accuracy(langs=langs, seconds=seconds)
 
 
 @task(name="new-lang", help={"name": "the new language's name: lowercase letters, digits, '-'"})

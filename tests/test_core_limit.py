@@ -26,7 +26,7 @@ def test_a_one_core_run_stays_on_its_core(tmp_path):
                    n=None, seconds=1.0, rep=1, warmup=False, timeout_s=60, sink="devnull", sample_hz=10,
                    perf=False, cpus=1)
     with Sampler(hz=10) as sampler:
-        row = run_one(lab, spec, choice, tmp_path, sampler)
+        row = run_one(lab, spec, choice, tmp_path, sampler).to_row()
     assert row["status"] == "ok" and row["cpus"] == 1
     assert row["parallelism"] <= 1.1                     # two busy workers, one core
     samples = pd.read_parquet(tmp_path / "parts" / "limited.samples.parquet")

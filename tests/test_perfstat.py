@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from polylab.results.schema import PerfCounters
 from polylab.sample import perfstat
 
 PERF_OUTPUT = """\
@@ -39,22 +40,19 @@ def test_wrap_puts_perf_stat_in_front_of_the_command(tmp_path):
 def test_parse_reads_counts_and_task_clock_in_seconds(tmp_path):
     out = tmp_path / "perf.csv"
     out.write_text(PERF_OUTPUT)
-    assert perfstat.parse(out) == {"task_clock_s": pytest.approx(0.1427), "context_switches": 83, "cpu_migrations": 1,
-                                   "duration_s": pytest.approx(0.27340452)}
+    assert perfstat.parse(out) == PerfCounters(pytest.approx(0.1427), 83, 1, pytest.approx(0.27340452))
 
 
 def test_parse_gives_none_for_events_perf_could_not_count(tmp_path):
     out = tmp_path / "perf.csv"
     out.write_text(PERF_OUTPUT_RESTRICTED)
-    assert perfstat.parse(out) == {"task_clock_s": pytest.approx(2.51933), "context_switches": None,
-                                   "cpu_migrations": None, "duration_s": None}
+    assert perfstat.parse(out) == PerfCounters(pytest.approx(2.51933), None, None, None)
 
 
 def test_parse_of_an_empty_file_gives_none_everywhere(tmp_path):
     out = tmp_path / "perf.csv"
     out.write_text("")
-    assert perfstat.parse(out) == {"task_clock_s": None, "context_switches": None, "cpu_migrations": None,
-                                   "duration_s": None}
+    assert perfstat.parse(out) == PerfCounters(None, None, None, None)
 
 
 def test_available_needs_perf_on_path(monkeypatch):
@@ -78,8 +76,8 @@ def test_wrapped_run_counts_what_wait4_counts(tmp_path):
     wall_s = time.monotonic() - t0
     assert os.waitstatus_to_exitcode(status) == 0
     counts = perfstat.parse(out)
-    assert counts["task_clock_s"] == pytest.approx(usage.ru_utime + usage.ru_stime, rel=0.1)
-    assert 0 < counts["duration_s"] <= wall_s
-    assert counts["context_switches"] >= 1
-    assert counts["cpu_migrations"] >= 0
-    assert counts["duration_s"] >= 0.5
+    assert counts.perf_task_clock_s == pytest.approx(usage.ru_utime + usage.ru_stime, rel=0.1)
+    assert 0 < counts.perf_duration_s <= wall_s
+    assert counts.perf_context_switches >= 1
+    assert counts.perf_cpu_migrations >= 0
+    assert counts.perf_duration_s >= 0.5

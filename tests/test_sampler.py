@@ -6,7 +6,8 @@ import time
 import pytest
 
 from polylab.sample import procfs
-from polylab.sample.sampler import SAMPLE_COLUMNS, THREAD_COLUMNS, RunSamples, Sampler
+from polylab.results.schema import SAMPLE_COLUMNS, THREAD_COLUMNS
+from polylab.sample.sampler import RunSamples, Sampler
 
 HZ = 20.0
 
@@ -96,8 +97,8 @@ def test_rates_outside_1_to_50_hz_are_refused(hz):
 
 def test_samples_come_at_the_configured_rate(threads_run):
     run, _, wall_s = threads_run
-    assert abs(run.summary["samples"] - HZ * wall_s) <= 2
-    assert run.summary["interval_s"] == pytest.approx(1 / HZ, rel=0.1)
+    assert abs(run.summary.samples - HZ * wall_s) <= 2
+    assert run.summary.interval_s == pytest.approx(1 / HZ, rel=0.1)
 
 
 def test_every_sample_has_a_row_per_core_with_percentages_in_range(threads_run):
@@ -109,7 +110,7 @@ def test_every_sample_has_a_row_per_core_with_percentages_in_range(threads_run):
         assert 0.0 <= system_pct <= 100.0
         assert 0.0 <= workload_pct <= 100.0
     assert all(seen == cores for seen in rows_by_time.values())
-    assert len(rows_by_time) >= run.summary["samples"]
+    assert len(rows_by_time) >= run.summary.samples
     assert max(row[3] for row in run.samples) > 50.0  # a busy run shows on some core
 
 
@@ -129,7 +130,7 @@ def test_threads_table_shows_every_named_thread(threads_run):
     assert sorted(name for name in names.values() if name.startswith("worker-")) == [
         "worker-0", "worker-1", "worker-2", "worker-3"
     ]
-    assert run.summary["threads_max"] == 5
+    assert run.summary.threads_max == 5
     last_cpu_by_tid = {row[2]: row[5] for row in run.threads}
     assert all(last_cpu_by_tid[tid] >= 0.3 for tid, name in names.items() if name.startswith("worker-"))
 
@@ -138,66 +139,66 @@ def test_threaded_cpu_agrees_with_wait4(threads_run):
     run, usage, _ = threads_run
     wait4_cpu_s = cpu_s(usage)
     assert wait4_cpu_s >= 1.0
-    assert run.summary["workload_cpu_s"] / wait4_cpu_s == pytest.approx(1.0, abs=0.05)
+    assert run.summary.workload_cpu_s / wait4_cpu_s == pytest.approx(1.0, abs=0.05)
 
 
 def test_child_processes_cpu_agrees_with_wait4(processes_run):
     run, usage, _ = processes_run
     wait4_cpu_s = cpu_s(usage)
     assert wait4_cpu_s >= 1.0
-    assert run.summary["workload_cpu_s"] / wait4_cpu_s == pytest.approx(1.0, abs=0.05)
+    assert run.summary.workload_cpu_s / wait4_cpu_s == pytest.approx(1.0, abs=0.05)
     assert len({row[1] for row in run.threads}) == 3  # the parent and both children were seen
 
 
 def test_per_core_busy_adds_up_to_the_workload_cpu(threads_run, processes_run):
     for run, _, _ in (threads_run, processes_run):
         summary = run.summary
-        assert len(summary["per_core_busy_s"]) >= len(set(row[1] for row in run.samples))
-        assert sum(summary["per_core_busy_s"]) == pytest.approx(summary["workload_cpu_s"], abs=1e-6)
-        assert 0.0 <= summary["unplaced_cpu_s"] <= summary["workload_cpu_s"]
+        assert len(summary.per_core_busy_s) >= len(set(row[1] for row in run.samples))
+        assert sum(summary.per_core_busy_s) == pytest.approx(summary.workload_cpu_s, abs=1e-6)
+        assert 0.0 <= summary.unplaced_cpu_s <= summary.workload_cpu_s
 
 
 def test_summary_counts_migrations_and_the_samplers_own_cpu(threads_run):
     run, _, wall_s = threads_run
     last_migrations = {row[2]: row[8] for row in run.threads}
-    assert run.summary["migrations"] == sum(last_migrations.values())
-    assert 0.0 < run.summary["sampler_cpu_s"] < wall_s
+    assert run.summary.migrations == sum(last_migrations.values())
+    assert 0.0 < run.summary.sampler_cpu_s < wall_s
 
 
 def test_peak_memory_of_a_child_that_allocates_100_mb(sampler):
     run, _, _ = sampled_run(sampler, python("b = bytearray(100 << 20); import time; time.sleep(0.6)"))
-    assert 100 * MB <= run.summary["peak_rss_bytes"] < 200 * MB
-    assert run.summary["tree_peak_rss_bytes"] == run.summary["peak_rss_bytes"]  # a tree of one
+    assert 100 * MB <= run.peak_rss_bytes < 200 * MB
+    assert run.summary.tree_rss_bytes == run.peak_rss_bytes  # a tree of one
 
 
 def test_the_orchestrators_own_memory_does_not_leak_into_the_runs_peak(sampler):
     held = bytearray(300 << 20)  # resident in this process, which forks (or vforks) the run
     run, usage, _ = sampled_run(sampler, ["sleep", "0.5"])
     assert len(held) and usage.ru_maxrss * 1024 >= 300 * MB  # the premise: ru_maxrss carries our peak
-    assert 0 < run.summary["peak_rss_bytes"] < 50 * MB
+    assert 0 < run.peak_rss_bytes < 50 * MB
 
 
 def test_a_rise_that_fell_back_between_samples_is_still_seen():
     # At 1 Hz the first sample comes after the 100 MB are freed: only VmHWM can still show them.
     with Sampler(hz=1) as slow_sampler:
         run, _, _ = sampled_run(slow_sampler, python("b = bytearray(100 << 20); del b; import time; time.sleep(1.8)"))
-    assert run.summary["peak_rss_bytes"] >= 100 * MB
+    assert run.peak_rss_bytes >= 100 * MB
 
 
 def test_after_exec_the_peak_is_the_new_programs(sampler):
     # sleep outlives the next VmHWM read, due a second after the first one.
     code = "import os; b = bytearray(200 << 20); os.execvp('sleep', ['sleep', '1.8'])"
     run, _, _ = sampled_run(sampler, python(code))
-    assert 0 < run.summary["peak_rss_bytes"] < 50 * MB
+    assert 0 < run.peak_rss_bytes < 50 * MB
 
 
 def test_processes_peak_memory_sums_every_process(sampler, processes_run):
     run, _, _ = sampled_run(sampler, python(CHILDREN_ALLOCATING))
-    peak, tree_peak = run.summary["peak_rss_bytes"], run.summary["tree_peak_rss_bytes"]
+    peak, tree_peak = run.peak_rss_bytes, run.summary.tree_rss_bytes
     assert 60 * MB <= peak < 120 * MB  # one child's
     assert tree_peak >= 2 * 60 * MB + 1 * MB  # both children's and their parent's
     run, _, _ = processes_run  # three processes that allocate nothing much
-    assert run.summary["tree_peak_rss_bytes"] >= 2 * run.summary["peak_rss_bytes"]
+    assert run.summary.tree_rss_bytes >= 2 * run.peak_rss_bytes
 
 
 def test_a_run_that_never_started_gives_machine_rows_only(sampler):
@@ -205,8 +206,8 @@ def test_a_run_that_never_started_gives_machine_rows_only(sampler):
     time.sleep(3 / HZ)
     run = sampler.end()
     assert isinstance(run, RunSamples)
-    assert run.threads == [] and run.summary["samples"] == 0 and run.summary["workload_cpu_s"] == 0
-    assert run.summary["peak_rss_bytes"] is None and run.summary["tree_peak_rss_bytes"] is None
+    assert run.threads == [] and run.summary.samples == 0 and run.summary.workload_cpu_s == 0
+    assert run.peak_rss_bytes is None and run.summary.tree_rss_bytes is None
     assert len(run.samples) >= 2 and all(len(row) == len(SAMPLE_COLUMNS) for row in run.samples)
 
 

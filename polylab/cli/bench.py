@@ -14,6 +14,7 @@ from pathlib import Path
 
 from polylab.sample import perfstat
 from polylab.results import store
+from polylab.results.schema import RunRecord, Status
 from polylab.run.backends import BuildError
 from polylab.config.errors import UserError
 from polylab.run.lab import Choice, Lab, build_all, choose, load_lab, select_langs
@@ -41,10 +42,11 @@ def _ready(lab: Lab, langs: list[str]) -> list[Choice]:
     return ready
 
 
-def _checked(row: dict) -> dict:
-    if row["status"] != "ok":
-        raise UserError(f"benchmark run {row['run_id']} was {row['status']}: {row.get('reason')}")
-    return row
+def _checked(record: RunRecord) -> dict:
+    """The run's row, once it is known to be ok: a benchmark of a failed run would mean nothing."""
+    if record.status != Status.OK:
+        raise UserError(f"benchmark run {record.run_id} was {record.status}: {record.verdict.reason}")
+    return record.to_row()
 
 
 def _spread(values: list[float | None]) -> dict | None:

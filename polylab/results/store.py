@@ -1,7 +1,6 @@
-"""Results sets on disk: `meta.json`, append-only `runs.jsonl`, per-run sample parts gathered into parquet.
-
-Format history (bump SCHEMA_VERSION on any change a reader must know about):
-  1 — first version: meta.json, runs.jsonl, samples.parquet, threads.parquet.
+"""Results sets on disk: `meta.json`, append-only `runs.jsonl`, and the one atomic write every file of a set
+goes through. What the files are and hold is declared in polylab.results.schema; this module writes and
+reads them, checking the version of what it reads (a newer set is refused, an older one upgraded).
 """
 
 from __future__ import annotations
@@ -10,25 +9,27 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 from polylab.config.errors import UserError
+from polylab.results.schema import META, PARTS, RAW, RUNS, SCHEMA_VERSION, UPGRADES, RunRecord
 
-SCHEMA_VERSION = 1
-RUNS = "runs.jsonl"
-META = "meta.json"
-PARTS = "parts"
-RAW = "raw"
 # A quick-profile set takes a few MiB; below this much free space a matrix would likely be cut short.
 MIN_FREE_BYTES = 32 * 2**20
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """write(temporary path) beside `path`, synced, then renamed over it: a reader (or a crash) sees the old
+    file or the whole new one, never a part."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
+    write(tmp)
+    with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     tmp.replace(path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def new_results_dir(root: Path) -> Path:
@@ -77,11 +78,29 @@ def write_meta(directory: Path, meta: dict) -> None:
                                                    default=str) + "\n")
 
 
+def _current(record: dict, kind: str, path: Path) -> dict:
+    """`record` (a row, or meta) as the current version has it: refused when newer, upgraded when older.
+    Hand-made rows without a version are taken as version 1, the first."""
+    version = record.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UserError(f"{path}: schema_version {version!r} is not a version number")
+    if version > SCHEMA_VERSION:
+        raise UserError(f"{path} was written by results schema version {version}, and this polylab reads up to "
+                        f"version {SCHEMA_VERSION} — update polylab to read it")
+    for step in range(version, SCHEMA_VERSION):
+        if step not in UPGRADES:
+            raise UserError(f"{path}: results schema version {version} cannot be read: no upgrade from version {step}")
+        record = getattr(UPGRADES[step], kind)(record)
+    return {**record, "schema_version": SCHEMA_VERSION} if version != SCHEMA_VERSION else record
+
+
 def read_meta(directory: Path) -> dict:
+    path = directory / META
     try:
-        return json.loads((directory / META).read_text())
+        meta = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
+    return _current(meta, "meta", path)
 
 
 def _cut_torn_line(fd: int) -> None:
@@ -91,9 +110,9 @@ def _cut_torn_line(fd: int) -> None:
         os.ftruncate(fd, os.pread(fd, size, 0).rfind(b"\n") + 1)
 
 
-def append_run(directory: Path, row: dict) -> None:
+def append_run(directory: Path, record: RunRecord) -> None:
     """One line per run, written in a single write and synced, so a crash loses at most the run in flight."""
-    line = json.dumps({"schema_version": SCHEMA_VERSION, **row}, default=str) + "\n"
+    line = json.dumps(record.to_row(), default=str) + "\n"
     fd = os.open(directory / RUNS, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         _cut_torn_line(fd)
@@ -104,14 +123,16 @@ def append_run(directory: Path, row: dict) -> None:
 
 
 def read_runs(directory: Path) -> list[dict]:
-    """Every complete row; a torn last line (the process died mid-write) is ignored."""
+    """Every complete row, as the current version has it; a torn last line (the process died mid-write) is
+    ignored."""
     path = directory / RUNS
     if not path.exists():
         return []
     rows = []
     for line in path.read_text().splitlines():
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except ValueError:
             continue
+        rows.append(_current(row, "row", path))
     return rows

@@ -1,24 +1,31 @@
-"""Run a profile's matrix: plan → (resume) → run + sample each → store each row as it ends."""
+"""Run a planned matrix: (resume) → run + sample each → store each record as it ends.
+
+The command line resolves the profile, plans the runs and prepares the results folder once, and hands the
+result down as a MatrixPlan; nothing here plans or resolves again.
+"""
 
 from __future__ import annotations
 
 import signal
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from polylab import __version__
-from polylab.sample import perfstat
-from polylab.results import store
-from polylab.run.backends import BuildError, BuildOutcome
 from polylab.config.errors import UserError
+from polylab.config.experiments import Profile
+from polylab.console import MatrixProgress, say
+from polylab.results import store
+from polylab.results.schema import (META, RAW, CpuSource, Measured, Mode, Planned, RunRecord, Sink, Status, Verdict,
+                                    Workload)
+from polylab.results.tables import gather_parts, write_parts
+from polylab.run.backends import BuildError, BuildOutcome, Detection, LaunchSpec
 from polylab.run.lab import Choice, Lab
 from polylab.run.machine import describe
-from polylab.run.plan import RunSpec, plan
-from polylab.console import MatrixProgress, say
+from polylab.run.plan import RunSpec
 from polylab.run.reaper import become_subreaper
-from polylab.run.runner import effective_parallelism, execute
-from polylab.results.tables import gather_parts, write_parts
+from polylab.run.runner import execute
+from polylab.sample import perfstat
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
@@ -30,9 +37,15 @@ class Interrupted(Exception):
 
 
 @dataclass(frozen=True)
-class MatrixRequest:
-    profile: str | None
-    langs: list[str]
+class MatrixPlan:
+    """What one pass decided before anything runs: the lab, the profile, its runs in order, the languages
+    that run them (their backend and target) and those skipped, and the prepared results folder."""
+
+    lab: Lab
+    profile: Profile
+    specs: list[RunSpec]
+    choices: list[Choice]
+    skipped: dict[str, str]
     out: Path
     resume: bool = False
 
@@ -54,17 +67,17 @@ def expected_seconds(spec: RunSpec) -> float:
     return (spec.seconds or 1.0) + 0.3
 
 
-def base_row(spec: RunSpec, choice: Choice) -> dict:
-    detection = choice.detection
-    return {"run_id": spec.run_id, "experiment": spec.experiment, "lang": spec.lang, "variant": detection.variant,
-            "toolchain_version": detection.version, "backend": detection.backend, "workload": spec.workload,
-            "mode": spec.mode, "workers": spec.workers, "n": spec.n, "seconds": spec.seconds, "rep": spec.rep,
-            "warmup": spec.warmup, "sink": spec.sink, "sample_hz": spec.sample_hz, "cpus": spec.cpus}
+def planned(spec: RunSpec, detection: Detection) -> Planned:
+    """The part of a run's record known before it starts: the planned run and the toolchain chosen for it."""
+    return Planned(run_id=spec.run_id, experiment=spec.experiment, lang=spec.lang, variant=detection.variant,
+                   toolchain_version=detection.version, backend=detection.backend, workload=Workload(spec.workload),
+                   mode=Mode(spec.mode), workers=spec.workers, n=spec.n, seconds=spec.seconds, rep=spec.rep,
+                   warmup=spec.warmup, sink=Sink(spec.sink), sample_hz=spec.sample_hz, cpus=spec.cpus)
 
 
-def _build_failure_row(spec: RunSpec, choice: Choice, error: BuildError) -> dict:
-    return {**base_row(spec, choice), "status": "failed", "reason": f"build failed: {error}",
-            "checksum_ok": False, "exit_code": None, "stderr_tail": error.log_tail}
+def _build_failure(spec: RunSpec, choice: Choice, error: BuildError) -> RunRecord:
+    return RunRecord(planned(spec, choice.detection), Measured(exit_code=None, stderr_tail=error.log_tail),
+                     Verdict(Status.FAILED, str(error), checksum_ok=False))
 
 
 def _sampler_for(samplers: dict, stack: ExitStack, hz: float):
@@ -76,50 +89,44 @@ def _sampler_for(samplers: dict, stack: ExitStack, hz: float):
     return samplers[hz]
 
 
-def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> dict:
-    """Execute one run through its backend; returns the full runs.jsonl row (parts written beside)."""
-    raw = out / store.RAW
+def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> RunRecord:
+    """Execute one run through its backend; returns its record (its sample parts are written beside)."""
+    raw = out / RAW
     result_path = raw / f"{spec.run_id}.result.json"
-    launch = choice.backend.launch(choice.language, choice.detection, lab.build_root, spec, result_path)
+    launch = choice.backend.launch(LaunchSpec(spec, choice.target, result_path))
     perf_path = raw / f"{spec.run_id}.perf.csv"
     counting = spec.perf and choice.detection.backend == "local" and perfstat.available()
     if counting:
         perf_path.unlink(missing_ok=True)
-        launch.argv = perfstat.wrap(launch.argv, perf_path)
-    measured, samples = execute(spec, launch, raw, sampler)
-    row = {**base_row(spec, choice), **measured}
-    if counting and perf_path.exists():
-        row.update({f"perf_{key}": value for key, value in perfstat.parse(perf_path).items()})
+        launch = replace(launch, argv=perfstat.wrap(launch.argv, perf_path))
+    measured, verdict, samples = execute(spec, launch, raw, sampler)
     if samples is not None:
-        row.update(write_parts(out, spec.run_id, samples))
-        if row.get("cpu_source") == "sampler" and row.get("wall_s"):
-            row["parallelism"] = effective_parallelism(samples.summary["workload_cpu_s"], row)
-        if row.get("cpu_source") != "cgroup":
-            row["max_rss_bytes"] = samples.summary.get("peak_rss_bytes")
-        row["tree_rss_bytes"] = samples.summary.get("tree_peak_rss_bytes")
-    return row
+        write_parts(out, spec.run_id, samples)
+        totals = measured.totals
+        if totals is not None and totals.cpu_source != CpuSource.CGROUP:   # a cgroup's own peak is kept
+            measured = replace(measured, totals=replace(totals, max_rss_bytes=samples.peak_rss_bytes))
+    return RunRecord(planned(spec, choice.detection), measured, verdict,
+                     sampler=samples.summary if samples is not None else None,
+                     perf=perfstat.parse(perf_path) if counting and perf_path.exists() else None)
 
 
-def run_matrix(lab: Lab, request: MatrixRequest, choices: list[Choice],
-               builds: dict[str, BuildOutcome | BuildError], skipped: dict[str, str]) -> int:
+def run_matrix(matrix: MatrixPlan, builds: dict[str, BuildOutcome | BuildError]) -> int:
     """Returns the exit code: 0 when every run is ok, 1 when some are not, 130/143 when interrupted."""
-    profile = lab.config.profile(request.profile)
-    by_lang = {c.language.name: c for c in choices}
-    specs = plan(profile, [name for name in request.langs if name in by_lang], lab.config.file)
-    out = request.out
-    store.prepare(out)
-    done = {row["run_id"] for row in store.read_runs(out)} if request.resume else set()
-    if request.resume and not done and not (out / store.META).exists():
+    out, specs = matrix.out, matrix.specs
+    started = matrix.resume and (out / META).exists()
+    done = {row["run_id"] for row in store.read_runs(out)} if matrix.resume else set()
+    if matrix.resume and not done and not started:
         say(f"nothing to resume in {out}: starting a new set there")
     todo = [spec for spec in specs if spec.run_id not in done]
-    if not request.resume or not (out / store.META).exists():
-        store.write_meta(out, _meta(lab, profile.name, choices, builds, skipped, len(specs)))
+    if not started:
+        store.write_meta(out, _meta(matrix, builds))
     if out.parent.name == "results":
         store.point_latest(out)
-    say(f"profile '{profile.name}': {len(specs)} runs"
-        + (f", {len(specs) - len(todo)} already done, {len(todo)} to go" if request.resume else "")
+    say(f"profile '{matrix.profile.name}': {len(specs)} runs"
+        + (f", {len(specs) - len(todo)} already done, {len(todo)} to go" if matrix.resume else "")
         + f" → {out}")
-    statuses = _execute_all(lab, todo, by_lang, builds, out)
+    by_lang = {choice.language.name: choice for choice in matrix.choices}
+    statuses = _execute_all(matrix.lab, todo, by_lang, builds, out)
     gather_parts(out)
     return statuses
 
@@ -137,13 +144,13 @@ def _execute_all(lab, todo, by_lang, builds, out) -> int:
                 progress.started(spec.label)
                 build = builds[spec.lang]
                 if isinstance(build, BuildError):
-                    row = _build_failure_row(spec, choice, build)
+                    record = _build_failure(spec, choice, build)
                 else:
-                    row = run_one(lab, spec, choice, out, _sampler_for(samplers, stack, spec.sample_hz))
-                store.append_run(out, row)
-                bad += row["status"] != "ok"
-                progress.finished(spec.label, row["status"], row.get("wall_s"), expected_seconds(spec),
-                                  row.get("reason"))
+                    record = run_one(lab, spec, choice, out, _sampler_for(samplers, stack, spec.sample_hz))
+                store.append_run(out, record)
+                bad += record.status != Status.OK
+                progress.finished(spec.label, record.status, record.measured.wall_s, expected_seconds(spec),
+                                  record.verdict.reason)
     except (Interrupted, KeyboardInterrupt) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
         say(f"interrupted: finished runs are saved in {out}; continue with `invoke all --resume {out}`")
@@ -157,24 +164,23 @@ def _execute_all(lab, todo, by_lang, builds, out) -> int:
     return 1 if bad else 0
 
 
-def _meta(lab: Lab, profile: str, choices: list[Choice], builds: dict, skipped: dict, planned: int) -> dict:
+def _meta(matrix: MatrixPlan, builds: dict) -> dict:
     toolchains = {}
-    for choice in choices:
+    for choice in matrix.choices:
         build = builds.get(choice.language.name)
         toolchains[choice.language.name] = {
-            "backend": choice.detection.backend, "variant": choice.detection.variant,
-            "path": choice.detection.path, "version": choice.detection.version,
+            "display": choice.language.display, "backend": choice.detection.backend,
+            "variant": choice.detection.variant, "path": choice.detection.path, "version": choice.detection.version,
             "build": "failed" if isinstance(build, BuildError) else getattr(build, "cache_key", None),
         }
-    profile_record = lab.config.profile(profile)
     return {
         "polylab_version": __version__,
-        "profile": profile,
-        "config_file": lab.config.file,
-        "config": {"description": profile_record.description,
-                   "experiments": [vars(e) for e in profile_record.experiments]},
-        "planned_runs": planned,
-        "machine": describe(lab.root),
+        "profile": matrix.profile.name,
+        "config_file": matrix.lab.config.file,
+        "config": {"description": matrix.profile.description,
+                   "experiments": [vars(e) for e in matrix.profile.experiments]},
+        "planned_runs": len(matrix.specs),
+        "machine": describe(matrix.lab.root),
         "toolchains": toolchains,
-        "skipped": skipped,
+        "skipped": matrix.skipped,
     }

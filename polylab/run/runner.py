@@ -1,7 +1,8 @@
 """Run one program once: spawn in its own process group, sample it, reap it with rusage, check its output.
 
 A run never raises for the program's faults: a crash, a hang, garbage on stdout or a wrong checksum all
-become a recorded status (`failed`, `timeout`, `invalid`) so the rest of the matrix goes on.
+become a recorded status (`failed`, `timeout`, `invalid`) so the rest of the matrix goes on. The runner
+fills two parts of the run's record: what it measured (Measured) and what the judge decided (Verdict).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+from polylab.results.schema import ContainerRun, CpuSource, Measured, ProgramResult, Status, Totals, Verdict
 from polylab.run.checks import check_result, check_stdout
 from polylab.run.plan import RunSpec
 from polylab.run.reaper import child_pids, kill_run_group, reap_escaped, reap_group
@@ -23,17 +26,20 @@ STDERR_TAIL_CHARS = 2000
 READ_CHUNK = 1 << 20
 
 
-@dataclass
+@dataclass(frozen=True)
 class Launch:
     """What a backend hands the runner: the argv to spawn and how to find the processes to sample."""
 
     argv: list[str]
-    env: dict
+    env: dict[str, str]
     cwd: Path
     result_path: Path                      # where the program writes its result, as seen from the host
-    sample_root: callable = None           # popen -> pid whose tree is the workload (default: popen.pid)
-    finish: callable = None                # t0 -> row fields that replace rusage ones (e.g. cgroup totals)
-    cleanup: callable = None               # always called once the run is over (e.g. remove the container)
+    # popen -> the pid whose tree is the workload, None if it never appeared (default: popen.pid)
+    sample_root: Callable[[subprocess.Popen], int | None] | None = None
+    # t0 -> the totals that replace wait4's (a container's cgroup), and the container's own facts
+    finish: Callable[[float], tuple[Totals, ContainerRun]] | None = None
+    # always called once the run is over (e.g. remove the container)
+    cleanup: Callable[[], None] | None = None
 
 
 class _PipeCounter(threading.Thread):
@@ -85,8 +91,8 @@ def _stderr_tail(path: Path) -> str:
         return ""
 
 
-def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple[dict, object]:
-    """Run once; return (measurements for the runs.jsonl row, the sampler's RunSamples or None)."""
+def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple[Measured, Verdict, object]:
+    """Run once; return what was measured, the verdict, and the sampler's RunSamples (None when not sampled)."""
     stderr_path = raw_dir / f"{spec.run_id}.stderr"
     stdout_path = raw_dir / f"{spec.run_id}.stdout"
     launch.result_path.unlink(missing_ok=True)
@@ -95,6 +101,7 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
     counter = None
     samples = None
     timed_out = False
+    container = None
     with open(stderr_path, "wb") as stderr_file:
         if sampler:
             sampler.begin()
@@ -108,7 +115,8 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
         except OSError as exc:
             if sampler:
                 sampler.end()
-            return _spawn_failure(spec, started_at, exc), None
+            return (Measured(exit_code=None, stderr_tail="", started_at=_timestamp(started_at)),
+                    Verdict(Status.FAILED, f"could not start the program: {exc}", checksum_ok=False), None)
         except BaseException:
             reap_escaped(children_before)     # interrupted mid-spawn: the child may exist, unknown to us
             raise
@@ -132,7 +140,12 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
             _, status, usage = os.wait4(proc.pid, 0)
             wall_s = time.monotonic() - t0
             proc.returncode = os.waitstatus_to_exitcode(status)
-            replaced = launch.finish(t0) if launch.finish else {}
+            # Not ru_maxrss: on Linux a child inherits the orchestrator's own peak RSS at fork, so the sampler's
+            # per-process VmHWM gives the peak instead (matrix.run_one).
+            totals = Totals(user_s=usage.ru_utime, sys_s=usage.ru_stime, max_rss_bytes=None,
+                            ctx_voluntary=usage.ru_nvcsw, ctx_involuntary=usage.ru_nivcsw, cpu_source=CpuSource.WAIT4)
+            if launch.finish:
+                totals, container = launch.finish(t0)
         finally:
             # Whatever happened (even Ctrl-C), nothing of this run may outlive it.
             kill_run_group(proc.pid)
@@ -148,62 +161,41 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple
         if counter:
             counter.join(timeout=5)
             proc.stdout.close()
-    row = {
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started_at)),
-        "wall_s": wall_s, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
-        # Not ru_maxrss: on Linux a child inherits the orchestrator's own peak RSS at fork, so the sampler's
-        # per-process VmHWM gives the peak instead (matrix.run_one).
-        "max_rss_bytes": None,
-        "ctx_voluntary": usage.ru_nvcsw, "ctx_involuntary": usage.ru_nivcsw,
-        "exit_code": proc.returncode,
-        "stderr_tail": _stderr_tail(stderr_path),
-        "cpu_source": "wait4",
-    }
-    row.update(replaced)
-    if row.get("user_s") is not None:
-        row["parallelism"] = effective_parallelism(row["user_s"] + row["sys_s"], row)
+    stdout_lines = stdout_bytes = None
+    if counter:
+        stdout_lines, stdout_bytes = counter.lines, counter.size
+    elif spec.sink == "file":
+        stdout_lines, stdout_bytes = _count_file(stdout_path)
+    measured = Measured(exit_code=proc.returncode, stderr_tail=_stderr_tail(stderr_path),
+                        started_at=_timestamp(started_at), wall_s=wall_s, totals=totals, container=container,
+                        stdout_lines=stdout_lines, stdout_bytes=stdout_bytes)
     if stderr_path.stat().st_size == 0:
         stderr_path.unlink()
-    if counter:
-        row["stdout_lines"], row["stdout_bytes"] = counter.lines, counter.size
-    elif spec.sink == "file":
-        row["stdout_lines"], row["stdout_bytes"] = _count_file(stdout_path)
-    row.update(_judge(spec, launch, row, timed_out))
-    return row, samples
+    return measured, _judge(spec, launch, measured, timed_out), samples
 
 
-def effective_parallelism(cpu_s: float, row: dict) -> float | None:
-    """CPU seconds per second of the run. A container's start is the engine's time, not the program's, so
-    it is left out of the denominator (it is recorded apart, as container_start_s)."""
-    running_s = row["wall_s"] - (row.get("container_start_s") or 0.0)
-    return cpu_s / running_s if running_s > 0 else None
+def _timestamp(epoch_s: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch_s))
 
 
-def _spawn_failure(spec: RunSpec, started_at: float, exc: OSError) -> dict:
-    return {"started_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started_at)),
-            "status": "failed", "reason": f"could not start the program: {exc}", "exit_code": None,
-            "checksum_ok": False, "stderr_tail": ""}
-
-
-def _judge(spec: RunSpec, launch: Launch, row: dict, timed_out: bool) -> dict:
+def _judge(spec: RunSpec, launch: Launch, measured: Measured, timed_out: bool) -> Verdict:
     """Decide the status from exit, timeout, result file and stdout, most severe first."""
-    verdict = {"checksum_ok": False, "inner_s": None, "runtime": None, "iterations": None}
+    unverified = ProgramResult(inner_s=None, runtime=None, iterations=None)
     if timed_out:
-        return {**verdict, "status": "timeout", "reason": f"killed after the {spec.timeout_s:g} s timeout"}
-    if row["exit_code"] != 0:
-        how = (f"killed by signal {-row['exit_code']}" if row["exit_code"] < 0 else f"exit code {row['exit_code']}")
-        return {**verdict, "status": "failed", "reason": f"program failed: {how}"}
+        return Verdict(Status.TIMEOUT, f"killed after the {spec.timeout_s:g} s timeout", False, unverified)
+    exit_code = measured.exit_code
+    if exit_code != 0:
+        how = f"killed by signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
+        return Verdict(Status.FAILED, f"program failed: {how}", False, unverified)
     checked = check_result(launch.result_path, spec.lang, spec.workload, spec.mode, spec.workers, spec.n)
     if not checked.ok:
-        return {**verdict, "status": "invalid", "reason": checked.problem}
-    verdict.update(checksum_ok=True, inner_s=checked.data["elapsed_s"], runtime=checked.data["runtime"],
-                   iterations=sum(checked.iterations), worker_elapsed_s=[w["elapsed_s"] for w in
-                                                                         checked.data["workers"]])
-    verdict["startup_s"] = row["wall_s"] - verdict["inner_s"]
-    if "stdout_lines" in row:
-        problem = check_stdout(spec.workload, checked.iterations, row["stdout_lines"], row["stdout_bytes"])
-        row_ok = problem is None
-        verdict["stdout_ok"] = row_ok
-        if not row_ok:
-            return {**verdict, "status": "invalid", "reason": problem}
-    return {**verdict, "status": "ok", "reason": None}
+        return Verdict(Status.INVALID, checked.problem, False, unverified)
+    result = ProgramResult(inner_s=checked.data["elapsed_s"], runtime=checked.data["runtime"],
+                           iterations=sum(checked.iterations),
+                           worker_elapsed_s=[worker["elapsed_s"] for worker in checked.data["workers"]])
+    if measured.stdout_lines is None:
+        return Verdict(Status.OK, None, True, result)
+    problem = check_stdout(spec.workload, checked.iterations, measured.stdout_lines, measured.stdout_bytes)
+    if problem is not None:
+        return Verdict(Status.INVALID, problem, True, result, stdout_ok=False)
+    return Verdict(Status.OK, None, True, result, stdout_ok=True)

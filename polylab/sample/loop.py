@@ -1,6 +1,7 @@
 """The sampler process itself: ``serve()`` samples on a grid and answers the orchestrator between samples.
 
-Started by polylab.sample.sampler.Sampler, which tells what is measured. It needs only the standard library.
+Started by polylab.sample.sampler.Sampler, which tells what is measured. It needs only the standard library
+(and the results schema, which needs no more).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
+from polylab.results.schema import SamplerSummary
 from polylab.sample import procfs
 from polylab.sample.tree import ProcessTree
-
-SAMPLE_COLUMNS = ("t_s", "core", "system_pct", "workload_pct")
 
 
 def serve() -> None:
@@ -117,26 +117,23 @@ class RunRecorder:
             if self._sampler_cpu_at_attach is not None:
                 self._sampler_cpu_s = time.process_time() - self._sampler_cpu_at_attach
 
-    def result(self) -> tuple[list, list, dict]:
-        """The fields of RunSamples, as plain data for the wire."""
+    def result(self) -> tuple[list, list, SamplerSummary, int | None]:
+        """The fields of RunSamples: rows of SAMPLE_COLUMNS and THREAD_COLUMNS, the summary, the peak memory."""
         t0, times = self._t0, self._tree_sample_times
         peak_rss_bytes, tree_peak_rss_bytes = self._tree.peak_rss()
-        return (
-            [(t - t0, core, system, workload) for t, core, system, workload in self._sample_rows],
-            self._tree.thread_rows(t0),
-            {
-                "samples": len(times),
-                "workload_cpu_s": sum(self._core_busy_ns) / procfs.NS_PER_S,
-                "unplaced_cpu_s": self._tree.unplaced_ns / procfs.NS_PER_S,
-                "migrations": self._tree.migrations(),
-                "threads_max": self._tree.threads_max,
-                "per_core_busy_s": [busy / procfs.NS_PER_S for busy in self._core_busy_ns],
-                "sampler_cpu_s": self._sampler_cpu_s,
-                "interval_s": statistics.median(b - a for a, b in zip(times, times[1:])) if len(times) > 1 else None,
-                "peak_rss_bytes": peak_rss_bytes,
-                "tree_peak_rss_bytes": tree_peak_rss_bytes,
-            },
+        summary = SamplerSummary(
+            samples=len(times),
+            workload_cpu_s=sum(self._core_busy_ns) / procfs.NS_PER_S,
+            unplaced_cpu_s=self._tree.unplaced_ns / procfs.NS_PER_S,
+            migrations=self._tree.migrations(),
+            threads_max=self._tree.threads_max,
+            per_core_busy_s=[busy / procfs.NS_PER_S for busy in self._core_busy_ns],
+            sampler_cpu_s=self._sampler_cpu_s,
+            interval_s=statistics.median(b - a for a, b in zip(times, times[1:])) if len(times) > 1 else None,
+            tree_rss_bytes=tree_peak_rss_bytes,
         )
+        samples = [(t - t0, core, system, workload) for t, core, system, workload in self._sample_rows]
+        return samples, self._tree.thread_rows(t0), summary, peak_rss_bytes
 
     def kill_attached_run(self) -> None:
         """SIGKILL the run's process group (a local run leads its own group; a container's init takes its

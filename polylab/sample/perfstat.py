@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from polylab.results.schema import PerfCounters
+
 # duration_time is perf's own wall clock for the command: an external timer for the lab's wall time.
 EVENTS = ("task-clock", "context-switches", "cpu-migrations", "duration_time")
 
@@ -34,8 +36,8 @@ def wrap(argv: list[str], out_path: str | Path) -> list[str]:
     return ["perf", "stat", "-x", ",", "-e", ",".join(EVENTS), "-o", str(out_path), "--", *argv]
 
 
-def parse(out_path: str | Path) -> dict:
-    """{task_clock_s, context_switches, cpu_migrations, duration_s} from perf's CSV; None where not counted.
+def parse(out_path: str | Path) -> PerfCounters:
+    """The run's counters from perf's CSV; None where an event was not counted.
 
     A CSV line is "value,unit,event,...", value being "<not supported>" or "<not counted>" when the
     event could not be counted; an event may carry a modifier such as ":u" when only user space counts.
@@ -50,12 +52,12 @@ def parse(out_path: str | Path) -> dict:
         if event in counts and not value.startswith("<"):
             counts[event] = float(value)
     task_clock_ms = counts["task-clock"]
-    return {
-        "task_clock_s": None if task_clock_ms is None else task_clock_ms / 1000,
-        "context_switches": _whole(counts["context-switches"]),
-        "cpu_migrations": _whole(counts["cpu-migrations"]),
-        "duration_s": None if counts["duration_time"] is None else counts["duration_time"] / 1e9,
-    }
+    return PerfCounters(
+        perf_task_clock_s=None if task_clock_ms is None else task_clock_ms / 1000,
+        perf_context_switches=_whole(counts["context-switches"]),
+        perf_cpu_migrations=_whole(counts["cpu-migrations"]),
+        perf_duration_s=None if counts["duration_time"] is None else counts["duration_time"] / 1e9,
+    )
 
 
 def _whole(count: float | None) -> int | None:

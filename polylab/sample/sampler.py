@@ -58,11 +58,11 @@ from pathlib import Path
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from polylab.sample.loop import SAMPLE_COLUMNS, serve
+from polylab.results.schema import SamplerSummary
+from polylab.sample.loop import serve
 from polylab.sample.rates import MAX_HZ, MIN_HZ
-from polylab.sample.tree import THREAD_COLUMNS
 
-__all__ = ["MAX_HZ", "MIN_HZ", "SAMPLE_COLUMNS", "THREAD_COLUMNS", "RunSamples", "Sampler"]
+__all__ = ["MAX_HZ", "MIN_HZ", "RunSamples", "Sampler"]
 
 _REPLY_TIMEOUT_S = 30.0
 
@@ -71,15 +71,16 @@ _REPLY_TIMEOUT_S = 30.0
 class RunSamples:
     """What the sampler saw of one run; times are seconds since the run's spawn (t0).
 
-    ``samples`` rows follow SAMPLE_COLUMNS (one per sample interval and core, stamped at the interval's
-    end), ``threads`` rows follow THREAD_COLUMNS (cumulative values per thread at each sample).
-    ``summary`` keys: samples, workload_cpu_s, unplaced_cpu_s, migrations, threads_max, per_core_busy_s,
-    sampler_cpu_s, interval_s, peak_rss_bytes, tree_peak_rss_bytes (None where no process was seen).
+    ``samples`` rows follow schema.SAMPLE_COLUMNS (one per sample interval and core, stamped at the
+    interval's end), ``threads`` rows follow schema.THREAD_COLUMNS (cumulative values per thread at each
+    sample). ``summary`` goes into the run's record as it is; ``peak_rss_bytes`` is the largest single
+    process's peak (None where no process was seen), the run's peak memory unless a cgroup measured it.
     """
 
     samples: list[tuple]
     threads: list[tuple]
-    summary: dict
+    summary: SamplerSummary
+    peak_rss_bytes: int | None
 
 
 class Sampler:

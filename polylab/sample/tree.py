@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from polylab.sample import procfs
 
-THREAD_COLUMNS = ("t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations")
 # Reading a thread's run time is the one read per thread per sample. Its core (stat) is re-read only when it
 # ran at least CORE_REREAD_MIN_NS since the last look: most threads of a JVM wake for microseconds every few
 # ms, and less than that is credited to the core the thread was last seen on. Its scheduler counters (sched,
@@ -240,7 +239,7 @@ class ProcessTree:
         self.unplaced_ns += remainder_ns
 
     def thread_rows(self, t0: float) -> list[tuple]:
-        """The rows of THREAD_COLUMNS, times in seconds since t0."""
+        """Rows of schema.THREAD_COLUMNS, times in seconds since t0."""
         return [(row[0] - t0, *row[1:5], row[5] / procfs.NS_PER_S, *row[6:]) for row in self._thread_rows]
 
     def migrations(self) -> int | None:

@@ -9,7 +9,10 @@ import pytest
 
 from analysis import compare
 from analysis.load import load_results
-from polylab.cli import commands as cli
+from invoke import Context
+from labpaths import ROOT, load_by_path
+
+tasks = load_by_path("polylab_tasks", ROOT / "tasks.py")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,7 @@ def test_the_correction_counts_the_rows():
 
 def test_outputs_markdown_html_and_machines_side_by_side(base, make_set, tmp_path, capsys):
     other = make_set(reps=5, seed=3, samples=False, machine={"cpu_model": "Other CPU"})
-    cli.compare(str(base), str(other), str(tmp_path / "out"))
+    tasks.compare(Context(), str(base), str(other), str(tmp_path / "out"))
     printed = capsys.readouterr().out
     written = (tmp_path / "out" / "compare.md").read_text()
     assert printed.strip() == written.strip()
@@ -112,4 +115,4 @@ def test_compare_writes_into_b_by_default(base, make_set):
 def test_compare_needs_two_results_folders(base, tmp_path):
     from invoke import Exit
     with pytest.raises(Exit, match="has no runs.jsonl"):
-        cli.compare(str(base), str(tmp_path))
+        tasks.compare(Context(), str(base), str(tmp_path))

@@ -1,0 +1,326 @@
+"""What a results set is: its files, the columns of its tables, the run record and the format's version.
+
+Everything that writes or reads a results set takes these names from here: the runner and the matrix that
+fill a run's record, the store that writes it, the sampler process that produces the sample tables, and
+analysis/ that loads them. The sampler process imports this module too, so it imports only the standard
+library.
+
+A row of runs.jsonl is a RunRecord: what the plan knew (Planned), what the runner measured from outside
+(Measured, with the CPU Totals of wait4 or a container's cgroup), what the judge decided (Verdict), and,
+when they ran, the sampler's summary and perf's counters. `RunRecord.to_row()` is the one serialisation,
+`RunRecord.from_row()` its inverse. A part that did not happen leaves its keys out of the row (a run whose
+build failed has no `wall_s`), and so does a field declared with `optional()` while it is None; every
+other field is written, null included.
+
+Format history (bump SCHEMA_VERSION on any change a reader must know about, register in UPGRADES how a
+set of the previous version becomes one of the new version, and document it in docs/results-format.md):
+
+- 1: meta.json, runs.jsonl, samples.parquet, threads.parquet, parts/ and raw/ (polylab 0.1.0). Rows are
+  written from the typed RunRecord since the layout's redesign, with the same keys and values as before;
+  only the order of keys within a row changed.
+"""
+
+# No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
+# which must hold the types themselves rather than their names.
+
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum
+from typing import Callable
+
+SCHEMA_VERSION = 1
+
+META = "meta.json"
+RUNS = "runs.jsonl"
+SAMPLES = "samples.parquet"
+THREADS = "threads.parquet"
+PARTS = "parts"            # one samples and one threads part per finished run, gathered into the two tables
+RAW = "raw"                # each program's result file, stderr (when not empty) and stdout (`file` sink)
+
+# The two sample tables, as the sampler produces them; on disk each has `run_id` in front.
+RUN_ID = "run_id"
+SAMPLE_COLUMNS = ("t_s", "core", "system_pct", "workload_pct")
+THREAD_COLUMNS = ("t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations")
+
+
+class Word(str, Enum):
+    """A str enum that equals, prints as and serialises to its value, so a row holds the same plain strings."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Status(Word):
+    """A run's outcome, best to worst (the order reports list them in)."""
+
+    OK = "ok"
+    FAILED = "failed"          # non-zero exit, killed by a signal, could not start or build
+    TIMEOUT = "timeout"
+    INVALID = "invalid"        # bad or missing result file, wrong checksum, wrong stdout
+
+
+class Mode(Word):
+    THREADS = "threads"
+    PROCESSES = "processes"
+
+
+class Workload(Word):
+    SUM = "sum"
+    SUM_PRINT = "sum-print"
+
+
+class Sink(Word):
+    """Where a program's stdout goes: nowhere, through a pipe that counts it, or to a file in raw/."""
+
+    DEVNULL = "devnull"
+    PIPE = "pipe"
+    FILE = "file"
+
+
+class CpuSource(Word):
+    """Where a run's user and system CPU come from."""
+
+    WAIT4 = "wait4"            # os.wait4 rusage of the run's process, children included
+    CGROUP = "cgroup"          # a container's cgroup
+    SAMPLER = "sampler"        # a container whose cgroup was unreadable: no totals, parallelism from the sampler
+
+
+def optional(default=None):
+    """A field whose key is left out of the row while it is None, rather than written as null."""
+    return field(default=default, metadata={"optional": True})
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What the plan and the chosen toolchain say before the run starts (run/matrix.py)."""
+
+    run_id: str
+    experiment: str
+    lang: str
+    variant: str | None
+    toolchain_version: str | None
+    backend: str
+    workload: Workload
+    mode: Mode
+    workers: int
+    n: int | None
+    seconds: float | None
+    rep: int
+    warmup: bool
+    sink: Sink
+    sample_hz: float
+    cpus: int | None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """CPU and memory totals of a finished run and where they come from: wait4 (run/runner.py) or a container's
+    cgroup (run/backends/cgroups.py). Switches are None for a cgroup; peak memory is filled by whichever
+    source is trusted for it (run/matrix.py)."""
+
+    user_s: float | None
+    sys_s: float | None
+    max_rss_bytes: int | None
+    ctx_voluntary: int | None
+    ctx_involuntary: int | None
+    cpu_source: CpuSource
+
+
+@dataclass(frozen=True)
+class ContainerRun:
+    """A container run's own facts (run/backends/container.py)."""
+
+    container_start_s: float | None    # spawn → the engine had started the container's process
+    image: str
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the runner saw from outside (run/runner.py). A run that could not build has no start, and one
+    that could not start has no time or totals."""
+
+    exit_code: int | None
+    stderr_tail: str
+    started_at: str | None = optional()
+    wall_s: float | None = optional()
+    totals: Totals | None = None
+    container: ContainerRun | None = None
+    stdout_lines: int | None = optional()   # `pipe` and `file` sinks
+    stdout_bytes: int | None = optional()
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    """What the program's result file said; None where it was not verified (the run failed, hung or lied)."""
+
+    inner_s: float | None
+    runtime: dict | None
+    iterations: int | None
+    worker_elapsed_s: list[float] | None = optional()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judge's decision, most severe fault first (run/runner.py)."""
+
+    status: Status
+    reason: str | None
+    checksum_ok: bool
+    result: ProgramResult | None = None     # None: the program never ran, so there was nothing to judge
+    stdout_ok: bool | None = optional()      # whether stdout held exactly the expected sums, when counted
+
+
+@dataclass(frozen=True)
+class SamplerSummary:
+    """The sampler's totals of one run (sample/loop.py); a run sampled at 0 Hz has none."""
+
+    samples: int
+    workload_cpu_s: float
+    unplaced_cpu_s: float
+    migrations: int
+    threads_max: int
+    per_core_busy_s: list[float]
+    sampler_cpu_s: float
+    interval_s: float | None
+    tree_rss_bytes: int | None
+
+
+@dataclass(frozen=True)
+class PerfCounters:
+    """`perf stat` counters of a whole run (sample/perfstat.py); None where perf could not count."""
+
+    perf_task_clock_s: float | None
+    perf_context_switches: int | None
+    perf_cpu_migrations: int | None
+    perf_duration_s: float | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run, one row of runs.jsonl. The derived numbers are computed here, once, from the parts."""
+
+    planned: Planned
+    measured: Measured
+    verdict: Verdict
+    sampler: SamplerSummary | None = None
+    perf: PerfCounters | None = None
+    startup_s: float | None = field(init=False, metadata={"optional": True})
+    parallelism: float | None = field(init=False, metadata={"optional": True})
+
+    def __post_init__(self):
+        object.__setattr__(self, "startup_s", self._startup_s())
+        object.__setattr__(self, "parallelism", self._parallelism())
+
+    def _startup_s(self) -> float | None:
+        """Wall time outside the program's own work: runtime start-up and tear-down."""
+        result, wall_s = self.verdict.result, self.measured.wall_s
+        return wall_s - result.inner_s if result and result.inner_s is not None and wall_s is not None else None
+
+    def _parallelism(self) -> float | None:
+        """Effective parallelism, CPU seconds per second of the run. A container's start is the engine's time,
+        not the program's, so it is left out of the denominator (it is recorded apart)."""
+        totals, wall_s = self.measured.totals, self.measured.wall_s
+        if totals is None or wall_s is None:
+            return None
+        if totals.user_s is not None:
+            cpu_s = totals.user_s + totals.sys_s
+        elif totals.cpu_source == CpuSource.SAMPLER and self.sampler and wall_s:
+            cpu_s = self.sampler.workload_cpu_s
+        else:
+            return None
+        container = self.measured.container
+        running_s = wall_s - ((container.container_start_s if container else None) or 0.0)
+        return cpu_s / running_s if running_s > 0 else None
+
+    @property
+    def run_id(self) -> str:
+        return self.planned.run_id
+
+    @property
+    def status(self) -> Status:
+        return self.verdict.status
+
+    def to_row(self) -> dict:
+        """The runs.jsonl row: plain JSON values, `schema_version` first."""
+        return {"schema_version": SCHEMA_VERSION, **_flatten(self)}
+
+    @classmethod
+    def from_row(cls, row: dict) -> "RunRecord":
+        """The record of a row of the current version (the store upgrades older ones first); derived numbers
+        are computed again rather than read."""
+        return _unflatten(cls, row)
+
+
+def _field_type(declared) -> type:
+    """`int | None` → int, `list[float] | None` → list, `Totals | None` → Totals."""
+    if isinstance(declared, types.UnionType) or typing.get_origin(declared) is typing.Union:
+        declared = next(arg for arg in typing.get_args(declared) if arg is not type(None))
+    return typing.get_origin(declared) or declared
+
+
+def _is_optional(f) -> bool:
+    return f.metadata.get("optional", False)
+
+
+def _flatten(part) -> dict:
+    row = {}
+    for f in fields(part):
+        value = getattr(part, f.name)
+        if is_dataclass(_field_type(f.type)):
+            row.update(_flatten(value) if value is not None else {})
+        elif value is not None or not _is_optional(f):
+            row[f.name] = value.value if isinstance(value, Enum) else value
+    return row
+
+
+def _written(part_type, row: dict) -> bool:
+    """Whether a part is in the row: every part has a key that is written whenever the part is."""
+    return any(f.name in row for f in fields(part_type)
+               if not _is_optional(f) and not is_dataclass(_field_type(f.type)))
+
+
+def _unflatten(part_type, row: dict):
+    values = {}
+    for f in fields(part_type):
+        if not f.init:
+            continue
+        kind = _field_type(f.type)
+        if is_dataclass(kind):
+            values[f.name] = _unflatten(kind, row) if _written(kind, row) else None
+        elif f.name in row or not _is_optional(f):
+            value = row.get(f.name)
+            values[f.name] = kind(value) if isinstance(kind, type) and issubclass(kind, Enum) and value is not None \
+                else value
+    return part_type(**values)
+
+
+def _columns(part_type) -> dict[str, type]:
+    columns = {}
+    for f in fields(part_type):
+        kind = _field_type(f.type)
+        columns.update(_columns(kind) if is_dataclass(kind) else {f.name: kind})
+    return columns
+
+
+# Every key a row may hold besides schema_version, in row order, with its type: int, float, str, bool, list,
+# dict or one of the enums above.
+RUN_COLUMNS: dict[str, type] = _columns(RunRecord)
+ROW_KEYS = ("schema_version", *RUN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """How a set of version v becomes one of version v + 1: each function takes one record and returns it
+    upgraded (a row of runs.jsonl; meta.json)."""
+
+    row: Callable[[dict], dict] = lambda row: row
+    meta: Callable[[dict], dict] = lambda meta: meta
+
+
+# UPGRADES[v] upgrades version v to v + 1; an older set is read through each step in turn (results/store.py).
+# Version 1 is the first, so there is no step yet.
+UPGRADES: dict[int, Upgrade] = {}
