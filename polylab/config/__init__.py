@@ -1,5 +1,6 @@
 """Inputs, validated: `experiments.yaml` (experiments), `langs/*/lang.yaml` (manifests), the validation helpers
 and the user-facing errors. Everything here turns YAML into frozen records once; later stages trust them.
-May import: the standard library, pyyaml, cfgv, and polylab.sample.rates (the sampling rates the
-sampler supports, which sample_hz is checked against). Nothing else of polylab.
+May import: the standard library, pyyaml, cfgv, polylab.sample.rates (the sampling rates the sampler
+supports, which sample_hz is checked against) and polylab.results.schema (the workloads, modes and sinks a
+run can have). Nothing else of polylab.
 """

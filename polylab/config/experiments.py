@@ -12,11 +12,12 @@ from polylab.config.validation import (Across, Named, Record, Section, check_and
                                        check_int_list, check_number, check_one_of, check_problem, check_str,
                                        check_str_list, check_str_map, check_values_from, load_yaml, str_map,
                                        validate)
+from polylab.results.schema import Mode, Sink, Workload
 from polylab.sample.rates import MAX_HZ, MIN_HZ
 
-WORKLOADS = ("sum", "sum-print")
-MODES = ("threads", "processes")
-SINKS = ("devnull", "pipe", "file")
+WORKLOADS = tuple(workload.value for workload in Workload)
+MODES = tuple(mode.value for mode in Mode)
+SINKS = tuple(sink.value for sink in Sink)
 BACKENDS = ("local", "container", "auto")
 INT64_MAX = 2 ** 63 - 1     # the contract passes --n as a 64-bit integer
 # No CPU core sums faster than this: a loop vectorised with AVX-512 (8 additions per instruction, two or

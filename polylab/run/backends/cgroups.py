@@ -12,6 +12,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from polylab.results.schema import CpuSource, Totals
 from polylab.run.backends.engine import engine
 
 ROOT = Path("/sys/fs/cgroup")
@@ -51,8 +52,9 @@ class CgroupTotals:
         candidates += [ROOT / self.relative, ROOT / "unified" / self.relative]
         return [path for path in candidates if path.is_dir()]
 
-    def read(self) -> dict:
-        """{user_s, sys_s, max_rss_bytes, cpu_source: cgroup}, or {cpu_source: sampler} when unreadable."""
+    def read(self) -> Totals:
+        """The container's CPU and peak memory (no switches: a cgroup does not count them); when unreadable,
+        no totals at all, and the run's CPU comes from the sampler."""
         totals: dict = {}
         for folder in self._dirs():
             try:
@@ -69,9 +71,10 @@ class CgroupTotals:
             except (OSError, KeyError, ValueError):
                 continue
         if "user_s" not in totals:   # wait4 only saw the engine's client: its numbers would mislead
-            return {"cpu_source": "sampler", "user_s": None, "sys_s": None, "max_rss_bytes": None,
-                    "ctx_voluntary": None, "ctx_involuntary": None}
-        return {**totals, "cpu_source": "cgroup", "ctx_voluntary": None, "ctx_involuntary": None}
+            return Totals(user_s=None, sys_s=None, max_rss_bytes=None, ctx_voluntary=None, ctx_involuntary=None,
+                          cpu_source=CpuSource.SAMPLER)
+        return Totals(user_s=totals["user_s"], sys_s=totals["sys_s"], max_rss_bytes=totals.get("max_rss_bytes"),
+                      ctx_voluntary=None, ctx_involuntary=None, cpu_source=CpuSource.CGROUP)
 
     def remove(self) -> None:
         for folder in self._dirs():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from polylab.config.errors import UserError
 from polylab.config.manifests import Language, Toolchain
+from polylab.results.schema import ContainerRun, Totals
 from polylab.run.runner import Launch
 from polylab.run.backends import BuildOutcome, Detection, LaunchSpec, Target, build_cached, cache_key, substitute
 from polylab.run.backends.cgroups import CgroupTotals
@@ -150,10 +151,9 @@ class ContainerBackend:
                 time.sleep(0.01)
             return None
 
-        def finish(t0: float) -> dict:
-            totals = cgroup.read()
-            start = {"container_start_s": state["pid_at"] - t0 if state["pid_at"] else None, "image": image}
-            return {**start, **totals}
+        def finish(t0: float) -> tuple[Totals, ContainerRun]:
+            started_s = state["pid_at"] - t0 if state["pid_at"] else None
+            return cgroup.read(), ContainerRun(container_start_s=started_s, image=image)
 
         def cleanup() -> None:
             engine("rm", "--force", token)
