@@ -1,8 +1,11 @@
 """Load a results set (docs/results-format.md) into typed pandas tables.
 
-Category orders are fixed here, once, so every table and figure agrees on them: languages in the order of
-meta.json's `toolchains` (then any other language the runs name, alphabetically), modes [threads,
-processes], workloads [sum, sum-print], experiments in the profile's order, statuses from best to worst.
+What a set holds is declared once, in polylab.results.schema: the run record's columns and their types, the
+enums and the sample tables' columns; sets are read through polylab.results.store, which refuses a set of a
+newer schema and upgrades an older one. Category orders are fixed here, once, so every table and figure
+agrees on them: languages in the order of meta.json's `toolchains` (then any other language the runs name,
+alphabetically), experiments in the profile's order, and modes, workloads and statuses in the order the
+schema declares them (statuses from best to worst).
 """
 
 from __future__ import annotations
@@ -14,20 +17,17 @@ import numpy as np
 import pandas as pd
 
 from polylab.results import store
+from polylab.results.schema import (ROW_KEYS, RUN_COLUMNS, RUN_ID, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS, THREADS,
+                                    Mode, Status, Word, Workload)
 
-MODES = ["threads", "processes"]
-WORKLOADS = ["sum", "sum-print"]
-STATUSES = ["ok", "failed", "timeout", "invalid"]
+ORDERED = {"mode": Mode, "workload": Workload, "status": Status}   # the other enums stay text
+MODES = [mode.value for mode in Mode]
+WORKLOADS = [workload.value for workload in Workload]
 
-RUN_NUMBERS = ["workers", "n", "seconds", "rep", "sample_hz", "cpus", "wall_s", "inner_s", "startup_s", "user_s",
-               "sys_s", "max_rss_bytes", "tree_rss_bytes", "ctx_voluntary", "ctx_involuntary", "parallelism",
-               "iterations", "stdout_lines", "stdout_bytes", "exit_code", "samples", "workload_cpu_s",
-               "unplaced_cpu_s", "migrations", "threads_max", "sampler_cpu_s", "interval_s"]
-RUN_TEXTS = ["run_id", "variant", "toolchain_version", "backend", "sink", "reason", "stderr_tail", "started_at",
-             "cpu_source"]
-SAMPLE_COLUMNS = ["run_id", "t_s", "core", "system_pct", "workload_pct"]
-THREAD_COLUMNS = ["run_id", "t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary",
-                  "migrations"]
+RUN_NUMBERS = [column for column, kind in RUN_COLUMNS.items() if kind in (int, float)]
+RUN_TEXTS = [column for column, kind in RUN_COLUMNS.items()
+             if kind is str or (issubclass(kind, Word) and column not in ORDERED)]
+COUNTS = ["workers", "rep"]   # never missing: whole numbers that stay whole
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,16 @@ def language_order(meta: dict, seen) -> list[str]:
     return declared + sorted(set(str(x) for x in seen if pd.notna(x)) - set(declared))
 
 
+def language_names(meta: dict, folders: list[str]) -> dict[str, str]:
+    """Folder → the name reports show: the manifest's `display` recorded in meta.json's toolchains (the folder
+    name in sets written before it was, and for languages without a toolchain entry); a display name that
+    several folders share gets its folder added, so no two languages read alike."""
+    toolchains = meta.get("toolchains", {})
+    shown = {folder: str((toolchains.get(folder) or {}).get("display") or folder) for folder in folders}
+    shared = {name for name in shown.values() if list(shown.values()).count(name) > 1}
+    return {folder: f"{name} ({folder})" if name in shared else name for folder, name in shown.items()}
+
+
 def experiment_order(meta: dict, seen) -> list[str]:
     declared = [e["name"] for e in meta.get("config", {}).get("experiments", [])]
     return declared + sorted(set(str(x) for x in seen if pd.notna(x)) - set(declared))
@@ -93,21 +103,24 @@ def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 def type_runs(rows: list[dict], meta: dict) -> pd.DataFrame:
-    """runs.jsonl rows → one typed frame, every documented column present, plus per-run derived numbers."""
+    """runs.jsonl rows → one typed frame, every declared column present in the schema's order (then any key
+    the schema does not know), plus per-run derived numbers."""
     runs = pd.DataFrame(rows)
-    for column in [*RUN_NUMBERS, *RUN_TEXTS, "experiment", "lang", "mode", "workload", "status", "warmup"]:
+    for column in RUN_COLUMNS:
         if column not in runs:
             runs[column] = np.nan
+    declared = [column for column in ROW_KEYS if column in runs]
+    runs = runs[declared + [column for column in runs.columns if column not in declared]]
     for column in RUN_NUMBERS:
         runs[column] = pd.to_numeric(runs[column], errors="coerce").astype("float64")
-    runs["workers"] = runs["workers"].astype("Int64")
-    runs["rep"] = runs["rep"].astype("Int64")
+    runs[COUNTS] = runs[COUNTS].astype("Int64")
     runs["warmup"] = runs["warmup"].fillna(False).astype(bool)
     runs["lang"] = ordered(runs["lang"], language_order(meta, runs["lang"]))
+    names = language_names(meta, list(runs["lang"].cat.categories))
+    runs["language"] = ordered(runs["lang"].astype(str).map(names), list(names.values()))  # labels, in lang's order
     runs["experiment"] = ordered(runs["experiment"], experiment_order(meta, runs["experiment"]))
-    runs["mode"] = ordered(runs["mode"], MODES)
-    runs["workload"] = ordered(runs["workload"], WORKLOADS)
-    runs["status"] = ordered(runs["status"], STATUSES)
+    for column, enum in ORDERED.items():
+        runs[column] = ordered(runs[column], [member.value for member in enum])
     return derive(runs, machine_cores(meta.get("machine", {})))
 
 
@@ -137,8 +150,8 @@ def load_results(directory: Path) -> ResultsSet:
     directory = Path(directory)
     meta = store.read_meta(directory)
     runs = type_runs(store.read_runs(directory), meta)
-    samples = _read_parquet(directory / "samples.parquet", SAMPLE_COLUMNS)
-    threads = _read_parquet(directory / "threads.parquet", THREAD_COLUMNS)
+    samples = _read_parquet(directory / SAMPLES, [RUN_ID, *SAMPLE_COLUMNS])
+    threads = _read_parquet(directory / THREADS, [RUN_ID, *THREAD_COLUMNS])
     samples = samples.astype({"t_s": "float64", "core": "int64", "system_pct": "float64", "workload_pct": "float64"})
     # Only the cores the runs could use: on a machine lent in part (a container, taskset) the others are noise.
     samples = samples[samples["core"].isin(usable_core_ids(meta.get("machine", {})))].reset_index(drop=True)

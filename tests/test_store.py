@@ -1,0 +1,159 @@
+"""Reading and writing results sets: a set written by the code before the typed record loads to the same
+tables as one written now; a newer set is refused in one line, an older one goes through the upgrade steps."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from analysis.load import load_results
+from labpaths import ROOT
+from polylab.cli import commands as cli
+from polylab.config.errors import UserError
+from polylab.results import schema, store
+
+FIXTURES = ROOT / "tests" / "fixtures"
+# The two experiments of the smoke profile that v1-smoke holds python runs of, as the profile had them then.
+SMOKE = """profiles:
+  smoke:
+    defaults: {repetitions: 1, timeout_s: 60}
+    experiments:
+      cpu-count: {workload: sum, workers: [2], n: 2000000}
+      print: {workload: sum-print, workers: [2], n: 20000, sink: pipe}
+"""
+# One experiment per failure shape of v1-faults, run by the faulty language and two broken copies of it.
+FAULTS = """defaults: {repetitions: 1, timeout_s: 20, sample_hz: 10}
+profiles:
+  faults:
+    experiments:
+      well-behaved: {workload: sum, workers: [2], n: 1000, modes: [threads], sink: pipe,
+                     langs: [faulty, nostart, nobuild]}
+      exit-nonzero: {workload: sum, workers: [1], n: 1000, modes: [threads], langs: [faulty], sample_hz: 0}
+      hang: {workload: sum, workers: [1], n: 1000, modes: [processes], langs: [faulty], timeout_s: 1}
+      wrong-checksum: {workload: sum, workers: [1], n: 1000, modes: [threads], langs: [faulty]}
+      garbage-on-stdout: {workload: sum-print, workers: [1], n: 1000, modes: [threads], langs: [faulty],
+                          sink: pipe}
+"""
+# Row keys whose values depend on the run's timing or the machine, not on what was run.
+MEASURED = {"started_at", "wall_s", "user_s", "sys_s", "max_rss_bytes", "tree_rss_bytes", "ctx_voluntary",
+            "ctx_involuntary", "inner_s", "startup_s", "parallelism", "worker_elapsed_s", "runtime", "samples",
+            "workload_cpu_s", "unplaced_cpu_s", "migrations", "threads_max", "per_core_busy_s", "sampler_cpu_s",
+            "interval_s", "stderr_tail", "toolchain_version"}
+
+
+def _faulty_langs(folder):
+    """The faulty language, a copy whose program does not exist, and one whose build fails."""
+    shutil.copytree(ROOT / "tests" / "faulty", folder / "faulty")
+    for name, old, new in [("nostart", 'run: [python3, "{src}/faulty.py"]', 'run: ["{src}/does-not-exist"]'),
+                           ("nobuild", "build: []", 'build: [[python3, -c, "raise SystemExit(3)"]]')]:
+        shutil.copytree(ROOT / "tests" / "faulty", folder / name)
+        manifest = folder / name / "lang.yaml"
+        text = manifest.read_text().replace("name: faulty", f"name: {name}")
+        assert old in text
+        manifest.write_text(text.replace(old, new))
+    return folder
+
+
+def _run(tmp, profile: str, config_text: str, langs: str | None = None):
+    config = tmp / "experiments.yaml"
+    config.write_text(config_text)
+    out, _ = cli.run(profile=profile, langs=langs, out=str(tmp / "set"), config=str(config), backend="local")
+    return out
+
+
+@pytest.fixture(scope="module")
+def new_smoke(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("smoke"), "smoke", SMOKE, langs="python")
+
+
+@pytest.fixture(scope="module")
+def new_faults(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("faults")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("POLYLAB_LANGS", str(_faulty_langs(tmp / "langs")))
+        return _run(tmp, "faults", FAULTS)
+
+
+def _rows(folder) -> dict[str, dict]:
+    return {row["run_id"]: row for row in store.read_runs(folder)}
+
+
+def test_the_new_code_writes_the_keys_the_old_code_wrote_for_each_kind_of_run(new_faults, new_smoke):
+    for old_set, new_set in [("v1-faults", new_faults), ("v1-smoke", new_smoke)]:
+        old, new = _rows(FIXTURES / old_set), _rows(new_set)
+        shared = old.keys() & new.keys()
+        assert len(shared) == (7 if old_set == "v1-faults" else 2)
+        for run_id in shared:
+            assert set(new[run_id]) == set(old[run_id]), run_id
+            assert set(new[run_id]) <= set(schema.ROW_KEYS)      # every key written is declared
+            same = ["status", "checksum_ok", "exit_code", "iterations", "stdout_lines", "stdout_ok", "cpu_source"]
+            assert {k: new[run_id].get(k) for k in same} == {k: old[run_id].get(k) for k in same}, run_id
+
+
+def test_an_old_set_and_a_new_set_load_to_the_same_tables(new_smoke):
+    old, new = load_results(FIXTURES / "v1-smoke"), load_results(new_smoke)
+    for table in ("runs", "samples", "threads"):
+        old_table, new_table = getattr(old, table), getattr(new, table)
+        assert list(old_table.columns) == list(new_table.columns), table
+        assert old_table.dtypes.astype(str).to_dict() == new_table.dtypes.astype(str).to_dict(), table
+    shared = sorted(set(old.runs["run_id"]) & set(new.runs["run_id"]))
+    assert shared == ["cpu-count.python.processes.w2.r1", "print.python.threads.w2.r1"]
+    same = [key for key in schema.RUN_COLUMNS if key not in MEASURED and key != "run_id"]
+    old_rows, new_rows = (runs.set_index("run_id").loc[shared, same] for runs in (old.runs, new.runs))
+    pd.testing.assert_frame_equal(old_rows.astype(str), new_rows.astype(str))
+
+
+def _with_version(source, folder, version: int, files=("meta.json", "runs.jsonl")):
+    shutil.copytree(source, folder)
+    for name in files:
+        path = folder / name
+        if name == "meta.json":
+            path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": version}))
+        else:
+            rows = [{**json.loads(line), "schema_version": version} for line in path.read_text().splitlines()]
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return folder
+
+
+def test_a_set_from_a_newer_schema_is_refused_naming_the_file_and_both_versions(tmp_path):
+    folder = _with_version(FIXTURES / "v1-smoke", tmp_path / "set", 99, files=("runs.jsonl",))
+    with pytest.raises(UserError) as caught:
+        store.read_runs(folder)
+    assert str(caught.value) == (f"{folder / 'runs.jsonl'} was written by results schema version 99, and this "
+                                 f"polylab reads up to version {schema.SCHEMA_VERSION} — update polylab to read it")
+
+
+def test_invoke_report_on_a_version_99_set_is_one_line_and_exit_1(tmp_path, invoke_cmd):
+    folder = _with_version(FIXTURES / "v1-smoke", tmp_path / "set", 99)
+    done = subprocess.run([*invoke_cmd, "report", "--results", str(folder)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, env=dict(os.environ), stdin=subprocess.DEVNULL)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"error: {folder / 'meta.json'} was written by results schema version 99, and "
+                                   f"this polylab reads up to version {schema.SCHEMA_VERSION} — update polylab to "
+                                   f"read it")
+    assert done.stdout == "" and not (folder / "report.html").exists()
+
+
+def test_an_older_set_goes_through_the_registered_upgrade(tmp_path, monkeypatch):
+    """A made-up version 0, which called wall_s `wall` and kept no `profile` in meta.json."""
+    folder = _with_version(FIXTURES / "v1-smoke", tmp_path / "set", 0)
+    rows = [json.loads(line) for line in (folder / "runs.jsonl").read_text().splitlines()]
+    for row in rows:
+        row["wall"] = row.pop("wall_s")
+    (folder / "runs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(UserError, match="results schema version 0 cannot be read: no upgrade from version 0"):
+        store.read_meta(folder)
+
+    def rename_wall(row: dict) -> dict:
+        return {("wall_s" if key == "wall" else key): value for key, value in row.items()}
+
+    monkeypatch.setitem(schema.UPGRADES, 0, schema.Upgrade(row=rename_wall, meta=lambda meta: {**meta,
+                                                                                                "profile": "up"}))
+    upgraded, current = load_results(folder), load_results(FIXTURES / "v1-smoke")
+    assert upgraded.meta["profile"] == "up" and upgraded.meta["schema_version"] == schema.SCHEMA_VERSION
+    pd.testing.assert_frame_equal(upgraded.runs, current.runs)
