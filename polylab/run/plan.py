@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from polylab.config.experiments import Experiment, Profile
 from polylab.config.errors import ConfigError
@@ -28,9 +28,6 @@ class RunSpec:
     sample_hz: float
     perf: bool
     cpus: int | None
-
-    def serialize(self) -> dict:
-        return asdict(self)
 
     def contract_args(self, result_path: str) -> list[str]:
         """The workload contract's arguments (langs/README.md)."""

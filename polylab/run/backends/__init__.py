@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from polylab.config.manifests import Language
+from polylab.results.store import atomic_write_text
 from polylab.run.plan import RunSpec
 from polylab.run.runner import Launch
 
@@ -119,9 +120,7 @@ def cached(build_dir: Path, key: str) -> bool:
 
 def write_stamp(build_dir: Path, key: str, detection: Detection) -> None:
     stamp = {"key": key, "backend": detection.backend, "variant": detection.variant, "version": detection.version}
-    tmp = build_dir / (STAMP + ".tmp")
-    tmp.write_text(json.dumps(stamp))
-    tmp.replace(build_dir / STAMP)
+    atomic_write_text(build_dir / STAMP, json.dumps(stamp))
 
 
 BUILD_TIMEOUT_S = 600
