@@ -60,8 +60,8 @@ def docker_engine(request):
     atexit.register(eng.stop)  # safety net if the session dies before teardown
     try:
         cached = engine.cache_path(engine.image_hash(engine.read_packages())).is_file()
-        # debootstrap is only needed when the image tarball is not cached yet.
-        engine.ensure_host_packages(need_debootstrap=not cached, log=log)
+        # mmdebstrap is only needed when the image tarball is not cached yet.
+        engine.ensure_host_packages(need_builder=not cached, log=log)
         eng.start()
         engine.ensure_test_image(eng, log=log)
     except engine.EngineError as exc:

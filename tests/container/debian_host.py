@@ -1,5 +1,5 @@
-"""The Debian host side: install docker.io and debootstrap with apt-get when missing, and find the Debian
-mirror apt already uses (debootstrap builds the test image from it; nothing else is downloaded)."""
+"""The Debian host side: install docker.io and mmdebstrap with apt-get when missing, and find the Debian
+mirror apt already uses (mmdebstrap builds the test image from it; nothing else is downloaded)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from .common import CACHE_DIR, SBIN_PATH, EngineError, Log, stderr_log, tail, wh
 
 SUITE = "bookworm"  # the Debian release: of the test image, and the suite looked up in apt's sources
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-HOST_PACKAGES = ("docker.io", "debootstrap")
+HOST_PACKAGES = ("docker.io", "mmdebstrap")
 _apt_updated = False
 
 
-def _missing_tools(need_debootstrap: bool) -> list[str]:
-    tools = ["dockerd", "containerd", "runc"] + (["debootstrap"] if need_debootstrap else [])
+def _missing_tools(need_builder: bool) -> list[str]:
+    tools = ["dockerd", "containerd", "runc"] + (["mmdebstrap"] if need_builder else [])
     return [t for t in tools if which(t) is None]
 
 
@@ -43,12 +43,12 @@ def _no_service_starts(log: Log):
             policy.unlink(missing_ok=True)
 
 
-def ensure_host_packages(need_debootstrap: bool = True, log: Log = stderr_log) -> None:
-    """Install docker.io (and debootstrap when the image must be built) if missing. Raises EngineError."""
+def ensure_host_packages(need_builder: bool = True, log: Log = stderr_log) -> None:
+    """Install docker.io (and mmdebstrap when the image must be built) if missing. Raises EngineError."""
     global _apt_updated
-    missing = _missing_tools(need_debootstrap)
+    missing = _missing_tools(need_builder)
     if not missing:
-        log("host packages: dockerd, containerd, runc" + (", debootstrap" if need_debootstrap else "")
+        log("host packages: dockerd, containerd, runc" + (", mmdebstrap" if need_builder else "")
             + " present")
         return
     if os.geteuid() != 0:
@@ -58,8 +58,8 @@ def ensure_host_packages(need_debootstrap: bool = True, log: Log = stderr_log) -
         raise EngineError(f"missing {', '.join(missing)} and no apt-get on this machine: install "
                           f"{' '.join(HOST_PACKAGES)} (Debian) by hand")
     packages = ["docker.io"] if {"dockerd", "containerd", "runc"} & set(missing) else []
-    if "debootstrap" in missing:
-        packages.append("debootstrap")
+    if "mmdebstrap" in missing:
+        packages.append("mmdebstrap")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", PATH=os.environ.get("PATH", "") + ":" + SBIN_PATH)
     apt_opts = ["-q", "-o", "Dpkg::Use-Pty=0", "-o", "DPkg::Lock::Timeout=300"]
     logfile = CACHE_DIR / "apt-install.log"
@@ -83,7 +83,7 @@ def ensure_host_packages(need_debootstrap: bool = True, log: Log = stderr_log) -
         raise EngineError(f"apt-get install {' '.join(packages)} failed (rc {r.returncode}); "
                           f"log {logfile}:\n{tail(logfile)}")
     log(f"host packages: installed in {time.monotonic() - t:.1f}s")
-    still = _missing_tools(need_debootstrap)
+    still = _missing_tools(need_builder)
     if still:
         raise EngineError(f"after apt-get install, still missing: {', '.join(still)}")
 
