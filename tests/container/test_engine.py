@@ -56,6 +56,18 @@ def test_go_builds_and_runs(docker_engine, tmp_path):
     assert r.stdout.rstrip().endswith("hello from Go 42")
 
 
+def test_java_compiles_and_runs(docker_engine, tmp_path):
+    (tmp_path / "Hello.java").write_text(
+        "public class Hello { public static void main(String[] a) {\n"
+        "  System.out.println(\"hello from Java \" + (6 * 7) + \" on \" + Runtime.version().feature());\n"
+        "} }\n")
+    r = docker_engine.run([
+        "run", "--rm", *NONET, "-v", f"{tmp_path}:/src:ro", docker_engine.image,
+        "sh", "-c", "javac -d /tmp /src/Hello.java && java -cp /tmp Hello"])
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert r.stdout.strip() == "hello from Java 42 on 17", r.stdout
+
+
 def test_container_has_only_loopback(docker_engine):
     r = docker_engine.run(["run", "--rm", *NONET, docker_engine.image, "cat", "/proc/net/dev"])
     assert r.returncode == 0, r.stderr
