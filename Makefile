@@ -22,12 +22,14 @@ $(STAMP): pyproject.toml
 
 # Each language's toolchain, installed from Debian's packages when missing and apt-get is available.
 # C# is Mono here (mono-mcs); a .NET SDK, if present, is preferred by langs/csharp/lang.yaml.
+# Free-threaded CPython 3.13t is built once per machine from Debian's source package (langs/python/README.md).
 toolchains:
 	@need=(); \
 	command -v mcs >/dev/null && command -v mono >/dev/null || need+=(mono-mcs); \
 	command -v go >/dev/null || need+=(golang-go); \
 	command -v javac >/dev/null || need+=(openjdk-17-jdk-headless); \
 	command -v python3 >/dev/null || need+=(python3); \
+	command -v pypy3 >/dev/null || need+=(pypy3); \
 	command -v perf >/dev/null || need+=(linux-perf); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  if [ -n "$(APT_GET)" ]; then \
@@ -36,6 +38,8 @@ toolchains:
 	      || echo "warning: could not install $${need[*]}; those languages will be skipped (see invoke doctor)"; \
 	  else echo "warning: missing $${need[*]} and no apt-get; see invoke doctor for install hints"; fi; \
 	fi
+	@bash langs/python/toolchains/build-free-threaded.sh \
+	  || echo "warning: free-threaded CPython not built; that Python variant will be skipped (see invoke doctor)"
 
 all: setup toolchains
 	$(BIN)/invoke all $(if $(PROFILE),--profile $(PROFILE))
