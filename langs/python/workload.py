@@ -5,7 +5,10 @@ threading.Thread objects ("threads" mode) or as multiprocessing children
 In threads mode the GIL lets only one thread run Python bytecode at a time, so
 N threads use about one core; in processes mode each child has its own
 interpreter and GIL, so N children can use N cores. That difference is what
-polylab measures. Standard library only; CPython 3.9+.
+polylab measures. A free-threaded CPython (3.13t, built with --disable-gil)
+has no GIL, so its threads can use N cores too; the result's runtime says
+which build ran. Standard library only; runs unchanged on CPython 3.9+
+(with or without the GIL) and PyPy 3.9+.
 """
 
 import argparse
@@ -230,13 +233,24 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def describe_runtime():
+    """Which build of Python runs this: the implementation, its version, and
+    whether the GIL is on (builds before 3.13 have no switch: always on)."""
     runtime = {
-        "name": platform.python_implementation().lower(),  # "cpython"
-        "version": platform.python_version(),
+        "name": platform.python_implementation().lower(),  # "cpython", "pypy"
+        "version": platform.python_version(),  # the Python language version
+        "implementation": sys.implementation.name,
+        "gil_enabled": sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True,
         "start_method": None,
     }
+    if hasattr(sys, "pypy_version_info"):
+        runtime["pypy_version"] = "%d.%d.%d" % sys.pypy_version_info[:3]
+    return runtime
+
+
+def main():
+    args = parse_args()
+    runtime = describe_runtime()
     if args.mode == "processes":
         runtime["start_method"] = multiprocessing.get_start_method()
     run = run_threads if args.mode == "threads" else run_processes
