@@ -3,18 +3,20 @@ without anyone writing a test. Each language is built once, then run through pol
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from polylab.backends import BuildError
-from polylab.checks import expected_sum
-from polylab.errors import ConfigError
-from polylab.lab import build_all, choose, langs_folder, load_lab
-from polylab.langs import load_language
-from polylab.matrix import run_one
-from polylab.plan import RunSpec
+from polylab.run.backends import BuildError
+from polylab.run.checks import expected_sum
+from polylab.config.errors import ConfigError
+from polylab.run.lab import build_all, choose, langs_folder, load_lab
+from polylab.config.manifests import load_language
+from polylab.run.matrix import run_one
+from polylab.run.plan import RunSpec
 
 FOLDERS = sorted(p for p in langs_folder().iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 SMALL_N = {"sum": 200_000, "sum-print": 3_000}
@@ -27,7 +29,13 @@ def _spec(lang, workload, mode, workers=2, n=None, seconds=None, sink="pipe", ta
                    warmup=False, timeout_s=60, sink=sink, sample_hz=0, perf=False, cpus=None)
 
 
-@pytest.fixture(scope="module", params=[f.name for f in FOLDERS])
+def _lang_id(name: str) -> str:
+    """`lang[c]`: `pytest -k "lang[c]"` selects exactly C, where `-k c` would also pick csharp (-k matches
+    substrings, and its grammar has no `=`); the brackets cannot occur in a language name."""
+    return f"lang[{name}]"
+
+
+@pytest.fixture(scope="module", params=[f.name for f in FOLDERS], ids=_lang_id)
 def built(request, tmp_path_factory):
     """(lab, choice, out dir) for one language folder, built; fails with what is missing otherwise."""
     folder = langs_folder() / request.param
@@ -49,7 +57,7 @@ def built(request, tmp_path_factory):
 
 def _run(built, spec: RunSpec) -> dict:
     lab, choice, out = built
-    row = run_one(lab, spec, choice, out, sampler=None)
+    row = run_one(lab, spec, choice, out, sampler=None).to_row()   # the record as its runs.jsonl row
     assert row["status"] == "ok", f"{spec.label}: {row['status']} — {row.get('reason')}\n{row.get('stderr_tail')}"
     return row
 
@@ -89,8 +97,37 @@ def test_stdout_holds_exactly_the_partial_sums(built, mode):
     assert printed == expected
 
 
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_concurrent_printing_never_tears_a_line(built, mode):
+    """Four workers printing flat out for 0.3 s into one file: every line must be one whole partial sum
+    c(c-1)/2 (a torn half or two glued lines is not triangular, or not a number), and the lines must be exactly
+    each worker's 0, 1, 3, ... up to its own iteration count."""
+    _, choice, out = built
+    spec = _spec(choice.language.name, "sum-print", mode, workers=4, seconds=0.3, sink="file", tag=".tearing")
+    _run(built, spec)
+    result = json.loads((out / "raw" / f"{spec.run_id}.result.json").read_text())
+    text = (out / "raw" / f"{spec.run_id}.stdout").read_bytes().decode("ascii", errors="replace")
+    assert text.endswith("\n"), f"last line unterminated: {text[-40:]!r}"
+    lines = text[:-1].split("\n")
+    bad = [line for line in lines if not _is_partial_sum(line)]
+    assert not bad, f"{len(bad)} of {len(lines)} lines are not whole partial sums, e.g. {bad[:5]}"
+    printed = Counter(lines)
+    iterations = [w["iterations"] for w in result["workers"]]
+    expected = Counter(str(expected_sum(c)) for count in iterations for c in range(1, count + 1))
+    missing, extra = expected - printed, printed - expected
+    assert not missing and not extra, f"missing {list(missing.items())[:5]}, extra {list(extra.items())[:5]}"
+
+
+def _is_partial_sum(line: str) -> bool:
+    """True when line is the decimal of c(c-1)/2 for some c >= 1, written as the loop writes it."""
+    if not line.isdigit() or (line != "0" and line.startswith("0")):
+        return False
+    value = int(line)
+    c = (1 + math.isqrt(1 + 8 * value)) // 2
+    return c * (c - 1) // 2 == value
+
+
 def test_result_file_describes_the_run(built):
-    import json
     _, choice, out = built
     spec = _spec(choice.language.name, "sum", "processes", workers=3, n=1_000, tag=".json")
     _run(built, spec)
@@ -123,9 +160,8 @@ def test_loop_is_not_collapsed_into_a_formula(built):
 def test_bad_arguments_exit_2_with_nothing_on_stdout(built):
     import subprocess
     lab, choice, out = built
-    argv, env = choice.backend.command(choice.language, choice.detection, lab.build_root,
-                                       ["--workload", "sum", "--mode", "threads", "--workers", "2",
-                                        "--result", str(out / "bad.json")], None)   # neither --n nor --seconds
+    argv, env = choice.backend.command(choice.target, ["--workload", "sum", "--mode", "threads", "--workers", "2",
+                                                       "--result", str(out / "bad.json")])   # neither --n nor --seconds
     done = subprocess.run(argv, capture_output=True, env={**__import__("os").environ, **env}, timeout=60,
                           cwd=lab.build_root / choice.language.name)
     assert done.returncode == 2 and done.stdout == b"" and done.stderr.strip()
