@@ -10,6 +10,7 @@ import signal
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from polylab import __version__
 from polylab.config.errors import UserError
@@ -26,6 +27,9 @@ from polylab.run.plan import RunSpec
 from polylab.run.reaper import become_subreaper
 from polylab.run.runner import execute
 from polylab.sample import perfstat
+
+if TYPE_CHECKING:   # imported only when a run samples (_sampler_for)
+    from polylab.sample.sampler import Sampler
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
@@ -89,7 +93,7 @@ def _sampler_for(samplers: dict, stack: ExitStack, hz: float):
     return samplers[hz]
 
 
-def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler) -> RunRecord:
+def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler: Sampler | None) -> RunRecord:
     """Execute one run through its backend; returns its record (its sample parts are written beside)."""
     raw = out / RAW
     result_path = raw / f"{spec.run_id}.result.json"

@@ -15,12 +15,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from polylab.results.schema import ContainerRun, CpuSource, Measured, ProgramResult, Status, Totals, Verdict
 from polylab.run.checks import check_result, check_stdout
 from polylab.run.plan import RunSpec
 from polylab.run.reaper import child_pids, kill_run_group, reap_escaped, reap_group
+
+if TYPE_CHECKING:   # the sampler's handle is only passed through here
+    from polylab.sample.sampler import RunSamples, Sampler
 
 STDERR_TAIL_CHARS = 2000
 READ_CHUNK = 1 << 20
@@ -91,7 +94,8 @@ def _stderr_tail(path: Path) -> str:
         return ""
 
 
-def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler=None) -> tuple[Measured, Verdict, object]:
+def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
+            sampler: Sampler | None = None) -> tuple[Measured, Verdict, RunSamples | None]:
     """Run once; return what was measured, the verdict, and the sampler's RunSamples (None when not sampled)."""
     stderr_path = raw_dir / f"{spec.run_id}.stderr"
     stdout_path = raw_dir / f"{spec.run_id}.stdout"
