@@ -9,6 +9,7 @@ from invoke import Collection, task
 
 from polylab.cli import commands as cli
 from polylab.console import say
+from polylab.hosts import task as on_hosts
 
 COMMON_HELP = {
     "profile": "profile from experiments.yaml (default: its default_profile, 'quick')",
@@ -22,23 +23,28 @@ COMMON_HELP = {
 }
 
 
-@task(help=COMMON_HELP, optional=["resume"], iterable=["image"])
-def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None):
+@task(help={**COMMON_HELP, **on_hosts.HELP}, optional=["resume"], iterable=["image"])
+def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None,
+        hosts=None, serial=False, inventory=None, accept_new_host_keys=False):
     """Build every language, run the profile's matrix with sampling, and write the report."""
     from analysis.report import build_report
-    directory, code = cli.run(profile=profile, langs=langs, out=out, config=config, backend=backend, strict=strict,
-                              resume=resume, images=image)
+    directory, code = on_hosts.run(cli.run, hosts=hosts, serial=serial, inventory=inventory,
+                                   accept_new_host_keys=accept_new_host_keys, profile=profile, langs=langs, out=out,
+                                   config=config, backend=backend, strict=strict, resume=resume, images=image)
     if not cli.interrupted(code):
         with cli.user_errors():
-            build_report(directory)
+            for folder in on_hosts.report_folders(directory):
+                build_report(folder)
     cli.exit_for(code, directory)
 
 
-@task(help=COMMON_HELP, optional=["resume"], iterable=["image"])
-def run(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None):
+@task(help={**COMMON_HELP, **on_hosts.HELP}, optional=["resume"], iterable=["image"])
+def run(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None,
+        hosts=None, serial=False, inventory=None, accept_new_host_keys=False):
     """Build (cached) and run the profile's matrix, without the report."""
-    directory, code = cli.run(profile=profile, langs=langs, out=out, config=config, backend=backend, strict=strict,
-                              resume=resume, images=image)
+    directory, code = on_hosts.run(cli.run, hosts=hosts, serial=serial, inventory=inventory,
+                                   accept_new_host_keys=accept_new_host_keys, profile=profile, langs=langs, out=out,
+                                   config=config, backend=backend, strict=strict, resume=resume, images=image)
     cli.exit_for(code, directory)
 
 

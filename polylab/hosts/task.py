@@ -1,0 +1,46 @@
+"""The entry tasks.py's `run` and `all` call: on hosts when --hosts is given or --resume names a set that
+was run on hosts; otherwise the one-machine path, unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from polylab.cli.commands import user_errors
+from polylab.hosts.state import CHECKOUT, HOSTS, is_hosts_set
+from polylab.results.schema import RUNS
+
+HELP = {
+    "hosts": "run on these hosts of the inventory over SSH: h1,h2 or 'all' ('local' is this machine)",
+    "serial": "with --hosts: one host after another instead of all at once",
+    "inventory": "with --hosts: the inventory file (default: hosts.yaml)",
+    "accept_new_host_keys": "with --hosts: add a host key that known_hosts lacks (a changed key is still refused)",
+}
+
+
+def _resumes_hosts_set(resume) -> bool:
+    if not resume:
+        return False
+    folder = CHECKOUT / "results" / "latest" if resume is True or resume == "latest" else Path(resume)
+    return is_hosts_set(folder.resolve())
+
+
+def run(run_here: Callable[..., tuple[Path, int]], *, hosts: str | None = None, serial: bool = False,
+        inventory: str | None = None, accept_new_host_keys: bool = False, **options) -> tuple[Path, int]:
+    """(results folder, exit code), like polylab.cli.commands.run, which is `run_here`."""
+    with user_errors():
+        several = bool(hosts) or _resumes_hosts_set(options.get("resume"))
+    if not several:
+        return run_here(**options)
+    from polylab.hosts.orchestrate import run_on_hosts    # fabric and paramiko load only for --hosts
+    with user_errors():
+        return run_on_hosts(hosts=hosts, serial=serial, inventory=inventory,
+                            accept_new_host_keys=accept_new_host_keys, **options)
+
+
+def report_folders(directory: Path) -> list[Path]:
+    """The sets a report is built for: the set itself, or, for a hosts set until the analysis reads the
+    `host` column, each host's own set."""
+    if not is_hosts_set(directory):
+        return [directory]
+    return sorted(folder for folder in (directory / HOSTS).iterdir() if (folder / RUNS).exists())
