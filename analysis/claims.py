@@ -101,8 +101,8 @@ def _parallel_claim(results: ResultsSet, langs: list[str], mode: str, at_most: b
     runs = runs[runs["lang"].isin(langs) & (runs["mode"] == mode) & (runs["workload"] == "sum")
                 & (runs["workers"] >= 2) & (runs["cores"] >= 2)]
     outcomes, rows = [], []
-    for (experiment, lang, workers), group in work_parallelism(results, runs).groupby(
-            ["experiment", "lang", "workers"], observed=True):
+    for (experiment, language, workers), group in work_parallelism(results, runs).groupby(
+            ["experiment", "language", "workers"], observed=True):
         kept = group[~group["noisy"]]
         cores = int(group["cores"].iloc[0])
         threshold = ONE_CORE if at_most else ALL_CORES * min(int(workers), cores)
@@ -113,8 +113,8 @@ def _parallel_claim(results: ResultsSet, langs: list[str], mode: str, at_most: b
             (f"; {set_aside} noisy run(s) set aside)" if set_aside else ")")
         if len(kept) and kept["source"].iloc[0] == "wait4 bounds":
             note += f"; bounds {kept['low'].min():.3g}–{kept['high'].max():.3g}"
-        rows.append(_row(f"{lang} · {mode} · {tidy.workers_label(workers)} · {experiment}", "work-phase parallelism",
-                         tidy.spread(kept["value"]), note))
+        rows.append(_row(f"{language} · {mode} · {tidy.workers_label(workers)} · {experiment}",
+                         "work-phase parallelism", tidy.spread(kept["value"]), note))
     return outcomes, rows
 
 
@@ -135,7 +135,7 @@ def claim_migrations(results: ResultsSet) -> tuple[list[str], list[dict]]:
     threads = tidy.thread_stats(results, tidy.headline_runs(results, head))
     busy = threads[threads["busy"]]
     outcomes, rows = [], []
-    for (lang, mode), group in busy.groupby(["lang", "mode"], observed=True):
+    for (language, mode), group in busy.groupby(["language", "mode"], observed=True):
         migrations = tidy.spread(group["migrations"])
         changes = tidy.spread(group["core_changes"])
         kernel_known = migrations["n"] > 0
@@ -149,7 +149,7 @@ def claim_migrations(results: ResultsSet) -> tuple[list[str], list[dict]]:
         else:
             outcome = INCONCLUSIVE
         outcomes.append(outcome)
-        label = f"{lang} · {mode} · {tidy.workers_label(head.workers)}"
+        label = f"{language} · {mode} · {tidy.workers_label(head.workers)}"
         rows.append(_row(label, "kernel migrations per busy thread", migrations, outcome))
         rows.append(_row(label, "core changes between samples per busy thread", changes,
                          f"{(group['core_changes'] > 0).mean():.0%} of busy threads seen on another core"))
@@ -181,14 +181,15 @@ def claim_noisy(results: ResultsSet) -> tuple[list[str], list[dict]]:
     if python.empty or others.empty:
         return [], []
     rows, verdicts, workers = [], {}, tidy.workers_label(head.workers)
+    python_name = python["language"].iloc[0]
     for column, name in NOISE_MEASURES.items():
         subject = tidy.spread(python[column])
-        rows.append(_row(f"python · threads · {workers}", name, subject, "the subject"))
+        rows.append(_row(f"{python_name} · threads · {workers}", name, subject, "the subject"))
         comparisons = []
-        for lang, group in others.groupby("lang", observed=True):
+        for language, group in others.groupby("language", observed=True):
             comparison = _compare_ranges(subject, tidy.spread(group[column]))
-            rows.append(_row(f"{lang} · threads · {workers}", name, tidy.spread(group[column]),
-                             f"python {comparison}" if comparison != "too few runs" else "too few quiet runs"))
+            rows.append(_row(f"{language} · threads · {workers}", name, tidy.spread(group[column]),
+                             f"{python_name} {comparison}" if comparison != "too few runs" else "too few quiet runs"))
             if comparison != "too few runs":
                 comparisons.append(comparison)
         verdicts[column] = comparisons
@@ -203,14 +204,14 @@ def claim_cpu_means_speed(results: ResultsSet) -> tuple[list[str], list[dict]]:
     head = tidy.headline(results)
     runs = work_parallelism(results, tidy.headline_runs(results, head, all_workers=True))
     outcomes, rows = [], []
-    for lang, group in runs.dropna(subset=["value", "throughput"]).groupby("lang", observed=True):
+    for language, group in runs.dropna(subset=["value", "throughput"]).groupby("language", observed=True):
         if len(group) < MIN_CORRELATION_RUNS or group["value"].nunique() < 2:
             outcome, rho, p = INCONCLUSIVE, np.nan, np.nan
         else:
             rho, p = scipy_stats.spearmanr(group["value"], group["throughput"])
             outcome = (SUPPORTED if rho > 0 else CONTRADICTED) if p < ALPHA else INCONCLUSIVE
         outcomes.append(outcome)
-        rows.append({"group": f"{lang} · both modes · every worker count", "measure":
+        rows.append({"group": f"{language} · both modes · every worker count", "measure":
                      "Spearman ρ, work-phase parallelism vs throughput", "median": rho,
                      "spread": f"p = {p:.2g}" if not np.isnan(p) else "", "n": len(group), "outcome": outcome})
     return outcomes, rows
@@ -219,9 +220,9 @@ def claim_cpu_means_speed(results: ResultsSet) -> tuple[list[str], list[dict]]:
 def claim_printing(results: ResultsSet) -> tuple[list[str], list[dict]]:
     pairs = tidy.print_pairs(results)
     outcomes, rows = [], []
-    for (lang, mode, workers), group in pairs.groupby(["lang", "mode", "workers"], observed=True):
+    for (language, mode, workers), group in pairs.groupby(["language", "mode", "workers"], observed=True):
         printing, summing = group[group["workload"] == "sum-print"], group[group["workload"] == "sum"]
-        label = f"{lang} · {mode} · {tidy.workers_label(workers)}"
+        label = f"{language} · {mode} · {tidy.workers_label(workers)}"
         throughput = [tidy.spread(summing["throughput"]), tidy.spread(printing["throughput"])]
         sys_share = [tidy.spread(summing["sys_share"]), tidy.spread(printing["sys_share"])]
         slower = _compare_ranges(throughput[1], throughput[0]) == "lower"

@@ -23,7 +23,7 @@ from polylab.results.store import atomic_write_text
 
 from . import tidy
 from .document import Bullets, Document, Heading, Table, Text, to_html, to_markdown
-from .load import ResultsSet, load_results
+from .load import ResultsSet, language_names, load_results
 
 MATCH = ["experiment", "lang", "variant", "workload", "mode", "workers"]
 ALPHA = 0.05
@@ -96,10 +96,22 @@ def _compare_sides(side_a: pd.DataFrame, side_b: pd.DataFrame) -> dict:
     return {**row, "verdict": None, "_better": (row["B/A"] > 1) == higher_is_better}
 
 
+def shown_names(a: ResultsSet, b: ResultsSet) -> dict[str, str]:
+    """Language folder → the name both sides show: its display name in B, else in A (a set written before
+    display names were recorded knows only the folder)."""
+    def names(results: ResultsSet) -> dict[str, str]:
+        return language_names(results.meta, [str(lang) for lang in results.runs["lang"].cat.categories])
+    older, newer = names(a), names(b)
+    return {lang: newer[lang] if newer.get(lang, lang) != lang else older.get(lang, lang)
+            for lang in dict.fromkeys([*older, *newer])}
+
+
 def machines_side_by_side(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
+    shown = shown_names(a, b)
+
     def facts(results: ResultsSet) -> dict:
-        toolchains = {f"toolchain {lang}": f"{info.get('variant', '')} {info.get('version', '')} "
-                                           f"({info.get('backend', '')})"
+        toolchains = {f"toolchain {shown.get(lang, lang)}": f"{info.get('variant', '')} {info.get('version', '')} "
+                                                            f"({info.get('backend', '')})"
                       for lang, info in results.meta.get("toolchains", {}).items()}
         return {"profile": results.meta.get("profile"), **results.machine, **toolchains}
 
@@ -126,7 +138,9 @@ def build_document(a: ResultsSet, b: ResultsSet, table: pd.DataFrame, factor: fl
                      f"{scipy_stats.mannwhitneyu(range(largest), range(largest, 2 * largest)).pvalue:.2g}: run ≥ 4 "
                      f"repetitions per configuration for a difference to be able to show as significant.")
     return Document(f"polylab compare — {a.name} → {b.name}").add(
-        Bullets(notes), Heading("Runs"), Table(table), Heading("Machines and toolchains"),
+        Bullets(notes), Heading("Runs"), Table(table.assign(lang=table["lang"].map(shown_names(a, b)))
+                                               .rename(columns={"lang": "language"})),
+        Heading("Machines and toolchains"),
         Text("Differences here can explain differences above."), Table(machines_side_by_side(a, b)))
 
 

@@ -112,7 +112,7 @@ def parallelism(results: ResultsSet) -> Drawn:
 
 def context_switches(results: ResultsSet) -> Drawn:
     head, runs = _every_worker_count(results)
-    switches = runs.melt(id_vars=["lang", "mode", "workers"], value_vars=["voluntary_per_s", "involuntary_per_s"],
+    switches = runs.melt(id_vars=["language", "mode", "workers"], value_vars=["voluntary_per_s", "involuntary_per_s"],
                          var_name="kind", value_name="per_s")
     switches["kind"] = ordered(switches["kind"].str.replace("_per_s", ""), ["voluntary", "involuntary"])
     return Drawn(plots.context_switches(switches), (
@@ -130,7 +130,7 @@ def migrations(results: ResultsSet) -> Drawn:
     if busy.empty:
         raise NoData(f"no thread samples for the runs of {head.label()}")
     measures = {"migrations": "kernel migrations (se.nr_migrations)", "core_changes": "core changes between samples"}
-    long = busy.melt(id_vars=["lang", "mode"], value_vars=list(measures), var_name="measure", value_name="value")
+    long = busy.melt(id_vars=["language", "mode"], value_vars=list(measures), var_name="measure", value_name="value")
     long["measure"] = ordered(long["measure"].map(measures), list(measures.values()))
     return Drawn(plots.thread_migrations(long), (
         f"How often the OS moved each busy thread (≥ {tidy.BUSY_THREAD_SHARE:.0%} of its run's busiest thread's CPU: "
@@ -142,7 +142,7 @@ def migrations(results: ResultsSet) -> Drawn:
 def memory(results: ResultsSet) -> Drawn:
     head, runs = _every_worker_count(results)
     measures = {"max_rss_mib": "largest process", "tree_rss_mib": "whole tree (sum of peaks)"}
-    long = runs.melt(id_vars=["lang", "mode", "workers"], value_vars=list(measures), var_name="measure",
+    long = runs.melt(id_vars=["language", "mode", "workers"], value_vars=list(measures), var_name="measure",
                      value_name="mib").dropna(subset=["mib"])
     if long.empty:
         raise NoData("no memory readings: max_rss_bytes is empty (it is the sampler's VmHWM reading: the sampler "
@@ -158,7 +158,7 @@ def memory(results: ResultsSet) -> Drawn:
 def startup(results: ResultsSet) -> Drawn:
     head = _headline_or_fail(results)
     runs = tidy.headline_runs(results, head)
-    parts = runs.melt(id_vars=["lang", "mode"], value_vars=["startup_s", "inner_s"], var_name="part",
+    parts = runs.melt(id_vars=["language", "mode"], value_vars=["startup_s", "inner_s"], var_name="part",
                       value_name="time_s")
     names = {"startup_s": "start-up + tear-down (wall − program's clock)", "inner_s": "work (program's own clock)"}
     parts["part"] = ordered(parts["part"].map(names), list(names.values()))
@@ -174,7 +174,7 @@ def printing(results: ResultsSet) -> Drawn:
         raise NoData("no sum-print runs with matching sum runs (same language, mode, workers)")
     measures = {"throughput": "iterations / s (log)", "sys_share": "kernel (sys) share of CPU",
                 "parallelism": "effective parallelism"}
-    effect = pairs.melt(id_vars=["lang", "mode", "workload"], value_vars=list(measures), var_name="measure",
+    effect = pairs.melt(id_vars=["language", "mode", "workload"], value_vars=list(measures), var_name="measure",
                         value_name="value")
     effect["measure"] = ordered(effect["measure"].map(measures), list(measures.values()))
     workers = ", ".join(str(w) for w in sorted(pairs["workers"].unique()))

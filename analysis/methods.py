@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import tidy
-from .load import ResultsSet
+from .load import ResultsSet, language_names
 
 
 def methods(results: ResultsSet) -> list[str]:
@@ -77,9 +77,12 @@ def machine_table(results: ResultsSet) -> pd.DataFrame:
 
 
 def toolchain_table(meta: dict) -> pd.DataFrame:
-    rows = [{"language": lang, **{k: info.get(k, "") for k in ("backend", "variant", "version", "path")}}
-            for lang, info in meta.get("toolchains", {}).items()]
-    return pd.DataFrame(rows, columns=["language", "backend", "variant", "version", "path"])
+    toolchains = meta.get("toolchains", {})
+    names = language_names(meta, list(toolchains))
+    columns = ["backend", "variant", "version", "path"]
+    rows = [{"language": names[lang], "folder": f"langs/{lang}", **{k: info.get(k, "") for k in columns}}
+            for lang, info in toolchains.items()]
+    return pd.DataFrame(rows, columns=["language", "folder", *columns])
 
 
 def experiment_table(meta: dict) -> pd.DataFrame:

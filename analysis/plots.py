@@ -139,9 +139,9 @@ def _ideal_line(data: pd.DataFrame, cores: int, measure: str | None = None, **_)
 def speedup_efficiency(scaling: pd.DataFrame, cores: int):
     """Speedup and efficiency against workers, per language (hue) and mode (column); dashed: ideal."""
     data = compact(scaling)
-    grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="lang", style="lang", markers=True,
+    grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="language", markers=True,
                        dashes=False, row="measure", col="mode", estimator="median", errorbar=RANGE,
-                       palette=language_palette(scaling["lang"]), height=2.6, aspect=1.3,
+                       palette=language_palette(scaling["language"]), height=2.6, aspect=1.3,
                        facet_kws={"sharey": "row", "margin_titles": True})
     grid.map_dataframe(_ideal_line, cores=cores)
     grid.set_titles(col_template="{col_name}", row_template="")
@@ -154,9 +154,9 @@ def speedup_efficiency(scaling: pd.DataFrame, cores: int):
 def parallelism(runs: pd.DataFrame, cores: int):
     """Effective parallelism (CPU seconds per wall second) against workers; dashed: min(workers, cores)."""
     data = compact(runs)
-    grid = sns.relplot(data=data, kind="line", x="workers", y="parallelism", hue="lang", style="lang", markers=True,
-                       dashes=False, col="mode", estimator="median", errorbar=RANGE, height=3.0, aspect=1.2,
-                       palette=language_palette(runs["lang"]))
+    grid = sns.relplot(data=data, kind="line", x="workers", y="parallelism", hue="language", style="language",
+                       markers=True, dashes=False, col="mode", estimator="median", errorbar=RANGE, height=3.0,
+                       aspect=1.2, palette=language_palette(runs["language"]))
     grid.map_dataframe(_ideal_line, cores=cores, measure="speedup")
     grid.refline(y=1, color="0.6", linestyle=":")
     grid.set_titles("{col_name}")
@@ -169,9 +169,9 @@ def parallelism(runs: pd.DataFrame, cores: int):
 def context_switches(switches: pd.DataFrame):
     """Context switches per second of wall time, voluntary and involuntary (columns), per mode (rows)."""
     data = compact(switches)
-    grid = sns.relplot(data=data, kind="line", x="workers", y="per_s", hue="lang", style="lang", markers=True,
+    grid = sns.relplot(data=data, kind="line", x="workers", y="per_s", hue="language", style="language", markers=True,
                        dashes=False, col="kind", row="mode", estimator="median", errorbar=RANGE, height=2.6,
-                       aspect=1.3, palette=language_palette(switches["lang"]), facet_kws={"margin_titles": True})
+                       aspect=1.3, palette=language_palette(switches["language"]), facet_kws={"margin_titles": True})
     grid.set(yscale="log")
     grid.set_titles(col_template="{col_name}", row_template="")
     _label_rows(grid, "switches / s")
@@ -183,7 +183,7 @@ def context_switches(switches: pd.DataFrame):
 def thread_migrations(threads: pd.DataFrame):
     """Per busy thread: the kernel's migration count and the core changes seen between samples."""
     data = compact(threads)
-    grid = sns.catplot(data=data, kind="strip", x="lang", y="value", hue="mode", col="measure", dodge=True,
+    grid = sns.catplot(data=data, kind="strip", x="language", y="value", hue="mode", col="measure", dodge=True,
                        sharey=False, height=3.0, aspect=1.3, alpha=0.6, jitter=0.25)
     grid.set_titles("{col_name}")
     grid.set_axis_labels("", "per thread")
@@ -195,7 +195,7 @@ def peak_memory(memory: pd.DataFrame):
     """Peak resident memory against workers, threads vs processes (hue), per language (columns), for the
     largest process and the whole tree (rows)."""
     data = compact(memory)
-    grid = sns.catplot(data=data, kind="bar", x="workers", y="mib", hue="mode", col="lang", row="measure",
+    grid = sns.catplot(data=data, kind="bar", x="workers", y="mib", hue="mode", col="language", row="measure",
                        estimator="median", errorbar=RANGE, height=2.3, aspect=1.0, sharey=False,
                        margin_titles=True)
     grid.set_titles(col_template="{col_name}", row_template="")
@@ -209,7 +209,7 @@ def peak_memory(memory: pd.DataFrame):
 def startup_vs_work(parts: pd.DataFrame):
     """Seconds of start-up (+ tear-down) next to seconds of work, per language and mode."""
     data = compact(parts)
-    grid = sns.catplot(data=data, kind="bar", x="lang", y="time_s", hue="part", col="mode", estimator="median",
+    grid = sns.catplot(data=data, kind="bar", x="language", y="time_s", hue="part", col="mode", estimator="median",
                        errorbar=RANGE, height=3.0, aspect=1.4)
     grid.set_titles("{col_name}")
     grid.set_axis_labels("", "seconds (median)")
@@ -220,7 +220,7 @@ def startup_vs_work(parts: pd.DataFrame):
 def printing_effect(effect: pd.DataFrame):
     """sum vs sum-print per language: throughput, kernel share of CPU and parallelism (rows), per mode."""
     data = compact(effect)
-    grid = sns.catplot(data=data, kind="bar", x="lang", y="value", hue="workload", row="measure", col="mode",
+    grid = sns.catplot(data=data, kind="bar", x="language", y="value", hue="workload", row="measure", col="mode",
                        estimator="median", errorbar=RANGE, height=2.3, aspect=1.6, sharey="row",
                        margin_titles=True)
     grid.set_titles(col_template="{col_name}", row_template="")

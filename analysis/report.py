@@ -34,7 +34,7 @@ def _overview(results: ResultsSet) -> list:
         f"Machine: {machine.get('cpu_model', '?')}, {results.cores} cores usable, kernel {machine.get('kernel', '?')}"
         f"{', in a container' if machine.get('in_container') else ''}; shared machines add noise, which the "
         f"figures show as 'rest of machine'.",
-        f"Languages: {', '.join(runs['lang'].cat.categories)}."
+        f"Languages: {', '.join(runs['language'].cat.categories)}."
         + (f" Skipped: {', '.join(results.meta.get('skipped', {}))}." if results.meta.get("skipped") else ""),
         f"Headline experiment (figures of one run per language and mode): {head.label()}." if head else
         "No measured run: the figures and claims are left out.",

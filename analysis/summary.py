@@ -11,7 +11,7 @@ from . import tidy
 from .document import format_spread
 from .load import ResultsSet
 
-CONFIGURATION = ["experiment", "lang", "variant", "mode", "workload", "workers"]
+CONFIGURATION = ["experiment", "language", "variant", "mode", "workload", "workers"]
 SUMMARY_MEASURES = {
     "wall_s": "wall s",
     "inner_s": "work s (own clock)",
@@ -61,8 +61,8 @@ def skipped(meta: dict) -> pd.DataFrame:
 
 def status_counts(results: ResultsSet) -> pd.DataFrame:
     runs = results.runs.assign(kind=results.runs["warmup"].map({True: "warm-up", False: "measured"}))
-    counts = runs.groupby(["lang", "mode", "kind", "status"], observed=True).size().rename("runs")
-    return counts.reset_index().pivot_table(index=["lang", "mode", "kind"], columns="status", values="runs",
+    counts = runs.groupby(["language", "mode", "kind", "status"], observed=True).size().rename("runs")
+    return counts.reset_index().pivot_table(index=["language", "mode", "kind"], columns="status", values="runs",
                                             fill_value=0, observed=True).reset_index()
 
 

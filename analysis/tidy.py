@@ -29,7 +29,7 @@ ONE_CORE_RUNTIMES = {("python", "threads")}
 BUSY_THREAD_SHARE = 0.25
 QUIET_OTHER_LOAD = 0.25  # cores the rest of a shared machine may use during a run's work before it is noisy
 VIEWS = ["expected (article)", "measured: this run", "measured: rest of machine"]
-KEYS = ["lang", "mode", "workload", "workers"]
+KEYS = ["lang", "language", "mode", "workload", "workers"]  # lang: the folder; language: its shown name
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,11 @@ def quiet_runs(results: ResultsSet) -> set[str]:
 
 
 def panel_labels(runs: pd.DataFrame) -> pd.Series:
-    """'python · threads' labels, ordered by language then mode."""
-    order = [f"{lang} · {mode}" for lang in runs["lang"].cat.categories for mode in runs["mode"].cat.categories]
-    return pd.Series(ordered(runs["lang"].astype(str) + " · " + runs["mode"].astype(str), order), index=runs.index)
+    """'Python · threads' labels (the languages' display names), ordered by language then mode."""
+    languages, modes = runs["language"].cat.categories, runs["mode"].cat.categories
+    order = [f"{language} · {mode}" for language in languages for mode in modes]
+    labels = runs["language"].astype(str) + " · " + runs["mode"].astype(str)
+    return pd.Series(ordered(labels, order), index=runs.index)
 
 
 def article_expectation(lang: str, mode: str, workers: int, cores: int) -> list[float]:
@@ -197,7 +199,7 @@ def scaling(runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs.join(base, on=group).dropna(subset=["base"])
     runs = runs.assign(speedup=runs["throughput"] / runs["base"])
     runs["efficiency"] = runs["speedup"] / np.minimum(runs["workers"].astype(float), runs["cores"])
-    long = runs.melt(id_vars=["run_id", *group, "workers", "cores"], value_vars=["speedup", "efficiency"],
+    long = runs.melt(id_vars=["run_id", *group, "language", "workers", "cores"], value_vars=["speedup", "efficiency"],
                      var_name="measure", value_name="value")
     long["measure"] = ordered(long["measure"], ["speedup", "efficiency"])
     return long

@@ -24,6 +24,7 @@ PROFILE = {
     "java": (8e8, 0.30, 0.25, 8, 45.0),
     "python": (2.5e7, 0.04, 0.03, 0, 10.0),
 }
+DISPLAY = {"csharp": "C#", "go": "Go", "java": "Java", "python": "Python"}  # the manifests' display names
 TOOLCHAINS = {"csharp": ("mono", "6.8.0.105"), "go": ("go", "1.22.2"), "java": ("openjdk", "17.0.15"),
               "python": ("cpython", "3.11.7")}
 
@@ -41,6 +42,7 @@ class Scenario:
     failures: bool = True  # one timed-out run, one warm-up and one skipped language
     seed: int = 1
     machine: dict = field(default_factory=dict)  # overrides of meta.json's machine
+    displays: bool = True  # False: meta.json's toolchains without display names, as sets written before them
 
 
 def _experiments(scenario: Scenario) -> list[dict]:
@@ -57,8 +59,9 @@ def _meta(scenario: Scenario, experiments: list[dict], planned: int) -> dict:
                "kernel": "6.1.0-synthetic", "os": "Debian 12.11", "governor": None, "clock_ticks_per_s": 100,
                "python": "3.11.7", "polylab_version": "0.1.0", "git_commit": "0" * 40, "in_container": False,
                **scenario.machine}
-    toolchains = {lang: {"backend": "local", "variant": TOOLCHAINS[lang][0], "path": f"/usr/bin/{lang}",
-                         "version": TOOLCHAINS[lang][1], "build": "f" * 64} for lang in scenario.langs}
+    toolchains = {lang: {**({"display": DISPLAY[lang]} if scenario.displays else {}), "backend": "local",
+                         "variant": TOOLCHAINS[lang][0], "path": f"/usr/bin/{lang}", "version": TOOLCHAINS[lang][1],
+                         "build": "f" * 64} for lang in scenario.langs}
     skipped = {"rust": "cargo not found — apt-get install cargo"} if scenario.failures else {}
     return {"schema_version": 1, "polylab_version": "0.1.0", "profile": "quick", "config_file": "experiments.yaml",
             "config": {"description": "synthetic", "experiments": experiments}, "planned_runs": planned,

@@ -24,7 +24,7 @@ def judged(default_results):
 def test_the_default_set_supports_every_claim_with_its_numbers(judged):
     assert {key: claim.verdict for key, claim in judged.items()} == dict.fromkeys("abcdefg", SUPPORTED)
     gil = judged["a"].evidence
-    assert gil["group"].tolist() == [f"python · threads · {w} workers · cpu" for w in (2, 4, 8)]
+    assert gil["group"].tolist() == [f"Python · threads · {w} workers · cpu" for w in (2, 4, 8)]
     assert (gil["median"] < claims.ONE_CORE).all() and (gil["n"] == 3).all()
     assert gil["median"].tolist() == pytest.approx([0.95] * 3, abs=0.05)
     assert gil["outcome"].str.startswith("supported (threshold 1.15; sampled, work window").all()

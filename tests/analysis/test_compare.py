@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pandas as pd
@@ -100,7 +101,11 @@ def test_outputs_markdown_html_and_machines_side_by_side(base, make_set, tmp_pat
     printed = capsys.readouterr().out
     written = (tmp_path / "out" / "compare.md").read_text()
     assert printed.strip() == written.strip()
-    assert "Mann-Whitney U, two-sided" in written and "| cpu_model | Synthetic CPU | Other CPU | ≠ |" in written
+    assert "Mann-Whitney U, two-sided" in written
+    assert re.search(r"^\| cpu_model +\| Synthetic CPU +\| Other CPU +\| ≠ +\|$", written, re.MULTILINE)
+    assert re.search(r"^\| cpu +\| C# +\| mono +\| sum +\| threads +\| 1 +\|", written, re.MULTILINE)
+    assert re.search(r"^\| toolchain C# +\| mono 6.8.0.105 \(local\) +\|", written, re.MULTILINE)
+    assert "csharp" not in written  # display names, not folders
     page = (tmp_path / "out" / "compare.html").read_text()
     assert "<table" in page and "Other CPU" in page and "http" not in page
 
@@ -116,3 +121,13 @@ def test_compare_needs_two_results_folders(base, tmp_path):
     from invoke import Exit
     with pytest.raises(Exit, match="has no runs.jsonl"):
         tasks.compare(Context(), str(base), str(tmp_path))
+
+
+def test_a_set_without_display_names_compares_under_the_other_sets_names(make_set):
+    old = load_results(make_set(reps=1, workers=(1,), samples=False, displays=False))
+    new = load_results(make_set(reps=1, workers=(1,), samples=False, seed=3))
+    assert compare.shown_names(old, new) == compare.shown_names(new, old) == {
+        "csharp": "C#", "go": "Go", "java": "Java", "python": "Python"}
+    toolchains = compare.machines_side_by_side(old, new).set_index("").filter(like="toolchain", axis=0)
+    assert list(toolchains.index) == ["toolchain C#", "toolchain Go", "toolchain Java", "toolchain Python"]
+    assert (toolchains["differs"] == "").all()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from analysis import figures
 from analysis.load import load_results
@@ -42,7 +45,7 @@ def test_task_manager_shows_views_and_the_gil(drawn):
     titles = [axes.get_title() for axes in figure.axes[:3]]
     assert titles == ["expected (article)", "measured: this run", "measured: rest of machine"]
     labels = [axes.get_ylabel() for axes in figure.axes[0:24:3]]
-    assert labels[0] == "csharp\nthreads" and labels[6] == "python\nthreads"
+    assert labels[0] == "C#\nthreads" and labels[6] == "Python\nthreads"
 
     def cells(row: int, column: int) -> np.ndarray:  # the core × time grid drawn in one panel
         return np.asarray(figure.axes[row * 3 + column].collections[0].get_array()).reshape(2, -1)
@@ -60,7 +63,27 @@ def test_speedup_has_an_ideal_line_per_panel(drawn):
     for axes in _panels(drawn["speedup"].figure):
         assert any(line.get_linestyle() == "--" for line in axes.get_lines())
     legend = drawn["speedup"].figure.legends[0]
-    assert [text.get_text() for text in legend.get_texts()] == ["csharp", "go", "java", "python"]
+    assert [text.get_text() for text in legend.get_texts()] == ["C#", "Go", "Java", "Python"]
+
+
+def _texts(figure) -> set[str]:
+    """Every piece of text drawn in a figure: titles, axis and tick labels, legends, annotations."""
+    return {text.get_text() for text in figure.findobj(Text) if text.get_text()}
+
+
+@pytest.mark.parametrize("name", list(FACETS))
+def test_every_figure_names_languages_by_their_display_name(drawn, name):
+    labels = {piece for text in _texts(drawn[name].figure) for piece in re.split(r"\n| · ", text)}
+    assert {"C#", "Go", "Java", "Python"} <= labels
+    assert not labels & {"csharp", "go", "java", "python"}, labels  # the folder names
+
+
+def test_sets_without_display_names_show_the_folder_names(make_set):
+    results = load_results(make_set(displays=False, samples=False, reps=2, workers=(1, 2)))
+    figure = figures.speedup(results).figure
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
+    plt.close(figure)
+    assert legend == ["csharp", "go", "java", "python"]
 
 
 def test_figures_that_need_samples_say_so(make_set):

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from analysis.load import MODES, WORKLOADS, load_results
+from analysis.load import MODES, WORKLOADS, language_names, load_results
 
 
 def test_categories_are_ordered_as_declared(default_results):
@@ -28,6 +28,15 @@ def test_language_order_follows_toolchains_then_unknown_alphabetically(make_set)
         handle.write(json.dumps({"run_id": "x", "lang": "ada", "status": "failed", "reason": "boom"}) + "\n")
     runs = load_results(folder).runs
     assert list(runs["lang"].cat.categories) == ["python", "go", "ada"]
+    assert list(runs["language"].cat.categories) == ["Python", "Go", "ada"]  # no toolchain entry: the folder
+    assert runs.loc[runs["run_id"] == "x", "language"].tolist() == ["ada"]
+
+
+def test_language_names_are_display_names_with_fallbacks():
+    meta = {"toolchains": {"csharp": {"display": "C#"}, "python": {"display": "Python"},
+                           "python-ft": {"display": "Python"}, "go": {}}}
+    assert language_names(meta, ["csharp", "python", "python-ft", "go", "ada"]) == {
+        "csharp": "C#", "python": "Python (python)", "python-ft": "Python (python-ft)", "go": "go", "ada": "ada"}
 
 
 def test_numbers_are_floats_and_derived_columns_follow_their_definitions(default_results):

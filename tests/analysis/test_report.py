@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 
 from analysis import claims, figures
+from analysis.load import load_results
+from analysis.methods import toolchain_table
 from analysis.report import build_report
+from analysis.summary import summary_table
 from invoke import Context
 from labpaths import ROOT, load_by_path
 
@@ -45,7 +48,7 @@ def test_markdown_links_the_figures_and_has_the_claims(built_report):
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert len(links) == len(figures.FIGURES) and all((built_report / link).exists() for link in links)
     assert "## Claims at a glance" in text and text.count("— **SUPPORTED**") == len(claims.CLAIMS)
-    summary_row = ["cpu", "python", "cpython", "threads", "sum", "8", "3"]  # a configuration with its n
+    summary_row = ["cpu", "Python", "cpython", "threads", "sum", "8", "3"]  # a configuration with its n
     assert summary_row in [row[:7] for row in markdown_rows(text)]
 
 
@@ -53,6 +56,27 @@ def markdown_rows(text: str) -> list[list[str]]:
     """The cells of every Markdown table row in text, stripped of their padding."""
     return [[cell.strip() for cell in line.split(" | ")] for line in
             (line[2:-2] for line in text.splitlines() if line.startswith("| ") and line.endswith(" |"))]
+
+
+def test_languages_go_by_their_display_names(built_report):
+    """The manifests' display names (C#), not the folders (csharp), except where a folder is what is meant:
+    run ids, the toolchain table's folder column, and the synthetic set's toolchain paths."""
+    for name in ("summary.md", "report.html"):
+        text = (built_report / name).read_text()
+        assert "Languages: C#, Go, Java, Python." in text
+        folders_meant = r"\b(cpu|print)\.csharp\.[\w.]+|langs/csharp|/usr/bin/csharp"
+        assert "csharp" not in re.sub(folders_meant, "", text), name
+    rows = markdown_rows((built_report / "summary.md").read_text())
+    summary = [row for row in rows if row[0] in ("cpu", "print") and row[3] in ("threads", "processes")]
+    assert {row[1] for row in summary} == {"C#", "Go", "Java", "Python"}
+    assert ["C#", "langs/csharp", "local", "mono"] in [row[:4] for row in rows]  # toolchains
+    assert ["C#", "threads", "measured"] in [row[:3] for row in rows]  # runs per status
+
+
+def test_sets_without_display_names_show_folder_names(make_set):
+    results = load_results(make_set(displays=False, samples=False, reps=1, workers=(1,)))
+    assert set(summary_table(results)["language"]) == {"csharp", "go", "java", "python"}
+    assert toolchain_table(results.meta)["language"].tolist() == ["csharp", "go", "java", "python"]
 
 
 def test_runs_csv_has_every_run(built_report):

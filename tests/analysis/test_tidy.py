@@ -48,9 +48,9 @@ def _grid(results: ResultsSet) -> pd.DataFrame:
 def test_core_timeline_has_every_view_and_the_expected_shape(default_results):
     grid = _grid(default_results)
     assert list(grid["view"].cat.categories) == tidy.VIEWS
-    assert grid["panel"].cat.categories[0] == "csharp · threads"
+    assert grid["panel"].cat.categories[0] == "C# · threads"  # display names, in the set's language order
     mean = grid.groupby(["panel", "view", "core"], observed=True)["pct"].mean()
-    python, go = "python · threads", "go · threads"
+    python, go = "Python · threads", "Go · threads"
     # Python threads: the article expected one core; measured, both cores carry about half of one core each.
     assert mean[python, tidy.VIEWS[0], 0] > 60 and mean[python, tidy.VIEWS[0], 1] == 0
     assert 25 < mean[python, tidy.VIEWS[1], 0] < 65 and 25 < mean[python, tidy.VIEWS[1], 1] < 65
