@@ -1,8 +1,10 @@
+import re
 import shutil
 
 import pytest
 
 from polylab.config.errors import ConfigError
+from polylab.cli.scaffold import new_language
 from polylab.config.manifests import discover, load_language, survey
 
 from labpaths import ROOT
@@ -28,7 +30,7 @@ def make(tmp_path, folder, name=None, build="[]"):
 
 def test_the_shipped_languages_load():
     languages = discover(ROOT / "langs")
-    assert {"csharp", "go", "java", "python"} <= set(languages)
+    assert {"c", "csharp", "go", "java", "node", "python", "rust"} <= set(languages)
     csharp = languages["csharp"]
     assert [t.name for t in csharp.toolchains] == ["dotnet", "mono"]     # .NET SDK first where installed
 
@@ -91,3 +93,31 @@ def test_survey_keeps_every_folder_that_loads_and_names_each_broken_one(tmp_path
     with pytest.raises(ConfigError) as caught:
         discover(tmp_path / "langs", tmp_path)
     assert str(caught.value) == str(found.broken["broken"])     # other commands stop at the first, as before
+
+
+def test_sources_globs_reach_subfolders_only_with_double_star(tmp_path):
+    """langs/README.md: `*.c` stays at the top of the folder, `**/*.c` reaches subfolders, `src/*.c` one."""
+    folder = make(tmp_path, "globs")
+    for name in ("top.c", "src/mid.c", "src/deep/low.c"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("")
+    manifest = folder / "lang.yaml"
+    for sources, found in (('["*.c"]', ["top.c"]), ('["**/*.c"]', ["src/deep/low.c", "src/mid.c", "top.c"]),
+                           ('["src/*.c"]', ["src/mid.c"])):
+        manifest.write_text(MANIFEST.format(name="globs", build="[]").replace('["*.py"]', sources))
+        language = load_language(folder, tmp_path)
+        assert [p.relative_to(language.folder).as_posix() for p in language.source_files()] == found, sources
+
+
+def test_the_new_lang_template_loads_and_its_container_section_is_ready_to_uncomment(tmp_path):
+    folder = new_language(tmp_path / "langs", "zig")
+    language = load_language(folder, tmp_path)
+    assert (language.name, language.display, language.container) == ("zig", "zig", None)
+    assert [t.install for t in language.toolchains] == ["apt-get install -y zig"]
+    manifest = folder / "lang.yaml"
+    manifest.write_text(re.sub(r"(?m)^# (container:|  image:|  env:)", r"\1", manifest.read_text()))
+    container = load_language(folder, tmp_path).container
+    assert container is not None and re.fullmatch(r"[a-z0-9./-]+:\d+(\.\d+)+-\w+", container.image)
+    assert container.env == {"NAME": "value"}
+    readme = (folder / "README.md").read_text()
+    assert '-k "lang[zig]"' in readme and "__NAME__" not in readme
