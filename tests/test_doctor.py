@@ -1,6 +1,7 @@
 """`invoke doctor` with a broken language folder: the others are listed, the broken one is an `error` row."""
 
 import io
+import re
 import shutil
 
 import pytest
@@ -8,7 +9,9 @@ from rich.console import Console
 
 from polylab.cli.doctor import broken_manifests, doctor_rows, print_doctor
 from polylab.config.errors import ConfigError
-from polylab.run.lab import choose, load_lab
+from polylab.config.manifests import load_language
+from polylab.run.backends import get_backend
+from polylab.run.lab import Choice, choose, load_lab
 
 from labpaths import ROOT
 
@@ -59,3 +62,44 @@ def test_the_closing_line_is_the_first_broken_folders_and_counts_the_rest():
     assert str(broken_manifests({"a": first})) == str(first)
     assert str(broken_manifests({"a": first, "b": second})) == (f"{first} (and 1 more broken language folder: see "
                                                                  "the table)")
+
+
+# The Debian package each shipped language's install hint must name (what `make toolchains` installs).
+DEBIAN_PACKAGE = {"c": "gcc", "csharp": "mono-mcs", "go": "golang-go", "java": "openjdk-17-jdk-headless",
+                  "node": "nodejs", "python": "python3", "rust": "rustc"}
+
+
+@pytest.mark.parametrize("name", sorted(DEBIAN_PACKAGE))
+def test_a_missing_toolchain_is_a_missing_row_with_its_install_hint(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))        # an empty PATH: no toolchain is found
+    language = load_language(ROOT / "langs" / name, ROOT)
+    local = get_backend("local")
+    [row] = doctor_rows([Choice.of(local, language, local.detect(language), tmp_path)])
+    assert (row["language"], row["status"], row["toolchain"], row["path"]) == (name, "missing", "-", "-")
+    problem, _, hint = row["hint"].partition(" — install: ")
+    assert problem.startswith("no toolchain found: needs ") and language.toolchains[0].requires[0] in problem
+    assert f"apt-get install -y {DEBIAN_PACKAGE[name]}" in hint.split(" | ")
+
+
+@pytest.mark.parametrize("name", ["c", "node", "rust"])
+@pytest.mark.parametrize("mistake, old, new, key, problem", [
+    ("sources as a string", r'^sources: \[(.*)\]$', r"sources: \1", "sources", "Expected list of str, got str"),
+    ("an image with a space", r"^  image: (\S+):", r"  image: \1 ", "image", "Expected an image reference"),
+    ("run as one string", r"^    run: \[(.*)\]$", r"    run: \1", "run", "Expected list of str, got str"),
+])
+def test_a_mistake_in_a_new_folders_manifest_is_one_error_line(name, mistake, old, new, key, problem, tmp_path):
+    langs = tmp_path / "langs"
+    for folder in (ROOT / "langs").iterdir():     # all of them: experiments.yaml may name any
+        if folder.is_dir():
+            shutil.copytree(folder, langs / folder.name, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = langs / name / "lang.yaml"
+    broken, count = re.subn(old, new, manifest.read_text(), count=1, flags=re.MULTILINE)
+    assert count == 1, mistake
+    manifest.write_text(broken)
+    lab = load_lab(str(ROOT / "experiments.yaml"), str(langs), keep_broken=True)
+    assert list(lab.broken) == [name] and name not in lab.languages
+    line = str(lab.broken[name])
+    assert line.startswith(f"==> File langs/{name}/lang.yaml ==> At language '{name}'")
+    assert f"==> At key: {key} =====> {problem}" in line and "\n" not in line
+    row = next(row for row in doctor_rows([], lab.broken))
+    assert (row["language"], row["status"], row["hint"]) == (name, "error", line)
