@@ -74,11 +74,14 @@ class Workload(Word):
 
 
 class Sink(Word):
-    """Where a program's stdout goes: nowhere, through a pipe that counts it, or to a file in raw/."""
+    """Where a program's stdout goes: nowhere, through a pipe the lab drains, to a file in raw/, or to the slave
+    side of a pseudo-terminal whose master the lab drains as a terminal emulator would (the article's console).
+    Every sink but devnull has its content checked."""
 
     DEVNULL = "devnull"
     PIPE = "pipe"
     FILE = "file"
+    TTY = "tty"
 
 
 class CpuSource(Word):
@@ -149,8 +152,9 @@ class Measured:
     wall_s: float | None = optional()
     totals: Totals | None = None
     container: ContainerRun | None = None
-    stdout_lines: int | None = optional()   # `pipe` and `file` sinks
+    stdout_lines: int | None = optional()   # `pipe`, `file` and `tty` sinks
     stdout_bytes: int | None = optional()
+    stdout_reader_cpu_s: float | None = optional()   # the lab's reader thread: draining and checking stdout
 
 
 @dataclass(frozen=True)

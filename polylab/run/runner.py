@@ -7,6 +7,7 @@ fills two parts of the run's record: what it measured (Measured) and what the ju
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from polylab.results.schema import ContainerRun, CpuSource, Measured, ProgramResult, Status, Totals, Verdict
+from polylab.results.schema import ContainerRun, CpuSource, Measured, ProgramResult, Sink, Status, Totals, Verdict
 from polylab.run.checks import check_result, check_stdout
 from polylab.run.plan import RunSpec
+from polylab.run.printed import PrintedDigest, digest_file
 from polylab.run.reaper import child_pids, kill_run_group, reap_escaped, reap_group
 
 if TYPE_CHECKING:   # the sampler's handle is only passed through here
@@ -27,6 +29,7 @@ if TYPE_CHECKING:   # the sampler's handle is only passed through here
 
 STDERR_TAIL_CHARS = 2000
 READ_CHUNK = 1 << 20
+READER_JOIN_S = 30   # after the run's group is gone the reader needs only to finish its last chunks
 
 
 @dataclass(frozen=True)
@@ -43,29 +46,69 @@ class Launch:
     finish: Callable[[float], tuple[Totals, ContainerRun]] | None = None
     # always called once the run is over (e.g. remove the container)
     cleanup: Callable[[], None] | None = None
+    # `tty` sink: the program's terminal is made by the backend (a container's own); the runner then reads its
+    # output, CR-LF included, through a pipe rather than giving it a terminal of the host's
+    terminal_inside: bool = False
 
 
-class _PipeCounter(threading.Thread):
-    """Drains a stdout pipe, counting lines and bytes (the `pipe` sink)."""
+class _StdoutReader(threading.Thread):
+    """Drains the program's stdout as it is written — a pipe (`pipe` sink) or the master side of a
+    pseudo-terminal (`tty` sink) — into a PrintedDigest, on a thread of its own so the program never waits on
+    the check. The thread's own CPU time is kept: the reader's cost is recorded beside the program's.
 
-    def __init__(self, stream):
-        super().__init__(daemon=True, name="stdout-counter")
-        self.stream, self.lines, self.size = stream, 0, 0
+    A terminal's line discipline turns each "\n" into "\r\n" (ONLCR), as on the article's console; the
+    reader folds it back before counting, so `tty` is checked exactly like `pipe`."""
+
+    def __init__(self, fd: int, terminal: bool):
+        super().__init__(daemon=True, name="stdout-reader")
+        self.fd, self.terminal = fd, terminal
+        self.digest, self.cpu_s = PrintedDigest(), 0.0
+        self._held_cr = b""
 
     def run(self):
-        read = self.stream.raw.read if hasattr(self.stream, "raw") else self.stream.read
-        while chunk := read(READ_CHUNK):
-            self.lines += chunk.count(b"\n")
-            self.size += len(chunk)
+        started = time.thread_time()
+        try:
+            while chunk := self._read():
+                self.digest.feed(self._fold_crlf(chunk) if self.terminal else chunk)
+            self.digest.feed(self._held_cr)
+            self.digest.finish()
+        finally:
+            self.cpu_s = time.thread_time() - started
+
+    def _read(self) -> bytes:
+        try:
+            return os.read(self.fd, READ_CHUNK)
+        except OSError as exc:
+            if exc.errno == errno.EIO:   # a pseudo-terminal whose slave side every process has closed
+                return b""
+            raise
+
+    def _fold_crlf(self, chunk: bytes) -> bytes:
+        chunk, self._held_cr = self._held_cr + chunk, b""
+        if chunk.endswith(b"\r"):       # its "\n" may come in the next read
+            chunk, self._held_cr = chunk[:-1], b"\r"
+        return chunk.replace(b"\r\n", b"\n")
 
 
-def _count_file(path: Path) -> tuple[int, int]:
-    lines = size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(READ_CHUNK):
-            lines += chunk.count(b"\n")
-            size += len(chunk)
-    return lines, size
+def _read_file(path: Path) -> tuple[PrintedDigest, float]:
+    """The `file` sink, checked after the run (off the hot path): the digest and the CPU it took."""
+    started = time.thread_time()
+    digest = digest_file(path)
+    return digest, time.thread_time() - started
+
+
+def _stdout_target(sink: Sink, stdout_path: Path, terminal_inside: bool) -> tuple[int | None, int | None]:
+    """(what the child's stdout is, the fd the reader drains) for a sink; the child's end is closed by the
+    caller once the child has it."""
+    if sink == Sink.PIPE or (sink == Sink.TTY and terminal_inside):
+        read_end, write_end = os.pipe()
+        return write_end, read_end
+    if sink == Sink.TTY:
+        master, slave = os.openpty()
+        return slave, master
+    if sink == Sink.FILE:
+        return os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), None
+    return subprocess.DEVNULL, None
 
 
 def _wait_exit(pid: int, deadline: float) -> bool:
@@ -100,9 +143,8 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
     stderr_path = raw_dir / f"{spec.run_id}.stderr"
     stdout_path = raw_dir / f"{spec.run_id}.stdout"
     launch.result_path.unlink(missing_ok=True)
-    stdout_target = {"devnull": subprocess.DEVNULL, "pipe": subprocess.PIPE}.get(spec.sink)
-    stdout_file = open(stdout_path, "wb") if spec.sink == "file" else None
-    counter = None
+    child_stdout, reader_fd = _stdout_target(Sink(spec.sink), stdout_path, launch.terminal_inside)
+    reader = None
     samples = None
     timed_out = False
     container = None
@@ -114,27 +156,29 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
         t0 = time.monotonic()
         try:
             proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env={**os.environ, **launch.env},
-                                    stdin=subprocess.DEVNULL, stdout=stdout_file or stdout_target,
+                                    stdin=subprocess.DEVNULL, stdout=child_stdout,
                                     stderr=stderr_file, start_new_session=True)
         except OSError as exc:
             if sampler:
                 sampler.end()
+            if reader_fd is not None:
+                os.close(reader_fd)
             return (Measured(exit_code=None, stderr_tail="", started_at=_timestamp(started_at)),
                     Verdict(Status.FAILED, f"could not start the program: {exc}", checksum_ok=False), None)
         except BaseException:
             reap_escaped(children_before)     # interrupted mid-spawn: the child may exist, unknown to us
             raise
         finally:
-            if stdout_file:
-                stdout_file.close()
+            if child_stdout != subprocess.DEVNULL:
+                os.close(child_stdout)     # the child has it; our copy would keep the pipe or terminal open
         try:
             if sampler:
                 root = launch.sample_root(proc) if launch.sample_root else proc.pid
                 if root is not None:
                     sampler.attach(root, t0)
-            if proc.stdout is not None:
-                counter = _PipeCounter(proc.stdout)
-                counter.start()
+            if reader_fd is not None:
+                reader = _StdoutReader(reader_fd, terminal=spec.sink == Sink.TTY)
+                reader.start()
             timed_out = not _wait_exit(proc.pid, t0 + spec.timeout_s)
             if timed_out:
                 kill_run_group(proc.pid)
@@ -162,27 +206,29 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
                 launch.cleanup()
             if sampler:
                 samples = sampler.end()
-        if counter:
-            counter.join(timeout=5)
-            proc.stdout.close()
-    stdout_lines = stdout_bytes = None
-    if counter:
-        stdout_lines, stdout_bytes = counter.lines, counter.size
-    elif spec.sink == "file":
-        stdout_lines, stdout_bytes = _count_file(stdout_path)
+        if reader:
+            reader.join(timeout=READER_JOIN_S)
+            os.close(reader_fd)
+    printed, reader_cpu_s = None, None
+    if reader:
+        printed, reader_cpu_s = reader.digest, reader.cpu_s
+    elif spec.sink == Sink.FILE:
+        printed, reader_cpu_s = _read_file(stdout_path)
     measured = Measured(exit_code=proc.returncode, stderr_tail=_stderr_tail(stderr_path),
                         started_at=_timestamp(started_at), wall_s=wall_s, totals=totals, container=container,
-                        stdout_lines=stdout_lines, stdout_bytes=stdout_bytes)
+                        stdout_lines=printed.lines if printed else None, stdout_bytes=printed.size if printed else None,
+                        stdout_reader_cpu_s=reader_cpu_s)
     if stderr_path.stat().st_size == 0:
         stderr_path.unlink()
-    return measured, _judge(spec, launch, measured, timed_out), samples
+    return measured, _judge(spec, launch, measured, printed, timed_out), samples
 
 
 def _timestamp(epoch_s: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch_s))
 
 
-def _judge(spec: RunSpec, launch: Launch, measured: Measured, timed_out: bool) -> Verdict:
+def _judge(spec: RunSpec, launch: Launch, measured: Measured, printed: PrintedDigest | None,
+           timed_out: bool) -> Verdict:
     """Decide the status from exit, timeout, result file and stdout, most severe first."""
     unverified = ProgramResult(inner_s=None, runtime=None, iterations=None)
     if timed_out:
@@ -197,9 +243,9 @@ def _judge(spec: RunSpec, launch: Launch, measured: Measured, timed_out: bool) -
     result = ProgramResult(inner_s=checked.data["elapsed_s"], runtime=checked.data["runtime"],
                            iterations=sum(checked.iterations),
                            worker_elapsed_s=[worker["elapsed_s"] for worker in checked.data["workers"]])
-    if measured.stdout_lines is None:
+    if printed is None:
         return Verdict(Status.OK, None, True, result)
-    problem = check_stdout(spec.workload, checked.iterations, measured.stdout_lines, measured.stdout_bytes)
+    problem = check_stdout(spec.workload, checked.iterations, printed)
     if problem is not None:
         return Verdict(Status.INVALID, problem, True, result, stdout_ok=False)
     return Verdict(Status.OK, None, True, result, stdout_ok=True)

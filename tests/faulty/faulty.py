@@ -88,6 +88,25 @@ def garbage_on_stdout(args):
     write_result(args)
 
 
+def print_damaged(args, damage):
+    """`sum-print` output of every worker (n partial sums each), damaged in one way, then a correct result."""
+    lines = [str(i * (i + 1) // 2) for _ in range(args.workers) for i in range(args.n)]
+    damage(lines)
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()
+    write_result(args)
+
+
+def wrong_digit(lines):
+    lines[lines.index("15")] = "16"          # same width: only the content differs
+
+
+def torn_halves(lines):
+    """Worker A's "28" torn in two: "2" lands in front of B's "6", "8" stands alone."""
+    a, b = lines.index("28"), lines.index("6")
+    lines[a], lines[b] = "8", "2" + lines[b]
+
+
 def child_outlives(args, escape_group=False):
     start_child(escape_group)
     write_result(args)
@@ -105,7 +124,14 @@ FAULTS = {
     "no-result": lambda args: say("exiting without a result file"),
     "child-outlives": child_outlives,                       # the child stays in the run's process group
     "child-escapes-group": lambda args: child_outlives(args, escape_group=True),
+    # sum-print with n >= 8; the experiment's name may end in -on-<sink> to run one fault on several sinks
+    "print-well": lambda args: print_damaged(args, lambda lines: None),
+    "print-wrong-digit": lambda args: print_damaged(args, wrong_digit),
+    "print-drop-line": lambda args: print_damaged(args, lambda lines: lines.pop()),
+    "print-repeat-line": lambda args: print_damaged(args, lambda lines: lines.append(lines[-1])),
+    "print-torn-halves": lambda args: print_damaged(args, torn_halves),
 }
+SINK_SUFFIXES = ("-on-pipe", "-on-file", "-on-tty")
 
 
 def main():
@@ -117,10 +143,13 @@ def main():
     parser.add_argument("--result", required=True)
     parser.add_argument("--echo", action="append", default=[])
     args = parser.parse_args()
-    fault = Path(args.result).name.split(".")[0]
+    experiment = Path(args.result).name.split(".")[0]
+    fault = experiment
+    for suffix in SINK_SUFFIXES:
+        fault = fault.removesuffix(suffix)
     if fault not in FAULTS:
         parser.error(f"unknown fault {fault!r} (the experiment's name); known: {', '.join(FAULTS)}")
-    say(f"{fault} pid={os.getpid()} pgid={os.getpgid(0)}")
+    say(f"{experiment} pid={os.getpid()} pgid={os.getpgid(0)}")
     if args.echo:
         say("echo " + json.dumps(args.echo))
     FAULTS[fault](args)

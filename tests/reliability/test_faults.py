@@ -28,6 +28,18 @@ FAULTS = {
     "child-outlives": ("ok", None, {}),          # the program is fine; its leftover child must not be
     "child-escapes-group": ("ok", None, {}),
 }
+# What was printed is checked by content on every sink that keeps it: 2 workers × 10 partial sums each.
+PRINT = {"workload": "sum-print", "workers": [2], "n": 10}
+PRINT_FAULTS = {
+    "print-wrong-digit": "stdout has the expected number of lines and bytes, but the printed values do not add up",
+    "print-drop-line": "stdout has 19 lines, expected 20 (1 fewer: lines missing or repeated)",
+    "print-repeat-line": "stdout has 21 lines, expected 20 (1 more: lines missing or repeated)",
+    "print-torn-halves": "stdout's values add up, but their squares do not",    # 8 + 26 = 28 + 6
+    "print-well": None,
+}
+for _name, _reason in PRINT_FAULTS.items():
+    for _sink in ("pipe", "file", "tty"):
+        FAULTS[f"{_name}-on-{_sink}"] = ("invalid" if _reason else "ok", _reason, {**PRINT, "sink": _sink})
 # language → (its manifest's changes, the expected reason of its experiment's `failed` row)
 UNRUNNABLE = {
     "unbuildable": ({"build: []": 'build: [[python3, -c, "raise SystemExit(4)"]]'},

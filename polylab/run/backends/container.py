@@ -127,11 +127,12 @@ class ContainerBackend:
         cgroup = CgroupTotals.for_engine(token)
         limits = ["--cpus", str(run.cpus), "--cpuset-cpus", run.cpu_list()] if run.cpus else []
         program = substitute(toolchain.run, SRC, BUILD) + run.contract_args(f"{OUT}/{result_path.name}")
-        if run.sink != "pipe":   # devnull / file: redirect inside; `pipe` streams through the engine to us
+        if run.sink in ("devnull", "file"):   # redirect inside; `pipe` and `tty` stream through the engine to us
             sink = "/dev/null" if run.sink == "devnull" else f"{OUT}/{run.run_id}.stdout"
             program = ["sh", "-c", REDIRECT, sink, *program]
+        terminal = ["--tty"] if run.sink == "tty" else []   # the engine gives the program a terminal of its own
         argv = [engine_cli(), *run_options(self._env(target.language, toolchain), "--name", token, "--cidfile",
-                                           str(cidfile), *_user(), *cgroup.engine_args(), *limits,
+                                           str(cidfile), *_user(), *cgroup.engine_args(), *limits, *terminal,
                                            "--volume", f"{target.language.folder}:{SRC}:ro",
                                            "--volume", f"{target.build_dir}:{BUILD}:ro",
                                            "--volume", f"{raw.resolve()}:{OUT}", "--workdir", BUILD),
@@ -161,4 +162,4 @@ class ContainerBackend:
             cgroup.remove()
 
         return Launch(argv=argv, env={}, cwd=target.build_dir.parent, result_path=result_path,
-                      sample_root=container_pid, finish=finish, cleanup=cleanup)
+                      sample_root=container_pid, finish=finish, cleanup=cleanup, terminal_inside=bool(terminal))
