@@ -52,6 +52,11 @@ def language_palette(languages) -> dict:
     return dict(zip(categories, sns.color_palette("colorblind", len(categories))))
 
 
+def _wide_enough(data: pd.DataFrame, height: float, aspect: float) -> float:
+    """An aspect that gives each language on the x axis room for its name (0.75 in), and at least `aspect`."""
+    return max(aspect, 0.75 * data["language"].nunique() / height)
+
+
 def _label_rows(grid, unit: str, horizontal: bool = False) -> None:
     """Row names as the y labels of the first column (margin titles would be rotated and clipped)."""
     for row_name, axes in zip(grid.row_names, grid.axes[:, 0]):
@@ -184,7 +189,7 @@ def thread_migrations(threads: pd.DataFrame):
     """Per busy thread: the kernel's migration count and the core changes seen between samples."""
     data = compact(threads)
     grid = sns.catplot(data=data, kind="strip", x="language", y="value", hue="mode", col="measure", dodge=True,
-                       sharey=False, height=3.0, aspect=1.3, alpha=0.6, jitter=0.25)
+                       sharey=False, height=3.0, aspect=_wide_enough(data, 3.0, 1.3), alpha=0.6, jitter=0.25)
     grid.set_titles("{col_name}")
     grid.set_axis_labels("", "per thread")
     return grid.figure
@@ -210,7 +215,7 @@ def startup_vs_work(parts: pd.DataFrame):
     """Seconds of start-up (+ tear-down) next to seconds of work, per language and mode."""
     data = compact(parts)
     grid = sns.catplot(data=data, kind="bar", x="language", y="time_s", hue="part", col="mode", estimator="median",
-                       errorbar=RANGE, height=3.0, aspect=1.4)
+                       errorbar=RANGE, height=3.0, aspect=_wide_enough(data, 3.0, 1.4))
     grid.set_titles("{col_name}")
     grid.set_axis_labels("", "seconds (median)")
     return grid.figure
@@ -221,8 +226,8 @@ def printing_effect(effect: pd.DataFrame):
     """sum vs sum-print per language: throughput, kernel share of CPU and parallelism (rows), per mode."""
     data = compact(effect)
     grid = sns.catplot(data=data, kind="bar", x="language", y="value", hue="workload", row="measure", col="mode",
-                       estimator="median", errorbar=RANGE, height=2.3, aspect=1.6, sharey="row",
-                       margin_titles=True)
+                       estimator="median", errorbar=RANGE, height=2.3, aspect=_wide_enough(data, 2.3, 1.6),
+                       sharey="row", margin_titles=True)
     grid.set_titles(col_template="{col_name}", row_template="")
     _label_rows(grid, "")
     for row_name, row in zip(grid.row_names, grid.axes):
