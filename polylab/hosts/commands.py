@@ -48,10 +48,33 @@ def in_root(root: str, command: str) -> str:
     return f"cd {q(root)} && {command}"
 
 
+# Moves the unpacked tree ($1) over the root ($2) as `git checkout` would: a changed file is written and
+# dated now, an unchanged one keeps its date. `make setup` reinstalls when pyproject.toml is newer than its
+# stamp, and git archive dates every file at the commit's time, so unpacking in place would reinstall the
+# venv (minutes) after every commit, and could miss a change committed before the last set-up.
+SYNC = r"""
+import filecmp, os, shutil, sys
+incoming, root = sys.argv[1], sys.argv[2]
+for folder, _, files in os.walk(incoming):
+    target = os.path.join(root, os.path.relpath(folder, incoming))
+    os.makedirs(target, exist_ok=True)
+    for name in files:
+        new, old = os.path.join(folder, name), os.path.join(target, name)
+        if os.path.isfile(old) and not os.path.islink(new) and filecmp.cmp(new, old, shallow=False):
+            continue
+        os.replace(new, old)
+        if not os.path.islink(old):
+            os.utime(old)
+shutil.rmtree(incoming)
+"""
+INCOMING = ".polylab-incoming"
+
+
 def ship(root: str) -> str:
-    """Extract the tar on stdin (`git archive` of the commit) into R; the archive's mtimes are kept, so
-    `make setup` reinstalls only when pyproject.toml changed since the last set-up."""
-    return f"mkdir -p {q(root)} && tar -x -C {q(root)} -f -"
+    """Unpack the tar on stdin (`git archive` of the commit) into R, changing only what changed."""
+    incoming = q(PurePosixPath(root) / INCOMING)
+    return (f"mkdir -p {q(root)} && rm -rf {incoming} && mkdir {incoming} && tar -x -C {incoming} -f - && "
+            f"python3 -c {q(SYNC)} {incoming} {q(root)}")
 
 
 def write_file(root: str, folder: str, name: str) -> str:

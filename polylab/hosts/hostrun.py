@@ -39,6 +39,7 @@ class Request:
 
     out: Path
     commit: str
+    set_id: str                          # names the set's folder on each host: results/<set_id>
     profile: str | None = None
     langs: str | None = None
     backend: str | None = None
@@ -73,7 +74,7 @@ class HostRun:
         self.local_folder = host_folder(request.out, host.name)
         # Where the lab runs and writes, as the host's shell sees it.
         self.root = str(CHECKOUT) if host.is_local else commands.remote_root(host.root)
-        self.folder = str(self.local_folder) if host.is_local else f"results/{request.out.name}"
+        self.folder = str(self.local_folder) if host.is_local else f"results/{request.set_id}"
         self.pid: int | None = None
         self.lock = threading.Lock()     # between launching (worker thread) and stopping (main thread)
 
@@ -89,9 +90,13 @@ class HostRun:
         except HostDown as exc:
             self._finish(FAILED, str(exc))
         except ConnectionLost as exc:
-            self._finish(DISCONNECTED, f"connection lost ({exc}); the run on the host keeps going (it is "
-                         f"detached from the SSH session) — `invoke all --resume {self.request.out}` reconnects, "
-                         f"pulls what finished and runs what is missing")
+            resume = f"`invoke all --resume {self.request.out}`"
+            if self.pid is None:
+                self._finish(DISCONNECTED, f"connection lost before the run started ({exc}) — {resume} starts it")
+            else:
+                self._finish(DISCONNECTED, f"connection lost ({exc}); the run on the host keeps going (it is "
+                             f"detached from the SSH session) — {resume} reconnects, pulls what finished and runs "
+                             f"what is missing")
         except Exception as exc:     # a bug here must not stop the other hosts
             self._finish(FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
         finally:

@@ -121,7 +121,9 @@ def load_inventory(path: Path, display: str | None = None) -> dict[str, Host]:
     """hosts.yaml → {name: Host}, in the file's order; any problem is one ConfigError line."""
     shown = display or path.name
     data = validate(load_yaml(path, shown), INVENTORY, shown)
-    return {str(name): _host(shown, str(name), dict(entry)) for name, entry in data["hosts"].items()}
+    known = set(Host.__dataclass_fields__) - {"name"}     # unknown keys were warned about: leave them out
+    return {str(name): _host(shown, str(name), {key: value for key, value in entry.items() if key in known})
+            for name, entry in data["hosts"].items()}
 
 
 def select_hosts(names: str, inventory_path: Path | None, root: Path) -> list[Host]:

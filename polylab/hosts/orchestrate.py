@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -61,7 +63,9 @@ def _new_set(options: dict, hosts: list[Host], out: str | None) -> tuple[Ledger,
     config = options.get("config")
     request = {"profile": options.get("profile") or lab.config.default_profile, "langs": options.get("langs"),
                "backend": options.get("backend"), "strict": bool(options.get("strict")),
-               "config": str(Path(config).resolve()) if config else None, "commit": commit}
+               "config": str(Path(config).resolve()) if config else None, "commit": commit,
+               # unique on the hosts, where sets of several local folders (of the same name) may meet
+               "set_id": f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"}
     ledger = Ledger.start(directory, request, hosts)
     if directory.parent.name == "results":
         store.point_latest(directory)
@@ -69,8 +73,8 @@ def _new_set(options: dict, hosts: list[Host], out: str | None) -> tuple[Ledger,
 
 
 def _request(out: Path, saved: dict) -> Request:
-    return Request(out=out, commit=saved["commit"], profile=saved["profile"], langs=saved["langs"],
-                   backend=saved["backend"], strict=saved["strict"],
+    return Request(out=out, commit=saved["commit"], set_id=saved["set_id"], profile=saved["profile"],
+                   langs=saved["langs"], backend=saved["backend"], strict=saved["strict"],
                    config=Path(saved["config"]) if saved.get("config") else None)
 
 
@@ -142,7 +146,7 @@ def _summarise(out: Path, signum: int | None) -> int:
         machine = record.get("machine") or {}
         where = ", ".join(str(part) for part in (machine.get("cpu_model"), machine.get("logical_cores") and
                                                  f"{machine['logical_cores']} cores") if part)
-        say(f"{name}: {record['status']} — {rows} rows, {ok} ok" + (f" ({where})" if where else ""))
+        say(f"{name}: {record['status']}, {rows} rows, {ok} ok" + (f" ({where})" if where else ""))
         all_ok &= record["status"] == OK and rows == ok
     total = sum(rows for rows, _ in counts.values())
     say(f"merged {total} rows from {len(counts)} hosts → {out / 'runs.jsonl'}")
