@@ -100,10 +100,10 @@ def probe(root: str, folder: str) -> str:
     reused pid is not mistaken for it), else `ended <rc file's content>`."""
     d = PurePosixPath(folder)
     pid, log, rc = q(d / PID), q(d / LOG), q(d / RC)
-    return in_root(root, (
-        f"p=$(cat {pid} 2>/dev/null); "
-        f"if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null && grep -qaF -- {q(d)} /proc/\"$p\"/cmdline; "
-        f"then echo \"running $p $(stat -c %s {log})\"; else echo \"ended $(cat {rc} 2>/dev/null)\"; fi"))
+    return (f"if ! cd {q(root)} 2>/dev/null; then echo ended; exit 0; fi; "
+            f"p=$(cat {pid} 2>/dev/null); "
+            f"if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null && grep -qaF -- {q(d)} /proc/\"$p\"/cmdline; "
+            f"then echo \"running $p $(stat -c %s {log})\"; else echo \"ended $(cat {rc} 2>/dev/null)\"; fi")
 
 
 def follow(root: str, folder: str, pid: int, offset: int) -> str:

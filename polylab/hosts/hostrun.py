@@ -38,7 +38,7 @@ class Request:
     """What every host runs: the same profile, languages and commit."""
 
     out: Path
-    commit: str
+    commit: str | None                   # None when every host is `local` (nothing is shipped)
     set_id: str                          # names the set's folder on each host: results/<set_id>
     profile: str | None = None
     langs: str | None = None

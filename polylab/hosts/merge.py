@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from polylab.hosts.inventory import LOCAL
 from polylab.hosts.state import Ledger, host_folder
 from polylab.results import store
 from polylab.results.schema import META, PARTS, RUN_ID, RUNS, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS, THREADS
@@ -70,7 +71,7 @@ def merge(out: Path) -> dict:
         for key in ("machine", "toolchains", "skipped"):
             if lab_meta.get(key) is not None:
                 facts[key] = lab_meta[key]
-        if "machine" in facts and not facts["machine"].get("git_commit"):     # a shipped tree has no .git
+        if "machine" in facts and name != LOCAL and not facts["machine"].get("git_commit"):   # shipped: no .git
             facts["machine"] = {**facts["machine"], "git_commit": ledger.request.get("commit")}
         ledger.meta["hosts"][name].update(facts)
         if "config" in lab_meta and "config" not in ledger.meta:

@@ -57,7 +57,8 @@ def _new_set(options: dict, hosts: list[Host], out: str | None) -> tuple[Ledger,
     lab = load_lab(options.get("config"))         # a typo in the profile or languages stops here, before SSH
     lab.config.profile(options.get("profile"))
     select_langs(lab, parse_lang_list(options.get("langs")))
-    commit = current_commit() if any(not host.is_local for host in hosts) else _git("rev-parse", "HEAD")
+    # `local` runs this working tree; only other hosts need a commit to ship.
+    commit = current_commit() if any(not host.is_local for host in hosts) else None
     directory = Path(out).resolve() if out else store.new_results_dir(CHECKOUT / "results")
     (directory / HOSTS).mkdir(parents=True, exist_ok=True)
     config = options.get("config")
@@ -85,6 +86,8 @@ def run_on_hosts(*, hosts: str | None = None, resume=None, out: str | None = Non
     if options.pop("images", None):
         raise UserError("--image is not passed to hosts yet: set `images:` in experiments.yaml instead")
     if resume:
+        if hosts:
+            raise UserError("--resume continues the hosts the set was started on: leave out --hosts")
         directory = _resolve_resume(resume)
         ledger = Ledger.load(directory)
         request = _request(directory, ledger.request)
@@ -97,7 +100,8 @@ def run_on_hosts(*, hosts: str | None = None, resume=None, out: str | None = Non
         ledger, request = _new_set(options, selected, out)
         todo = selected
         say(f"profile '{request.profile}' on {', '.join(h.name for h in todo)} "
-            f"({'one after another' if serial else 'at once'}), commit {request.commit[:12]} → {request.out}")
+            f"({'one after another' if serial else 'at once'})"
+            + (f", commit {request.commit[:12]}" if request.commit else "") + f" → {request.out}")
     runs = [HostRun(host, request, ledger, threading.Event(), accept_new_host_keys) for host in todo]
     signum = _run_all(runs, serial, resuming=bool(resume))
     return request.out, _summarise(request.out, signum)
