@@ -1,14 +1,18 @@
-/* polylab workload in C (contract 1, see langs/README.md). C11 + POSIX, no libraries beyond libc/pthreads.
+/* polylab workload in C (contract 2, see langs/README.md). C11 + POSIX, no libraries beyond libc/pthreads.
  *
- *   workload --workload {sum,sum-print} --mode {threads,processes} --workers N
- *            (--n COUNT | --seconds S) --result PATH
+ *   workload --workload {sum,sum-print,pingpong,contended,io,native,crash} --mode {threads,processes}
+ *            --workers N (--n COUNT | --seconds S) --result PATH
+ *
+ * This file is the parent: arguments, starting and gathering the workers, the result file. The workers' loops
+ * are in work.c, the SHA-256 of the native workload in sha256.c.
  *
  * threads:   N pthreads in this process.
  * processes: N children made with fork(). Other compiled languages re-execute themselves because their
  *            runtimes cannot fork safely; in C fork() is the native way to start a worker process: the
  *            child begins with the parsed arguments already in memory, shares nothing with its siblings
  *            once it runs (copy-on-write), and ends with _exit. Each child hands its worker entry back over
- *            its own pipe, since stdout (inherited) is reserved for the sums.
+ *            its own pipe, since stdout (inherited) is reserved for the sums. pingpong's ring is N more
+ *            pipes, made before the first fork: child k reads pipe k and writes pipe k+1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,25 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct {
-    bool print;            /* sum-print */
-    bool threads;          /* threads mode (else processes) */
-    long workers;
-    bool by_count;         /* --n given (else --seconds) */
-    int64_t n;
-    double seconds;
-    const char *result;
-} Args;
-
-/* One worker's outcome: a row of the result file's workers[]. Children send it raw through their pipe. */
-typedef struct {
-    long index;
-    long pid;
-    int64_t iterations;
-    int64_t sum;
-    double elapsed_s;
-    int failed;            /* stdout could not be written */
-} Worker;
+#include "sha256.h"
+#include "work.h"
 
 static double now_s(void) {
     struct timespec t;
@@ -65,70 +52,37 @@ static void die(const char *format, ...) {
 }
 
 /* ---------------------------------------------------------------------------------------------------------
- * The work loop */
-
-/* One iteration: s += i, and the partial sum printed in sum-print. Returns false when stdout failed. */
-static inline bool step(uint64_t *s, uint64_t i, bool print) {
-    *s += i;
-    /* An empty asm that claims to change s: the compiler must keep s as a real value each iteration, so it
-     * can neither fold the loop into n(n-1)/2 nor vectorise it. It emits no instruction. */
-    __asm__ volatile("" : "+r"(*s));
-    /* The idiomatic printf. stdout is line-buffered (set in main), so each line leaves in one write(2) when
-     * its '\n' is reached, and the stdio lock serialises threads: lines never tear. */
-    return !print || printf("%" PRId64 "\n", (int64_t)*s) >= 0;
-}
-
-static void work(const Args *args, long index, Worker *out) {
-    /* uint64_t arithmetic wraps by definition (signed overflow would be undefined behaviour); the value is
-     * converted to int64_t two's complement at the end, as the contract asks. */
-    uint64_t s = 0, i = 0;
-    bool ok = true;
-    const bool print = args->print;
-    const double start = now_s();
-    if (args->by_count) {
-        for (const uint64_t n = (uint64_t)args->n; i < n; i++)
-            if (!step(&s, i, print)) { ok = false; i++; break; }
-    } else {
-        for (const double seconds = args->seconds;; i++) {
-            /* the clock is read only every 4096 iterations so that it does not dominate the loop */
-            if ((i & 4095) == 0 && now_s() - start >= seconds) break;
-            if (!step(&s, i, print)) { ok = false; i++; break; }
-        }
-    }
-    *out = (Worker){.index = index, .pid = (long)getpid(), .iterations = (int64_t)i, .sum = (int64_t)s,
-                    .elapsed_s = now_s() - start, .failed = !ok};
-}
-
-/* ---------------------------------------------------------------------------------------------------------
  * threads */
 
 typedef struct {
-    const Args *args;
-    long index;
-    Worker result;
+    Context context;
+    Worker *out;
 } Job;
 
-static void *thread_main(void *arg) {
-    Job *job = arg;
-    work(job->args, job->index, &job->result);
+static void *thread_main(void *job) {
+    work(&((Job *)job)->context, ((Job *)job)->out);
     return NULL;
 }
 
-static void run_threads(const Args *args, Worker *workers) {
+static void run_threads(const Args *args, Worker *workers, int64_t *counter) {
     Job *jobs = calloc((size_t)args->workers, sizeof *jobs);
     pthread_t *ids = calloc((size_t)args->workers, sizeof *ids);
-    if (!jobs || !ids) die("out of memory");
+    Slot *slots = calloc((size_t)args->workers, sizeof *slots);
+    Counter shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    if (!jobs || !ids || !slots) die("out of memory");
+    for (long k = 0; k < args->workers; k++)
+        slots[k] = (Slot){.lock = PTHREAD_MUTEX_INITIALIZER, .filled = PTHREAD_COND_INITIALIZER};
     for (long k = 0; k < args->workers; k++) {
-        jobs[k] = (Job){.args = args, .index = k};
+        /* Each thread writes only its own entry; pthread_join makes the write visible here. */
+        jobs[k] = (Job){{.args = args, .index = k, .slots = slots, .counter = &shared}, &workers[k]};
         int err = pthread_create(&ids[k], NULL, thread_main, &jobs[k]);
         if (err) die("starting worker %ld: %s", k, strerror(err)); /* exit ends the started threads too */
     }
-    for (long k = 0; k < args->workers; k++) {
-        pthread_join(ids[k], NULL);
-        workers[k] = jobs[k].result;
-    }
+    for (long k = 0; k < args->workers; k++) pthread_join(ids[k], NULL);
+    *counter = shared.value;
     free(jobs);
     free(ids);
+    free(slots);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -157,10 +111,38 @@ static int read_all(int fd, void *data, size_t size) {
     return 0;
 }
 
+static void close_all(int (*fds)[2], long count) {
+    for (long k = 0; k < count; k++) {
+        close(fds[k][0]);
+        close(fds[k][1]);
+    }
+}
+
+/* The child of worker k: run it, send its entry, exit. */
+static void child(const Args *args, long k, int (*ring)[2], long ring_size, int result_fd) {
+    Context context = {.args = args, .index = k, .receive_fd = -1, .pass_fd = -1};
+    if (ring_size) {
+        context.receive_fd = dup(ring[k][0]);
+        context.pass_fd = dup(ring[(k + 1) % ring_size][1]);
+        /* Only its own two ends stay open, so a neighbour's death reads as end of file or a broken pipe. */
+        close_all(ring, ring_size);
+    }
+    Worker w;
+    work(&context, &w);
+    int status = w.failed ? 1 : 0;
+    if (write_all(result_fd, &w, sizeof w) != 0) status = 1;
+    if (fflush(stdout) != 0) status = 1;
+    _exit(status); /* _exit: the parent's atexit handlers and stdio state are not the child's */
+}
+
 static void run_processes(const Args *args, Worker *workers) {
     pid_t *pids = calloc((size_t)args->workers, sizeof *pids);
     int *pipes = calloc((size_t)args->workers, sizeof *pipes);
-    if (!pids || !pipes) die("out of memory");
+    const long ring_size = args->workload == PINGPONG ? args->workers : 0;
+    int (*ring)[2] = calloc((size_t)args->workers, sizeof *ring);
+    if (!pids || !pipes || !ring) die("out of memory");
+    for (long k = 0; k < ring_size; k++)
+        if (pipe(ring[k]) != 0) die("making the pingpong ring: %s", strerror(errno));
     fflush(NULL); /* nothing is buffered yet, but a child must never flush a copy of the parent's buffers */
     for (long k = 0; k < args->workers; k++) {
         int fds[2];
@@ -180,12 +162,7 @@ static void run_processes(const Args *args, Worker *workers) {
         }
         if (pid == 0) {
             close(fds[0]);
-            Worker w;
-            work(args, k, &w);
-            int status = w.failed ? 1 : 0;
-            if (write_all(fds[1], &w, sizeof w) != 0) status = 1;
-            if (fflush(stdout) != 0) status = 1;
-            _exit(status); /* _exit: the parent's atexit handlers and stdio state are not the child's */
+            child(args, k, ring, ring_size, fds[1]);
         }
         /* Closed before the next fork, so that later children do not hold this pipe open: the parent
          * then sees end of file on it when child k exits. */
@@ -193,6 +170,7 @@ static void run_processes(const Args *args, Worker *workers) {
         pids[k] = pid;
         pipes[k] = fds[0];
     }
+    close_all(ring, ring_size);
     /* Wait for every child before judging, so that none outlives us. */
     int failed = 0;
     for (long k = 0; k < args->workers; k++) {
@@ -200,13 +178,21 @@ static void run_processes(const Args *args, Worker *workers) {
         close(pipes[k]);
         int status;
         while (waitpid(pids[k], &status, 0) < 0 && errno == EINTR) {}
-        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || !received) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && received) continue;
+        if (WIFSIGNALED(status))
+            fprintf(stderr, "workload: worker %ld (pid %ld) was killed by signal %d (%s)\n", k, (long)pids[k],
+                    WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
             fprintf(stderr, "workload: worker %ld (pid %ld) failed (wait status %d)\n", k, (long)pids[k], status);
+        if (args->workload == CRASH && k == 0) {   /* the failure the crash workload asks for: a finding */
+            workers[k] = (Worker){.index = k, .pid = (long)pids[k], .finished = false};
+        } else {
             failed++;
         }
     }
     free(pids);
     free(pipes);
+    free(ring);
     if (failed) die("%d worker(s) failed", failed);
 }
 
@@ -221,7 +207,24 @@ static void format_double(char *text, size_t size, double value) {
     }
 }
 
-static void write_result(const Args *args, const Worker *workers, double elapsed) {
+/* Contract 1's workloads still say 1: their results are unchanged, and contract-1 readers accept them. */
+static int contract(Workload workload) { return workload == SUM || workload == SUM_PRINT ? 1 : 2; }
+
+/* The workload's keys after workers[] (pingpong's final token, the contended counter, crash's outcome). */
+static void write_extras(FILE *f, const Args *args, const Worker *workers, int64_t counter) {
+    if (args->workload == PINGPONG) {
+        long holder = 0;
+        while (holder < args->workers && !workers[holder].holds_token) holder++;
+        if (holder == args->workers) die("no worker saw the token's final value");
+        fprintf(f, "  \"token\": %" PRId64 ",\n", workers[holder].token);
+    } else if (args->workload == CONTENDED) {
+        fprintf(f, "  \"counter\": %" PRId64 ",\n", counter);
+    } else if (args->workload == CRASH) {
+        fprintf(f, "  \"crash\": {\"worker\": 0, \"survived\": true},\n");   /* this process is writing it */
+    }
+}
+
+static void write_result(const Args *args, const Worker *workers, int64_t counter, double elapsed) {
     /* Written to a temporary file in the same directory and renamed, so readers never see half a file. */
     char *dir_copy = strdup(args->result);
     size_t size = strlen(args->result) + 32;
@@ -236,20 +239,24 @@ static void write_result(const Args *args, const Worker *workers, double elapsed
     if (args->by_count) snprintf(n, sizeof n, "%" PRId64, args->n);
     else format_double(seconds, sizeof seconds, args->seconds);
     format_double(elapsed_text, sizeof elapsed_text, elapsed);
-    fprintf(f, "{\n  \"contract\": 1,\n  \"lang\": \"c\",\n");
+    fprintf(f, "{\n  \"contract\": %d,\n  \"lang\": \"c\",\n", contract(args->workload));
     fprintf(f, "  \"runtime\": {\"name\": \"gcc\", \"version\": \"%s\"},\n", __VERSION__);
     fprintf(f, "  \"args\": {\"workload\": \"%s\", \"mode\": \"%s\", \"workers\": %ld, \"n\": %s, \"seconds\": %s},\n",
-            args->print ? "sum-print" : "sum", args->threads ? "threads" : "processes", args->workers, n, seconds);
+            WORKLOAD_NAMES[args->workload], args->threads ? "threads" : "processes", args->workers, n, seconds);
     fprintf(f, "  \"workers\": [\n");
     for (long k = 0; k < args->workers; k++) {
+        const Worker *w = &workers[k];
         char worker_elapsed[32];
-        format_double(worker_elapsed, sizeof worker_elapsed, workers[k].elapsed_s);
+        format_double(worker_elapsed, sizeof worker_elapsed, w->elapsed_s);
         fprintf(f, "    {\"index\": %ld, \"pid\": %ld, \"iterations\": %" PRId64 ", \"sum\": %" PRId64
-                   ", \"elapsed_s\": %s}%s\n",
-                workers[k].index, workers[k].pid, workers[k].iterations, workers[k].sum, worker_elapsed,
-                k + 1 < args->workers ? "," : "");
+                   ", \"elapsed_s\": %s", w->index, w->pid, w->iterations, w->sum, worker_elapsed);
+        if (args->workload == NATIVE) fprintf(f, ", \"digest\": \"%s\"", w->digest);
+        if (args->workload == CRASH) fprintf(f, ", \"finished\": %s", w->finished ? "true" : "false");
+        fprintf(f, "}%s\n", k + 1 < args->workers ? "," : "");
     }
-    fprintf(f, "  ],\n  \"elapsed_s\": %s\n}\n", elapsed_text);
+    fprintf(f, "  ],\n");
+    write_extras(f, args, workers, counter);
+    fprintf(f, "  \"elapsed_s\": %s\n}\n", elapsed_text);
     if (fclose(f) != 0 || rename(tmp, args->result) != 0) {
         int err = errno;
         unlink(tmp);
@@ -297,9 +304,11 @@ static Args parse(int argc, char **argv) {
         if (!values[slot] && slot != N && slot != SECONDS) usage_error("%s is required", flags[slot]);
 
     Args args = {0};
-    if (strcmp(values[WORKLOAD], "sum") && strcmp(values[WORKLOAD], "sum-print"))
-        usage_error("--workload must be sum or sum-print, not %s", values[WORKLOAD]);
-    args.print = strcmp(values[WORKLOAD], "sum-print") == 0;
+    while (args.workload < WORKLOAD_COUNT && strcmp(values[WORKLOAD], WORKLOAD_NAMES[args.workload]) != 0)
+        args.workload++;
+    if (args.workload == WORKLOAD_COUNT)
+        usage_error("--workload must be one of sum, sum-print, pingpong, contended, io, native, crash, not %s",
+                    values[WORKLOAD]);
     if (strcmp(values[MODE], "threads") && strcmp(values[MODE], "processes"))
         usage_error("--mode must be threads or processes, not %s", values[MODE]);
     args.threads = strcmp(values[MODE], "threads") == 0;
@@ -316,26 +325,34 @@ static Args parse(int argc, char **argv) {
     }
     if (!*values[RESULT]) usage_error("--result must not be empty");
     args.result = values[RESULT];
+    if (args.workload == PINGPONG && args.workers < 2)
+        usage_error("pingpong passes a token around a ring: it needs --workers 2 or more, not %ld", args.workers);
+    if (args.workload == CONTENDED && !args.threads)
+        usage_error("contended runs in threads mode only: processes share no counter to contend for");
+    if (args.workload == CRASH && args.by_count && args.n < 2)
+        usage_error("crash fails worker 0 after n/2 iterations: it needs --n 2 or more, not %" PRId64, args.n);
     return args;
 }
 
 int main(int argc, char **argv) {
     Args args = parse(argc, argv);
+    if (args.workload == NATIVE && !sha256_self_test()) return 1;
     /* Line-buffered even on a pipe or file (where stdio would otherwise write 4 KiB blocks that split lines
      * across writes): one write(2) per line, the naive print the lab measures. */
     setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
 
     Worker *workers = calloc((size_t)args.workers, sizeof *workers);
     if (!workers) die("out of memory");
+    int64_t counter = 0;
     const double start = now_s();
-    if (args.threads) run_threads(&args, workers);
+    if (args.threads) run_threads(&args, workers, &counter);
     else run_processes(&args, workers);
     const double elapsed = now_s() - start;
 
     if (fflush(stdout) != 0 || ferror(stdout)) die("error writing to stdout");
     for (long k = 0; k < args.workers; k++)
-        if (workers[k].failed) die("worker %ld could not write to stdout", k);
-    write_result(&args, workers, elapsed);
+        if (workers[k].failed) die("worker %ld failed", k);
+    write_result(&args, workers, counter, elapsed);
     free(workers);
     return 0;
 }
