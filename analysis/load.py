@@ -113,6 +113,7 @@ def type_runs(rows: list[dict], meta: dict) -> pd.DataFrame:
     runs = runs[declared + [column for column in runs.columns if column not in declared]]
     for column in RUN_NUMBERS:
         runs[column] = pd.to_numeric(runs[column], errors="coerce").astype("float64")
+    runs[RUN_TEXTS] = runs[RUN_TEXTS].astype("str")   # missing stays missing: a column no row has is text too
     runs[COUNTS] = runs[COUNTS].astype("Int64")
     runs["warmup"] = runs["warmup"].fillna(False).astype(bool)
     runs["lang"] = ordered(runs["lang"], language_order(meta, runs["lang"]))

@@ -128,3 +128,17 @@ def test_sampling_rates_accepted_are_those_the_sampler_takes(tmp_path):
 def test_null_counts_as_absent(tmp_path):
     config = load_config(write(tmp_path, GOOD.replace("{repetitions: 2,", "{repetitions: null,")))
     assert config.profile("p").experiments[0].repetitions == 3
+
+
+@pytest.mark.parametrize("setting, counted", [(None, True), ("auto", True), ("true", True), ("false", False)])
+def test_perf_is_auto_by_default_and_only_false_turns_it_off(tmp_path, setting, counted):
+    text = GOOD if setting is None else GOOD.replace("sample_hz: 20}", f"sample_hz: 20, perf: {setting}}}")
+    assert [experiment.perf for experiment in load_config(write(tmp_path, text)).profile("p").experiments] == \
+        [counted, counted]
+
+
+def test_perf_must_be_auto_or_a_bool(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, GOOD.replace("sample_hz: 20}", "sample_hz: 20, perf: yes please}")))
+    assert (caught.value.entry, caught.value.key, caught.value.problem) == \
+        ("defaults", "perf", "Expected auto or bool, got str 'yes please'")

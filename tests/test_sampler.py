@@ -50,6 +50,23 @@ if __name__ == "__main__":
 """
 
 
+# The parent touches 80 MB and forks four children that only sleep: every page is shared by five processes.
+SHARING_CHILDREN = r"""
+import os, sys, time
+shared = bytearray(80 << 20)
+children = []
+for _ in range(4):
+    child = os.fork()
+    if child == 0:
+        time.sleep(2.5)
+        os._exit(0)
+    children.append(child)
+print("forked", flush=True)
+for child in children:
+    os.waitpid(child, 0)
+"""
+
+
 def python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
@@ -161,7 +178,7 @@ def test_per_core_busy_adds_up_to_the_workload_cpu(threads_run, processes_run):
 def test_summary_counts_migrations_and_the_samplers_own_cpu(threads_run):
     run, _, wall_s = threads_run
     last_migrations = {row[2]: row[8] for row in run.threads}
-    assert run.summary.migrations == sum(last_migrations.values())
+    assert run.summary.sampler_migrations == sum(last_migrations.values())
     assert 0.0 < run.summary.sampler_cpu_s < wall_s
 
 
@@ -201,13 +218,68 @@ def test_processes_peak_memory_sums_every_process(sampler, processes_run):
     assert run.summary.tree_rss_bytes >= 2 * run.peak_rss_bytes
 
 
+def _tree_pss_now(root: int) -> int:
+    """Σ Pss of root and its children, read here as a person checking the lab would (smaps_rollup)."""
+    tree = [root] + [pid for pid in procfs.list_pids() if procfs.parent_of(pid) == root]
+    readings = [procfs.read_memory_map_file(f"/proc/{pid}/smaps_rollup") for pid in tree]
+    return sum(procfs.parse_pss(data) for data in readings if data)
+
+
+def test_a_tree_that_shares_its_pages_after_fork_counts_them_once(sampler):
+    """A parent touches 80 MB, then forks four children that keep them shared: Σ Rss is five times 80 MB,
+    Σ Pss (what the tree costs) about 80 MB, and the sampler's tree memory agrees with Σ Pss read alongside."""
+    sampler.begin()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(python(SHARING_CHILDREN), start_new_session=True, stdout=subprocess.PIPE)
+    sampler.attach(proc.pid, t0)
+    assert proc.stdout.readline() == b"forked\n"
+    time.sleep(1.2)   # a tree reading is due at least once a second
+    alongside = _tree_pss_now(proc.pid)
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    sampler.final()
+    proc.wait()
+    run = sampler.end()
+    summary = run.summary
+    assert summary.tree_rss_bytes >= 5 * 80 * MB
+    assert 80 * MB <= alongside < 120 * MB
+    assert summary.tree_pss_bytes == pytest.approx(alongside, rel=0.2)
+    assert summary.tree_pss_bytes < 0.4 * summary.tree_rss_bytes
+
+
+@pytest.mark.parametrize("cost_s, read_at", [
+    (0.0001, [0.0, 1.0, 2.0, 3.0, 3.05]),   # cheap: once a second, and at the end
+    (0.01, [0.0, 2.0, 3.05]),               # 10 ms a reading: no more than 0.5 % of the time, so every 2 s
+])
+def test_the_trees_pss_is_read_at_most_once_a_second_and_within_its_cpu_budget(monkeypatch, cost_s, read_at):
+    """The tree's PSS readings, on a made-up clock: every process at once, when due and at the final sample."""
+    from polylab.sample import tree as tree_module
+    child = subprocess.Popen(["sleep", "10"])
+    try:
+        tree = tree_module.ProcessTree(procfs.probe_thread_files())
+        tree.attach(child.pid)
+        reads, cpu = [], iter(range(1000))
+        real_read = procfs.read_memory_map_file
+        monkeypatch.setattr(tree_module.procfs, "read_memory_map_file",
+                            lambda path: reads.append(now) or real_read(path))
+        monkeypatch.setattr(tree_module.time, "process_time", lambda: next(cpu) * cost_s)  # a reading: 2 calls
+        for step in range(62):
+            now = step * 0.05
+            tree.sample(now, final=step == 61, attributed_ns=[0] * os.cpu_count() * 2)
+        assert reads == pytest.approx(read_at)
+        assert 100 * 1024 < tree.tree_pss_peak_bytes < 5 * MB     # sleep's share of what it maps
+        tree.close()
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_a_run_that_never_started_gives_machine_rows_only(sampler):
     sampler.begin()
     time.sleep(3 / HZ)
     run = sampler.end()
     assert isinstance(run, RunSamples)
     assert run.threads == [] and run.summary.samples == 0 and run.summary.workload_cpu_s == 0
-    assert run.peak_rss_bytes is None and run.summary.tree_rss_bytes is None
+    assert run.peak_rss_bytes is None and run.summary.tree_rss_bytes is None and run.summary.tree_pss_bytes is None
     assert len(run.samples) >= 2 and all(len(row) == len(SAMPLE_COLUMNS) for row in run.samples)
 
 

@@ -3,6 +3,7 @@ write is declared and documented, and the derived numbers follow their definitio
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -33,21 +34,67 @@ def _everything() -> RunRecord:
     measured = Measured(exit_code=0, stderr_tail="", started_at="2026-01-01T00:00:00", wall_s=2.0,
                         totals=Totals(1.2, 0.3, 2**20, None, None, CpuSource.CGROUP),
                         container=ContainerRun(container_start_s=0.5, image="golang:1"),
-                        stdout_lines=0, stdout_bytes=0)
+                        stdout_lines=0, stdout_bytes=0, stdout_reader_cpu_s=0.01)
     verdict = Verdict(Status.OK, None, True, ProgramResult(1.1, {"name": "go"}, 10, [1.1, 1.0]), stdout_ok=True)
-    sampler = SamplerSummary(samples=20, workload_cpu_s=1.4, unplaced_cpu_s=0.0, migrations=3, threads_max=5,
-                             per_core_busy_s=[0.7, 0.7], sampler_cpu_s=0.01, interval_s=0.1, tree_rss_bytes=2**21)
+    sampler = SamplerSummary(samples=20, workload_cpu_s=1.4, unplaced_cpu_s=0.0, sampler_migrations=3, threads_max=5,
+                             per_core_busy_s=[0.7, 0.7], sampler_cpu_s=0.01, interval_s=0.1, tree_rss_bytes=2**21,
+                             tree_pss_bytes=2**20)
     perf = schema.PerfCounters(1.5, 100, 3, 1.9)
     return RunRecord(_planned(), measured, verdict, sampler=sampler, perf=perf)
+
+
+def _upgraded(row: dict) -> dict:
+    """The row as the current version has it, through every upgrade step, as the store reads it."""
+    for version in range(row["schema_version"], schema.SCHEMA_VERSION):
+        row = schema.UPGRADES[version].row(row)
+    return {**row, "schema_version": schema.SCHEMA_VERSION}
 
 
 @pytest.mark.parametrize("row", OLD_ROWS, ids=[row["run_id"] for row in OLD_ROWS])
 def test_rows_written_before_the_typed_record_come_back_unchanged(row):
     """Every shape of row the old code wrote (ok, build and spawn failures, exit code, timeout, wrong checksum,
-    wrong stdout, with and without samples), read into a record and written again: same keys, same values."""
-    again = RunRecord.from_row(row).to_row()
-    assert again == row
-    assert json.loads(json.dumps(again)) == row     # plain JSON values: the enums are written as their strings
+    wrong stdout, with and without samples), upgraded, read into a record and written again: same keys, same
+    values; the step to version 2 loses nothing of the old row but the key it renames."""
+    upgraded = _upgraded(row)
+    again = RunRecord.from_row(upgraded).to_row()
+    assert again == upgraded
+    assert json.loads(json.dumps(again)) == upgraded     # plain JSON values: the enums are written as their strings
+    assert {key: value for key, value in row.items() if key != "migrations"}.items() <= \
+        schema.UPGRADES[1].row(row).items()
+
+
+def test_a_version_1_row_keeps_its_sampler_count_as_a_lower_bound_and_its_switches_from_wait4():
+    sampled = next(row for row in OLD_ROWS if row["run_id"] == "cpu-count.python.processes.w2.r1")
+    upgraded = schema.UPGRADES[1].row(sampled)
+    assert (upgraded["sampler_migrations"], upgraded["migrations"], upgraded["migrations_source"]) == \
+        (7, 7, "sampler (lower bound)")
+    assert (upgraded["ctx_switches"], upgraded["switches_source"]) == (154 + 231, "wait4")
+    assert upgraded["tree_pss_bytes"] is None and "tree_memory_bytes" not in upgraded
+    assert upgraded["tree_rss_bytes"] == sampled["tree_rss_bytes"]
+    unsampled = schema.UPGRADES[1].row(next(row for row in OLD_ROWS
+                                             if row["run_id"] == "exit-nonzero.faulty.threads.w1.r1"))
+    assert "migrations" not in unsampled and "sampler_migrations" not in unsampled
+
+
+def test_each_run_total_comes_from_perf_where_it_counted_and_says_so():
+    full = _everything()
+    assert (full.migrations, full.migrations_source) == (3, schema.CounterSource.PERF)
+    assert (full.ctx_switches, full.switches_source) == (100, schema.CounterSource.PERF)
+    assert (full.tree_memory_bytes, full.tree_memory_source) == (2**20, schema.MemorySource.CGROUP)
+    local = Measured(0, "", wall_s=2.0, totals=Totals(1.2, 0.3, 2**22, 40, 60, CpuSource.WAIT4))
+    sampler = dataclasses.replace(full.sampler, sampler_migrations=2, tree_pss_bytes=3 * 2**20)
+    unwrapped = RunRecord(full.planned, local, full.verdict, sampler)
+    assert (unwrapped.migrations, unwrapped.migrations_source) == (2, schema.CounterSource.SAMPLER)
+    assert (unwrapped.ctx_switches, unwrapped.switches_source) == (100, schema.CounterSource.WAIT4)
+    assert (unwrapped.tree_memory_bytes, unwrapped.tree_memory_source) == (3 * 2**20, schema.MemorySource.PSS)
+    row = unwrapped.to_row()
+    assert (row["migrations_source"], row["switches_source"], row["tree_memory_source"]) == \
+        ("sampler (lower bound)", "wait4", "pss")
+    not_counted = RunRecord(full.planned, local, full.verdict, dataclasses.replace(sampler, sampler_migrations=None),
+                            perf=schema.PerfCounters(1.5, None, None, 1.9))
+    assert (not_counted.migrations, not_counted.migrations_source, not_counted.switches_source) == \
+        (None, None, schema.CounterSource.WAIT4)
+    assert "migrations" not in not_counted.to_row() and "migrations_source" not in not_counted.to_row()
 
 
 def test_a_record_writes_every_declared_key_and_no_other():
@@ -99,7 +146,7 @@ def test_a_run_that_never_started_has_no_times_and_no_derived_numbers():
 def test_the_enums_are_the_strings_rows_and_configs_use():
     assert [status.value for status in Status] == ["ok", "failed", "timeout", "invalid"]   # best to worst
     assert experiments.MODES == ("threads", "processes") and experiments.WORKLOADS == ("sum", "sum-print")
-    assert experiments.SINKS == ("devnull", "pipe", "file")
+    assert experiments.SINKS == ("devnull", "pipe", "file", "tty")
     assert f"{Status.TIMEOUT}" == str(Status.TIMEOUT) == "timeout" and Mode.THREADS == "threads"
     assert {"ok": 1}[Status.OK] == 1
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import cfgv
 
 from polylab.config.errors import ConfigError
-from polylab.config.validation import (Across, Named, Record, Section, check_and, check_bool, check_int,
+from polylab.config.validation import (Across, Named, Record, Section, check_and, check_int,
                                        check_int_list, check_number, check_one_of, check_problem, check_str,
-                                       check_str_list, check_str_map, check_values_from, load_yaml, str_map,
-                                       validate)
+                                       check_str_list, check_str_map, check_type, check_values_from, load_yaml,
+                                       str_map, validate)
 from polylab.results.schema import Mode, Sink, Workload
 from polylab.sample.rates import MAX_HZ, MIN_HZ
 
@@ -33,7 +33,7 @@ SETTING_DEFAULTS = {
     "timeout_s": 120.0,
     "sink": "devnull",
     "sample_hz": 10.0,
-    "perf": False,
+    "perf": "auto",
     "cpus": None,
 }
 
@@ -52,7 +52,7 @@ class Experiment:
     timeout_s: float
     sink: str
     sample_hz: float
-    perf: bool
+    perf: bool          # wrap local runs in perf stat where it can count (`auto`, `true`), or never (`false`)
     cpus: int | None
 
 
@@ -111,6 +111,9 @@ def count_fits_timeout(n: int, timeout_s: float) -> str | None:
             "iterations/s (faster than any CPU core): lower n or raise timeout_s")
 
 
+check_perf = check_type("auto or bool", lambda value: isinstance(value, bool) or value == "auto")
+
+
 def _number(check):
     """A check of a number as the record will hold it: a float."""
     return check_and(check_number, check_problem(lambda value: check(float(value))))
@@ -124,7 +127,7 @@ SETTINGS = (
     cfgv.OptionalNoDefault("timeout_s", _number(_positive)),
     cfgv.OptionalNoDefault("sink", check_one_of(SINKS)),
     cfgv.OptionalNoDefault("sample_hz", _number(_sample_rate)),
-    cfgv.OptionalNoDefault("perf", check_bool),
+    cfgv.OptionalNoDefault("perf", check_perf),
     cfgv.OptionalNoDefault("cpus", check_and(check_int, check_problem(_positive))),
 )
 EXPERIMENT = Record(
@@ -163,7 +166,8 @@ CONFIG = Record(
 def _settings(spec: dict, inherited: dict) -> dict:
     """The settings `spec` sets, over those it inherits."""
     settings = {**inherited, **{key: spec[key] for key in SETTING_DEFAULTS if key in spec}}
-    return {**settings, "timeout_s": float(settings["timeout_s"]), "sample_hz": float(settings["sample_hz"])}
+    return {**settings, "timeout_s": float(settings["timeout_s"]), "sample_hz": float(settings["sample_hz"]),
+            "perf": settings["perf"] is not False}
 
 
 def _experiment(file: str, profile: str, name: str, spec: dict, inherited: dict) -> Experiment:

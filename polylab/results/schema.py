@@ -7,10 +7,11 @@ library.
 
 A row of runs.jsonl is a RunRecord: what the plan knew (Planned), what the runner measured from outside
 (Measured, with the CPU Totals of wait4 or a container's cgroup), what the judge decided (Verdict), and,
-when they ran, the sampler's summary and perf's counters. `RunRecord.to_row()` is the one serialisation,
-`RunRecord.from_row()` its inverse. A part that did not happen leaves its keys out of the row (a run whose
-build failed has no `wall_s`), and so does a field declared with `optional()` while it is None; every
-other field is written, null included.
+when they ran, the sampler's summary and perf's counters. The run's totals of migrations, context switches
+and tree memory are derived from those parts, each with the source it came from (`run_totals`).
+`RunRecord.to_row()` is the one serialisation, `RunRecord.from_row()` its inverse. A part that did not happen
+leaves its keys out of the row (a run whose build failed has no `wall_s`), and so does a field declared with
+`optional()` or `derived()` while it is None; every other field is written, null included.
 
 Format history (bump SCHEMA_VERSION on any change a reader must know about, register in UPGRADES how a
 set of the previous version becomes one of the new version, and document it in docs/results-format.md):
@@ -18,6 +19,11 @@ set of the previous version becomes one of the new version, and document it in d
 - 1: meta.json, runs.jsonl, samples.parquet, threads.parquet, parts/ and raw/ (polylab 0.1.0). Rows are
   written from the typed RunRecord since the layout's redesign, with the same keys and values as before;
   only the order of keys within a row changed.
+- 2: the run's totals name their source. `migrations` is the run's total, perf's `cpu-migrations` where perf
+  counted, else the sampler's lower bound, which is now `sampler_migrations` (it was `migrations`);
+  `migrations_source` says which. `ctx_switches` and `switches_source` likewise (perf, else wait4).
+  `tree_memory_bytes` is the tree's memory counted once (`tree_memory_source`: the peak of Σ PSS the sampler
+  read, `tree_pss_bytes`, or a container's cgroup peak); `tree_rss_bytes` (Σ of per-process VmHWM) stays.
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from typing import Callable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 META = "meta.json"
 RUNS = "runs.jsonl"
@@ -92,9 +98,29 @@ class CpuSource(Word):
     SAMPLER = "sampler"        # a container whose cgroup was unreadable: no totals, parallelism from the sampler
 
 
+class CounterSource(Word):
+    """Where a run's total of migrations or context switches comes from."""
+
+    PERF = "perf"                            # perf stat wrapped the program: every thread, however short-lived
+    WAIT4 = "wait4"                          # os.wait4 rusage: every reaped process (perf's own too, when it wraps)
+    SAMPLER = "sampler (lower bound)"        # the threads the sampler saw: those that ended unseen are missed
+
+
+class MemorySource(Word):
+    """Where a run's tree memory comes from; both count a page shared by several processes once."""
+
+    PSS = "pss"                # the sampler: peak over samples of Σ Pss (/proc/<pid>/smaps_rollup)
+    CGROUP = "cgroup"          # a container's cgroup: its peak charge (memory.max_usage_in_bytes or memory.peak)
+
+
 def optional(default=None):
     """A field whose key is left out of the row while it is None, rather than written as null."""
     return field(default=default, metadata={"optional": True})
+
+
+def derived():
+    """A number the record computes from its parts (never read from a row); left out of the row while None."""
+    return field(init=False, metadata={"optional": True})
 
 
 @dataclass(frozen=True)
@@ -185,12 +211,13 @@ class SamplerSummary:
     samples: int
     workload_cpu_s: float
     unplaced_cpu_s: float
-    migrations: int
+    sampler_migrations: int | None      # of the threads it saw, as last read: a lower bound
     threads_max: int
     per_core_busy_s: list[float]
     sampler_cpu_s: float
     interval_s: float | None
-    tree_rss_bytes: int | None
+    tree_rss_bytes: int | None          # Σ of every process's own peak (VmHWM): shared pages count in each
+    tree_pss_bytes: int | None          # the largest Σ Pss of the tree's processes read at one sample
 
 
 @dataclass(frozen=True)
@@ -212,12 +239,20 @@ class RunRecord:
     verdict: Verdict
     sampler: SamplerSummary | None = None
     perf: PerfCounters | None = None
-    startup_s: float | None = field(init=False, metadata={"optional": True})
-    parallelism: float | None = field(init=False, metadata={"optional": True})
+    startup_s: float | None = derived()
+    parallelism: float | None = derived()
+    migrations: int | None = derived()
+    migrations_source: CounterSource | None = derived()
+    ctx_switches: int | None = derived()
+    switches_source: CounterSource | None = derived()
+    tree_memory_bytes: int | None = derived()
+    tree_memory_source: MemorySource | None = derived()
 
     def __post_init__(self):
-        object.__setattr__(self, "startup_s", self._startup_s())
-        object.__setattr__(self, "parallelism", self._parallelism())
+        derived_values = {"startup_s": self._startup_s(), "parallelism": self._parallelism(),
+                          **run_totals(self.measured.totals, self.sampler, self.perf)}
+        for name, value in derived_values.items():
+            object.__setattr__(self, name, value)
 
     def _startup_s(self) -> float | None:
         """Wall time outside the program's own work: runtime start-up and tear-down."""
@@ -257,6 +292,34 @@ class RunRecord:
         """The record of a row of the current version (the store upgrades older ones first); derived numbers
         are computed again rather than read."""
         return _unflatten(cls, row)
+
+
+def run_totals(totals: Totals | None, sampler: SamplerSummary | None, perf: PerfCounters | None) -> dict:
+    """The run's totals of migrations, context switches and tree memory, each with its source (None: unknown).
+
+    perf counts every migration and switch of every thread of the program, however short-lived; the sampler
+    misses the migrations of threads that ended between its reads, and wait4 adds perf's own switches when
+    perf wraps the program. A container's cgroup charges each page once; elsewhere Σ PSS shares each page
+    among the processes that map it.
+    """
+    found: dict = {}
+    if perf and perf.perf_cpu_migrations is not None:
+        found.update(migrations=perf.perf_cpu_migrations, migrations_source=CounterSource.PERF)
+    elif sampler and sampler.sampler_migrations is not None:
+        found.update(migrations=sampler.sampler_migrations, migrations_source=CounterSource.SAMPLER)
+    if perf and perf.perf_context_switches is not None:
+        found.update(ctx_switches=perf.perf_context_switches, switches_source=CounterSource.PERF)
+    elif totals and totals.ctx_voluntary is not None and totals.ctx_involuntary is not None:
+        found.update(ctx_switches=totals.ctx_voluntary + totals.ctx_involuntary, switches_source=CounterSource.WAIT4)
+    if totals and totals.cpu_source == CpuSource.CGROUP and totals.max_rss_bytes is not None:
+        found.update(tree_memory_bytes=totals.max_rss_bytes, tree_memory_source=MemorySource.CGROUP)
+    elif sampler and sampler.tree_pss_bytes is not None:
+        found.update(tree_memory_bytes=sampler.tree_pss_bytes, tree_memory_source=MemorySource.PSS)
+    return {name: found.get(name) for name in RUN_TOTALS}
+
+
+RUN_TOTALS = ("migrations", "migrations_source", "ctx_switches", "switches_source", "tree_memory_bytes",
+              "tree_memory_source")
 
 
 def _field_type(declared) -> type:
@@ -325,6 +388,21 @@ class Upgrade:
     meta: Callable[[dict], dict] = lambda meta: meta
 
 
+def _v1_row_to_v2(row: dict) -> dict:
+    """The sampler's `migrations` becomes `sampler_migrations` (it read no PSS), and the run's totals are
+    computed from the row's parts as for a new row; keys the schema does not know (a merged set's `host`) stay."""
+    if "samples" in row:
+        row = {("sampler_migrations" if key == "migrations" else key): value for key, value in row.items()}
+        row["tree_pss_bytes"] = None
+    parts = [_unflatten(kind, row) if _written(kind, row) else None for kind in (Totals, SamplerSummary, PerfCounters)]
+    return {**row, **_flatten_values(run_totals(*parts))}
+
+
+def _flatten_values(values: dict) -> dict:
+    """Plain JSON values of the ones that are known."""
+    return {name: value.value if isinstance(value, Enum) else value for name, value in values.items()
+            if value is not None}
+
+
 # UPGRADES[v] upgrades version v to v + 1; an older set is read through each step in turn (results/store.py).
-# Version 1 is the first, so there is no step yet.
-UPGRADES: dict[int, Upgrade] = {}
+UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2)}

@@ -125,24 +125,27 @@ class RunRecorder:
             samples=len(times),
             workload_cpu_s=sum(self._core_busy_ns) / procfs.NS_PER_S,
             unplaced_cpu_s=self._tree.unplaced_ns / procfs.NS_PER_S,
-            migrations=self._tree.migrations(),
+            sampler_migrations=self._tree.migrations(),
             threads_max=self._tree.threads_max,
             per_core_busy_s=[busy / procfs.NS_PER_S for busy in self._core_busy_ns],
             sampler_cpu_s=self._sampler_cpu_s,
             interval_s=statistics.median(b - a for a, b in zip(times, times[1:])) if len(times) > 1 else None,
             tree_rss_bytes=tree_peak_rss_bytes,
+            tree_pss_bytes=self._tree.tree_pss_peak_bytes,
         )
         samples = [(t - t0, core, system, workload) for t, core, system, workload in self._sample_rows]
         return samples, self._tree.thread_rows(t0), summary, peak_rss_bytes
 
     def kill_attached_run(self) -> None:
-        """SIGKILL the run's process group (a local run leads its own group; a container's init takes its
-        container down with it), so an orchestrator that died mid-run leaves nothing running."""
+        """SIGKILL the run's process group, led by its root or by perf, the root's parent, when perf wraps it
+        (a container's init, which leads no group here, takes its container down with it), so an orchestrator
+        that died mid-run leaves nothing running."""
         if self._root is None:
             return
         try:
-            if os.getpgid(self._root) == self._root:
-                os.killpg(self._root, signal.SIGKILL)
+            group = os.getpgid(self._root)
+            if group == self._root or group == procfs.parent_of(self._root):
+                os.killpg(group, signal.SIGKILL)
             else:
                 os.kill(self._root, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

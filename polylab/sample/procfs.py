@@ -116,12 +116,23 @@ def parse_peak_rss(data: bytes) -> int | None:
     VmHWM is the peak resident set of the process's address space, which starts afresh at each exec. A process
     that has exited (a zombie) has none, and its status no Vm lines.
     """
-    start = data.find(b"\nVmHWM:")
+    return _kilobytes_of(data, b"VmHWM")
+
+
+def parse_pss(data: bytes) -> int | None:
+    """Bytes from the Pss line of /proc/<pid>/smaps_rollup: the process's proportional share of the memory it
+    maps (each resident page divided by the number of processes that map it); None where the line is missing.
+    """
+    return _kilobytes_of(data, b"Pss")
+
+
+def _kilobytes_of(data: bytes, key: bytes) -> int | None:
+    start = data.find(b"\n" + key + b":")
     if start < 0:
         return None
-    value, unit = data[start + len(b"\nVmHWM:") :].split(None, 2)[:2]
+    value, unit = data[start + len(key) + 2 :].split(None, 2)[:2]
     if unit != b"kB":
-        raise ValueError(f"VmHWM in an unexpected unit: {unit!r}")
+        raise ValueError(f"{key.decode()} in an unexpected unit: {unit!r}")
     return int(value) * 1024
 
 
@@ -200,6 +211,33 @@ class PinnedFile:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def read_memory_map_file(path: str, size: int = 4096) -> bytes | None:
+    """A file of the smaps family, opened afresh: its open takes hold of the address space the process has then,
+    so a pinned one would go blank once the process execs. None where the process has gone or has no address
+    space left, where the kernel lacks the file, or where reading it needs ptrace access we lack."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    try:
+        return os.pread(fd, size, 0) or None
+    except OSError as error:
+        if error.errno in (errno.ESRCH, errno.ENOENT, errno.EACCES):
+            return None
+        raise
+    finally:
+        os.close(fd)
+
+
+def parent_of(pid: int) -> int | None:
+    """The pid's parent, read once; None once it has gone."""
+    try:
+        with open(f"{PROC}/{pid}/stat", "rb") as stat_file:
+            return parse_stat(stat_file.read()).ppid
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 def parse_newest_pid(data: bytes) -> int:

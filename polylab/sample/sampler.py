@@ -16,8 +16,14 @@ carries (a thread's, when it ran; the process's) raises it. A process that execs
 space whose peak starts afresh: its value is then its latest program's. ``peak_rss_bytes`` is the largest
 single process's peak: what ``ru_maxrss`` is meant to be, without the orchestrator's own peak that Linux
 carries into a child's ``ru_maxrss`` when it forks and execs it. ``tree_peak_rss_bytes`` is the sum of every
-process's peak, what running as several processes costs: pages they share (libraries, copy-on-write after
-fork) count in each, and the peaks need not have coincided, so it bounds what the tree held at once.
+process's peak: pages they share (libraries, copy-on-write after fork) count in each, and the peaks need not
+have coincided, so it overstates what the tree held at once. What running as several processes costs is
+``tree_pss_bytes``: the largest sum over the tree's processes of their PSS (/proc/<pid>/smaps_rollup, each
+resident page divided among the processes that map it, so a shared page counts once), all read at one sample.
+That read walks page tables (about 4 ms of the sampler's CPU for 64 MB), so the tree is read at most once per
+PEAK_RSS_MAX_AGE_S, less often when a reading costs more than PSS_CPU_SHARE_MAX of the interval, and at
+``final()``: a peak shorter than that interval can be missed, and a tree that lived shorter than one sample
+has no reading (None). Pages shared with processes outside the tree count only in part.
 
 Blind spots, by design:
 - A thread or child that lives shorter than one interval is never seen. Its CPU is still counted (a
