@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from .common import CACHE_DIR, SBIN_PATH, EngineError, Log, stderr_log, tail, which
 from .debian_host import SUITE, ensure_host_packages, find_debian_mirror
-from .mounts import mount_tmpfs, remove_tree
+from .mounts import mount_tmpfs, remove_tree, unmount_under
 
 if TYPE_CHECKING:
     from .dockerd import Engine
@@ -94,11 +94,12 @@ def _mount_build_tmpfs(root: Path, log: Log) -> None:
         log(f"image: building in a tmpfs at {root}")
 
 
-def builder_command(packages: Sequence[str], tarball: Path, mirror: str) -> list[str]:
+def builder_command(packages: Sequence[str], root: Path, mirror: str) -> list[str]:
     """mmdebstrap rather than debootstrap: apt downloads in parallel and dpkg installs in one run, with
-    unsafe-io and the exclusions above applied at unpack time; it writes the tarball itself."""
-    return ["mmdebstrap", "--mode=root", f"--variant={VARIANT}", "--format=tar", f"--include={','.join(packages)}",
-            "--dpkgopt=force-unsafe-io", *_hooks(), SUITE, str(tarball), mirror]
+    unsafe-io and the exclusions above applied at unpack time. It fills the directory `root`: its own
+    tarball writer is several times slower than plain tar (measured: 32 s against ~5 s for 1.4 GB)."""
+    return ["mmdebstrap", "--mode=root", f"--variant={VARIANT}", "--format=directory",
+            f"--include={','.join(packages)}", "--dpkgopt=force-unsafe-io", *_hooks(), SUITE, str(root), mirror]
 
 
 def build_rootfs_tarball(packages: Sequence[str], dest: Path, mirror: str, log: Log = stderr_log) -> None:
@@ -107,22 +108,31 @@ def build_rootfs_tarball(packages: Sequence[str], dest: Path, mirror: str, log: 
         raise EngineError("mmdebstrap not found")
     dest.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix="build-", dir=dest.parent))
+    root = build / "rootfs"
     blog = dest.parent / "mmdebstrap.log"
     tmp_tar = dest.with_name(f"{dest.name}.tmp{os.getpid()}")
     try:
         _mount_build_tmpfs(build, log)
-        cmd = builder_command(packages, tmp_tar, mirror)
+        cmd = builder_command(packages, root, mirror)
         log(f"image: {' '.join(cmd)}  (log {blog}) ...")
         t = time.monotonic()
         with open(blog, "wb") as out:
-            # TMPDIR: mmdebstrap makes its chroot there, in the tmpfs.
             r = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                env=dict(os.environ, TMPDIR=str(build),
                                         PATH=os.environ.get("PATH", "") + ":" + SBIN_PATH))
         if r.returncode != 0:
             raise EngineError(f"mmdebstrap failed (rc {r.returncode}); tail of {blog}:\n{tail(blog)}")
+        log(f"image: mmdebstrap done in {time.monotonic() - t:.1f}s")
+        left = unmount_under(root, log, include_root=False)  # /proc etc., should mmdebstrap leave them
+        if left:
+            raise EngineError(f"mmdebstrap left mounts that could not be unmounted: {left}")
+        t = time.monotonic()
+        r = subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tmp_tar), "."],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise EngineError(f"tar of the rootfs failed: {r.stderr}")
         os.replace(tmp_tar, dest)
-        log(f"image: rootfs tarball {dest} ({dest.stat().st_size / 1e6:.0f} MB) built in "
+        log(f"image: rootfs tarball {dest} ({dest.stat().st_size / 1e6:.0f} MB) written in "
             f"{time.monotonic() - t:.1f}s")
     finally:
         tmp_tar.unlink(missing_ok=True)
