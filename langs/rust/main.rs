@@ -1,31 +1,67 @@
-//! polylab workload in Rust (contract 1, see langs/README.md). Standard library only, built with plain
+//! polylab workload in Rust (contract 2, see langs/README.md). Standard library only, built with plain
 //! `rustc` (no cargo: cargo would write Cargo.lock and target/ into this folder).
 //!
-//!   workload --workload {sum,sum-print} --mode {threads,processes} --workers N
-//!            (--n COUNT | --seconds S) --result PATH
+//!   workload --workload {sum,sum-print,pingpong,contended,io,native,crash} --mode {threads,processes}
+//!            --workers N (--n COUNT | --seconds S) --result PATH
+//!
+//! This file is the parent: arguments, starting and gathering the workers, the result file. The workers'
+//! loops are in work.rs, the native workload's SHA-256 in sha256.rs.
 //!
 //! threads:   N std::thread threads in this process.
 //! processes: N children re-executing this binary (std::env::current_exe) with the internal flag
 //!            --worker-index K. Children inherit stdout, which is reserved for the sums, so each child
 //!            hands its worker entry back in its own file PATH.worker-K, which the parent reads and deletes.
+//!            pingpong's ring of pipes is made of the children's stdin and stdout (see run_processes).
+
+mod sha256;
+mod work;
 
 use std::fmt::Display;
 use std::fs;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{self, Child, Command};
+use std::process::{self, Child, Command, Stdio};
+use std::sync::Mutex;
 use std::thread;
 use std::time::Instant;
 
+use work::{ChannelEnds, PipeEnds, Ring, Worker};
+
 #[derive(Clone, Copy, PartialEq)]
-enum Limit {
+pub enum Workload {
+    Sum,
+    SumPrint,
+    Pingpong,
+    Contended,
+    Io,
+    Native,
+    Crash,
+}
+
+const WORKLOADS: [(&str, Workload); 7] = [
+    ("sum", Workload::Sum),
+    ("sum-print", Workload::SumPrint),
+    ("pingpong", Workload::Pingpong),
+    ("contended", Workload::Contended),
+    ("io", Workload::Io),
+    ("native", Workload::Native),
+    ("crash", Workload::Crash),
+];
+
+impl Workload {
+    fn name(self) -> &'static str {
+        WORKLOADS.iter().find(|(_, w)| *w == self).map(|(name, _)| *name).unwrap_or("?")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Limit {
     Count(i64),
     Seconds(f64),
 }
 
 #[derive(Clone)]
-struct Args {
-    print: bool,
+pub struct Args {
+    workload: Workload,
     threads: bool,
     workers: usize,
     limit: Limit,
@@ -33,22 +69,22 @@ struct Args {
     worker_index: Option<usize>,
 }
 
-/// One worker's outcome: a row of the result file's workers[].
-struct Worker {
-    index: usize,
-    pid: u32,
-    iterations: i64,
-    sum: i64,
-    elapsed_s: f64,
-}
-
-impl Worker {
-    fn to_json(&self) -> String {
-        format!(
-            "{{\"index\": {}, \"pid\": {}, \"iterations\": {}, \"sum\": {}, \"elapsed_s\": {:?}}}",
-            self.index, self.pid, self.iterations, self.sum, self.elapsed_s
-        )
+/// The entry of a worker as the result file's workers[] holds it; a child's file adds the pingpong token.
+fn entry_json(w: &Worker, with_token: bool) -> String {
+    let mut json = format!(
+        "{{\"index\": {}, \"pid\": {}, \"iterations\": {}, \"sum\": {}, \"elapsed_s\": {:?}",
+        w.index, w.pid, w.iterations, w.sum, w.elapsed_s
+    );
+    if let Some(digest) = &w.digest {
+        json += &format!(", \"digest\": \"{digest}\"");
     }
+    if let Some(finished) = w.finished {
+        json += &format!(", \"finished\": {finished}");
+    }
+    if let (Some(token), true) = (w.token, with_token) {
+        json += &format!(", \"token\": {token}");
+    }
+    json + "}"
 }
 
 fn main() {
@@ -59,67 +95,26 @@ fn main() {
             process::exit(2);
         }
     };
-    let outcome = match args.worker_index {
-        // A child in processes mode: run one worker, hand its entry to the parent via a file.
-        Some(index) => work(index, &args).and_then(|w| write_atomically(&args.result, &(w.to_json() + "\n"))),
-        None => run_parent(&args),
-    };
+    let outcome = if args.workload == Workload::Native { sha256::self_test() } else { Ok(()) }.and_then(|_| {
+        match args.worker_index {
+            Some(index) => run_child(index, &args),
+            None => run_parent(&args),
+        }
+    });
     if let Err(message) = outcome {
         eprintln!("workload: {message}");
         process::exit(1);
     }
 }
 
-// -------------------------------------------------------------------------------------------------------------
-// The work loop
-
-/// Runs one worker's loop in the calling thread. Fails only when stdout cannot be written.
-fn work(index: usize, args: &Args) -> Result<Worker, String> {
-    let start = Instant::now();
-    let mut s: i64 = 0;
-    let mut i: i64 = 0;
-    // opaque(i) hides i from the optimiser, so LLVM cannot replace the loop by the closed formula
-    // n(n-1)/2 (which it does otherwise); s itself stays in a register.
-    match args.limit {
-        Limit::Count(n) => {
-            while i < n {
-                s = s.wrapping_add(opaque(i));
-                if args.print {
-                    print_line(s)?;
-                }
-                i += 1;
-            }
-        }
-        Limit::Seconds(seconds) => {
-            loop {
-                // Read the clock only every 4096 iterations so that it does not dominate the loop.
-                if i & 4095 == 0 && start.elapsed().as_secs_f64() >= seconds {
-                    break;
-                }
-                s = s.wrapping_add(opaque(i));
-                if args.print {
-                    print_line(s)?;
-                }
-                i += 1;
-            }
-        }
-    }
-    Ok(Worker { index, pid: process::id(), iterations: i, sum: s, elapsed_s: start.elapsed().as_secs_f64() })
-}
-
-/// std::hint::black_box (Rust 1.66) by another name: a volatile read the optimiser must perform as written.
-/// It keeps the program building with Debian 12's rustc 1.63.
-#[inline(always)]
-fn opaque(value: i64) -> i64 {
-    // SAFETY: reads a live, aligned local.
-    unsafe { std::ptr::read_volatile(&value) }
-}
-
-/// The idiomatic print: writeln! on the locked stdout. Rust's stdout is always line-buffered (a LineWriter,
-/// even on a pipe or file), and a write_all that ends in '\n' leaves as one write(2), so lines never tear;
-/// the lock serialises threads as Java's synchronized println does. println! would panic on a closed pipe.
-fn print_line(s: i64) -> Result<(), String> {
-    writeln!(io::stdout().lock(), "{s}").map_err(|e| format!("writing to stdout: {e}"))
+/// A child in processes mode: run one worker, hand its entry to the parent via a file.
+fn run_child(index: usize, args: &Args) -> Result<(), String> {
+    let ring: Option<Box<dyn Ring>> = match args.workload {
+        Workload::Pingpong => Some(Box::new(PipeEnds::from_stdio()?)),
+        _ => None,
+    };
+    let worker = work::work(index, args, ring, &Mutex::new(0))?;
+    write_atomically(&args.result, &(entry_json(&worker, true) + "\n"))
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -127,27 +122,40 @@ fn print_line(s: i64) -> Result<(), String> {
 
 fn run_parent(args: &Args) -> Result<(), String> {
     let start = Instant::now();
-    let workers = if args.threads { run_threads(args)? } else { run_processes(args)? };
+    let counter = Mutex::new(0);
+    let workers = if args.threads { run_threads(args, &counter)? } else { run_processes(args)? };
     let elapsed = start.elapsed().as_secs_f64();
-    write_atomically(&args.result, &result_json(args, &workers, elapsed))
+    let counter = *counter.lock().map_err(|_| "the counter's mutex is poisoned")?;
+    write_atomically(&args.result, &result_json(args, &workers, counter, elapsed)?)
 }
 
-fn run_threads(args: &Args) -> Result<Vec<Worker>, String> {
-    // Scoped threads borrow args; the scope joins every thread before it returns.
+fn run_threads(args: &Args, counter: &Mutex<i64>) -> Result<Vec<Worker>, String> {
+    let mut rings: Vec<Option<Box<dyn Ring>>> = (0..args.workers).map(|_| None).collect();
+    if args.workload == Workload::Pingpong {
+        for (slot, ends) in rings.iter_mut().zip(ChannelEnds::ring(args.workers)) {
+            *slot = Some(Box::new(ends));
+        }
+    }
+    // Scoped threads borrow args and the counter; the scope joins every thread before it returns.
     let outcomes: Vec<Result<Worker, String>> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..args.workers)
-            .map(|k| {
+        let handles: Vec<_> = rings
+            .into_iter()
+            .enumerate()
+            .map(|(k, ring)| {
                 thread::Builder::new()
                     .name(format!("worker-{k}"))
-                    .spawn_scoped(scope, move || work(k, args))
+                    .spawn_scoped(scope, move || work::work(k, args, ring, counter))
                     .map_err(|e| format!("starting worker {k}: {e}"))
             })
             .collect();
-        handles
-            .into_iter()
-            .enumerate()
-            .map(|(k, handle)| handle?.join().unwrap_or_else(|_| Err(format!("worker {k} panicked"))))
-            .collect()
+        // join() hands a worker's panic over as an Err: only that thread unwound, this one goes on.
+        let crash = args.workload == Workload::Crash;
+        let joined = handles.into_iter().enumerate().map(|(k, handle)| match handle?.join() {
+            Ok(outcome) => outcome,
+            Err(_) if crash && k == 0 => Ok(Worker::failed(k, process::id())),
+            Err(_) => Err(format!("worker {k} panicked")),
+        });
+        joined.collect()
     });
     gather(outcomes)
 }
@@ -159,18 +167,35 @@ fn run_processes(args: &Args) -> Result<Vec<Worker>, String> {
         Limit::Seconds(s) => ["--seconds".to_string(), format!("{s:?}")],
     };
     let paths: Vec<PathBuf> = (0..args.workers).map(|k| PathBuf::from(format!("{}.worker-{k}", args.result))).collect();
+    let pingpong = args.workload == Workload::Pingpong;
     let mut children: Vec<Child> = Vec::with_capacity(args.workers);
+    // pingpong: the ends of the ring not yet handed to a child
+    let (mut first_stdin, mut previous_stdout) = (None, None);
     for (k, path) in paths.iter().enumerate() {
-        let spawned = Command::new(&exe)
-            .args(["--workload", if args.print { "sum-print" } else { "sum" }, "--mode", "processes"])
+        let mut command = Command::new(&exe);
+        command
+            .args(["--workload", args.workload.name(), "--mode", "processes"])
             .args(["--workers".to_string(), args.workers.to_string()])
             .args(&limit)
             .arg("--result")
             .arg(path)
-            .args(["--worker-index".to_string(), k.to_string()])
-            .spawn(); // stdin, stdout and stderr are inherited
-        match spawned {
-            Ok(child) => children.push(child),
+            .args(["--worker-index".to_string(), k.to_string()]); // stdin, stdout and stderr are inherited
+        if pingpong {
+            // The ring: std (before 1.87) cannot make a bare pipe, but it makes one for each piped stdin and
+            // stdout, and can hand either end to another child. Child k's stdout becomes child k+1's stdin;
+            // the last child's stdout is the write end of child 0's stdin. The parent keeps no end.
+            command.stdin(previous_stdout.take().map_or_else(Stdio::piped, Stdio::from));
+            let last = k + 1 == args.workers;
+            command.stdout(if last { first_stdin.take().map_or_else(Stdio::piped, Stdio::from) } else { Stdio::piped() });
+        }
+        match command.spawn() {
+            Ok(mut child) => {
+                if pingpong {
+                    first_stdin = first_stdin.or_else(|| child.stdin.take());
+                    previous_stdout = child.stdout.take();
+                }
+                children.push(child);
+            }
             Err(e) => {
                 for mut child in children {
                     let _ = child.kill(); // leave no started child behind
@@ -181,14 +206,19 @@ fn run_processes(args: &Args) -> Result<Vec<Worker>, String> {
         }
     }
     // Wait for every child before judging, so that none outlives us.
-    let statuses: Vec<_> = children.iter_mut().map(|child| child.wait()).collect();
+    let statuses: Vec<_> = children.iter_mut().map(|child| (child.id(), child.wait())).collect();
+    let crash = args.workload == Workload::Crash;
     let outcomes = statuses
         .into_iter()
         .zip(&paths)
         .enumerate()
-        .map(|(k, (status, path))| {
+        .map(|(k, ((pid, status), path))| {
             let outcome = match status {
                 Ok(status) if status.success() => read_worker(path, k),
+                Ok(status) if crash && k == 0 => {
+                    eprintln!("workload: worker 0 (pid {pid}) died, as the crash workload asks: {status}");
+                    Ok(Worker::failed(k, pid))
+                }
                 Ok(status) => Err(format!("worker {k}: child {status}")),
                 Err(e) => Err(format!("worker {k}: waiting for child: {e}")),
             };
@@ -211,22 +241,28 @@ fn gather(outcomes: Vec<Result<Worker, String>>) -> Result<Vec<Worker>, String> 
     Ok(outcomes.into_iter().map(|o| o.ok().unwrap()).collect())
 }
 
-/// Reads the entry a child wrote: the flat one-line object of Worker::to_json, numbers only, so a
-/// key lookup is all the parsing needed (std has no JSON).
+/// Reads the entry a child wrote: the flat one-line object of entry_json, numbers, booleans and one hex
+/// string, so a key lookup is all the parsing needed (std has no JSON).
 fn read_worker(path: &Path, k: usize) -> Result<Worker, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("worker {k}: reading {}: {e}", path.display()))?;
-    let field = |key: &str| -> Result<&str, String> {
-        let at = text.find(&format!("\"{key}\": ")).ok_or_else(|| format!("worker {k}: result lacks {key}"))?;
+    let field = |key: &str| -> Option<&str> {
+        let at = text.find(&format!("\"{key}\": "))?;
         let rest = &text[at + key.len() + 4..];
-        Ok(&rest[..rest.find([',', '}']).unwrap_or(rest.len())])
+        Some(rest[..rest.find([',', '}']).unwrap_or(rest.len())].trim_matches('"'))
     };
-    let bad = |key: &str| format!("worker {k}: bad {key} in result");
+    fn parsed<T: std::str::FromStr>(value: Option<&str>, k: usize, key: &str) -> Result<T, String> {
+        let value = value.ok_or_else(|| format!("worker {k}: result lacks {key}"))?;
+        value.parse().map_err(|_| format!("worker {k}: bad {key} in result: {value}"))
+    }
     let worker = Worker {
-        index: field("index")?.parse().map_err(|_| bad("index"))?,
-        pid: field("pid")?.parse().map_err(|_| bad("pid"))?,
-        iterations: field("iterations")?.parse().map_err(|_| bad("iterations"))?,
-        sum: field("sum")?.parse().map_err(|_| bad("sum"))?,
-        elapsed_s: field("elapsed_s")?.parse().map_err(|_| bad("elapsed_s"))?,
+        index: parsed(field("index"), k, "index")?,
+        pid: parsed(field("pid"), k, "pid")?,
+        iterations: parsed(field("iterations"), k, "iterations")?,
+        sum: parsed(field("sum"), k, "sum")?,
+        elapsed_s: parsed(field("elapsed_s"), k, "elapsed_s")?,
+        finished: field("finished").map(|v| parsed(Some(v), k, "finished")).transpose()?,
+        digest: field("digest").map(str::to_string),
+        token: field("token").map(|v| parsed(Some(v), k, "token")).transpose()?,
     };
     if worker.index != k {
         return Err(format!("worker {k}: result has index {}", worker.index));
@@ -237,22 +273,33 @@ fn read_worker(path: &Path, k: usize) -> Result<Worker, String> {
 // -------------------------------------------------------------------------------------------------------------
 // The result file
 
-fn result_json(args: &Args, workers: &[Worker], elapsed: f64) -> String {
+fn result_json(args: &Args, workers: &[Worker], counter: i64, elapsed: f64) -> Result<String, String> {
     let (n, seconds) = match args.limit {
         Limit::Count(n) => (n.to_string(), "null".to_string()),
         Limit::Seconds(s) => ("null".to_string(), format!("{s:?}")),
     };
-    let rows: Vec<String> = workers.iter().map(|w| format!("    {}", w.to_json())).collect();
-    format!(
-        "{{\n  \"contract\": 1,\n  \"lang\": \"rust\",\n  \"runtime\": {{\"name\": \"rustc\", \"version\": \"{}\"}},\n  \
+    // Contract 1's workloads still say 1: their results are unchanged, and contract-1 readers accept them.
+    let contract = if matches!(args.workload, Workload::Sum | Workload::SumPrint) { 1 } else { 2 };
+    let extra = match args.workload {
+        Workload::Pingpong => {
+            let token = workers.iter().find_map(|w| w.token).ok_or("no worker saw the token's final value")?;
+            format!("  \"token\": {token},\n")
+        }
+        Workload::Contended => format!("  \"counter\": {counter},\n"),
+        Workload::Crash => "  \"crash\": {\"worker\": 0, \"survived\": true},\n".to_string(), // we are writing it
+        _ => String::new(),
+    };
+    let rows: Vec<String> = workers.iter().map(|w| format!("    {}", entry_json(w, false))).collect();
+    Ok(format!(
+        "{{\n  \"contract\": {contract},\n  \"lang\": \"rust\",\n  \"runtime\": {{\"name\": \"rustc\", \"version\": \"{}\"}},\n  \
          \"args\": {{\"workload\": \"{}\", \"mode\": \"{}\", \"workers\": {}, \"n\": {n}, \"seconds\": {seconds}}},\n  \
-         \"workers\": [\n{}\n  ],\n  \"elapsed_s\": {elapsed:?}\n}}\n",
+         \"workers\": [\n{}\n  ],\n{extra}  \"elapsed_s\": {elapsed:?}\n}}\n",
         compiler_version(),
-        if args.print { "sum-print" } else { "sum" },
+        args.workload.name(),
         if args.threads { "threads" } else { "processes" },
         args.workers,
         rows.join(",\n"),
-    )
+    ))
 }
 
 /// The rustc that built this binary, as it signed itself in the ELF .comment section ("rustc version
@@ -295,12 +342,10 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
         }
     }
     let [workload, mode, workers, n, seconds, result, worker_index] = values;
-    let print = match workload.as_deref() {
-        Some("sum") => false,
-        Some("sum-print") => true,
-        Some(other) => return Err(format!("--workload must be sum or sum-print, not {other}")),
-        None => return Err("--workload is required".into()),
-    };
+    let workload = workload.ok_or("--workload is required")?;
+    let workload = WORKLOADS.iter().find(|(name, _)| *name == workload).map(|(_, w)| *w).ok_or_else(|| {
+        format!("--workload must be one of sum, sum-print, pingpong, contended, io, native, crash, not {workload}")
+    })?;
     let threads = match mode.as_deref() {
         Some("threads") => true,
         Some("processes") => false,
@@ -321,7 +366,18 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
         Some(k) => Some(number("--worker-index", &k, 0..=workers - 1)?),
         None => None,
     };
-    Ok(Args { print, threads, workers, limit, result, worker_index })
+    if workload == Workload::Pingpong && workers < 2 {
+        return Err(format!("pingpong passes a token around a ring: it needs --workers 2 or more, not {workers}"));
+    }
+    if workload == Workload::Contended && !threads {
+        return Err("contended runs in threads mode only: processes share no counter to contend for".into());
+    }
+    if let (Workload::Crash, Limit::Count(n)) = (workload, limit) {
+        if n < 2 {
+            return Err(format!("crash fails worker 0 after n/2 iterations: it needs --n 2 or more, not {n}"));
+        }
+    }
+    Ok(Args { workload, threads, workers, limit, result, worker_index })
 }
 
 fn number<T: std::str::FromStr + PartialOrd + Display>(
