@@ -24,10 +24,10 @@ EXPERIMENTS = {
     "version": 1,
     "default_profile": "steady",
     "profiles": {
-        "steady": {"description": "8 Python runs of about a second: time to interrupt a host mid-run",
+        "steady": {"description": "8 runs of about a second: time to interrupt a host mid-run",
                    "defaults": {"repetitions": 2, "timeout_s": 60},
                    "experiments": {"cpu": {"workload": "sum", "workers": [1, 2], "seconds": 0.8}}},
-        "tiny": {"description": "2 short Python runs per host",
+        "tiny": {"description": "2 short runs per host",
                  "defaults": {"repetitions": 1, "timeout_s": 60},
                  "experiments": {"cpu": {"workload": "sum", "workers": [1], "n": 100000}}},
     },
@@ -76,6 +76,11 @@ def rows(results: Path) -> list[dict]:
     """Every line of a runs.jsonl, each of which must parse."""
     path = results / "runs.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def planned(results: Path, host: str) -> int:
+    """The runs the host's lab planned (its meta.json): the count follows the languages' variants there."""
+    return meta(results / "hosts" / host)["planned_runs"]
 
 
 def lines_of(stderr: str, host: str) -> list[str]:

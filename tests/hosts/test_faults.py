@@ -1,5 +1,5 @@
-"""Faults at connection time, each one line, while the other hosts go on; and inventory values holding shell
-syntax, which stay literal. One `invoke run` over six hosts serves every test here:
+"""Faults at connection time, each one line, while the other hosts go on; inventory values holding shell
+syntax, which stay literal; and --serial. One `invoke run --serial` over six hosts serves every test here:
 
 - h1: the first test host, with a label, a key path and a root (a link to its shared root) holding `; touch x`
 - h2: the second test host, with a known_hosts file that does not exist yet (--accept-new-host-keys adds it)
@@ -48,9 +48,9 @@ def faults(module_lab, ssh_hosts, experiments_file, tmp_path_factory):
     inventory = harness.write_inventory(scratch / "hosts.yaml", entries)
     before = {"impostor": impostor_known_hosts.read_bytes()}
     results = module_lab.workdir / "set-faults"
-    done = module_lab.run("run", "--config", experiments_file, "--profile", "tiny", "--langs", "python",
+    done = module_lab.run("run", "--config", experiments_file, "--profile", "tiny", "--langs", "go",
                           "--hosts", ",".join(RUNNING + FAILING), "--inventory", inventory,
-                          "--accept-new-host-keys", "--out", results)
+                          "--accept-new-host-keys", "--serial", "--out", results)
     return {"done": done, "results": results, "entries": entries, "before": before, "scratch": scratch,
             "workdir": module_lab.workdir, "weird_root": weird_root}
 
@@ -62,9 +62,10 @@ def test_the_other_hosts_go_on(faults):
     assert {name: hosts[name]["status"] for name in RUNNING + FAILING} == {
         "h1": "ok", "h2": "ok", "local": "ok", "refused": "failed", "impostor": "failed", "nowhere": "failed"}
     merged = harness.rows(results)
-    assert sorted((row["host"], row["status"]) for row in merged) == sorted(
-        (name, "ok") for name in RUNNING for _ in range(2))         # tiny: 2 runs per host, none lost
-    assert len({row["run_id"] for row in merged}) == 6
+    for name in RUNNING:        # every planned run of each running host, once, ok: none lost
+        ids = [row["run_id"] for row in merged if row["host"] == name and row["status"] == "ok"]
+        assert len(ids) == len(set(ids)) == harness.planned(results, name) >= 2
+    assert {row["host"] for row in merged} == set(RUNNING)
 
 
 def test_a_refused_key_is_one_line(faults):
@@ -107,13 +108,27 @@ def test_shell_syntax_in_inventory_values_stays_literal(faults):
     assert hosts["h1"]["label"] == "h1 $(touch x); touch x"
     assert hosts["h1"]["root"] == str(faults["weird_root"])
     remote_set = faults["weird_root"] / hosts["h1"]["remote_folder"]
-    assert len(harness.rows(remote_set)) == 2            # the lab ran in the literal folder
+    assert len(harness.rows(remote_set)) == harness.planned(faults["results"], "h1")   # ran in the literal folder
 
 
 def test_local_runs_in_this_checkout(faults):
     local = faults["results"] / "hosts" / "local"
-    assert [row["status"] for row in harness.rows(local)] == ["ok", "ok"]
+    assert [row["status"] for row in harness.rows(local)] == ["ok"] * harness.planned(faults["results"], "local")
     assert harness.meta(faults["results"])["hosts"]["local"]["label"] == "this machine $(touch x); touch x"
+
+
+def test_serial_runs_one_host_after_the_other(faults):
+    lines = faults["done"].stderr.splitlines()
+    assert any(line.startswith(f"profile 'tiny' on {', '.join(RUNNING + FAILING)} (one after another)")
+               for line in lines)
+    hosts = RUNNING + FAILING
+    for earlier, later in zip(hosts, hosts[1:]):
+        ended = next(i for i, line in enumerate(lines) if line == f"{earlier}: ok" or
+                     line.startswith(f"{earlier}: failed —"))
+        began = min(i for i, line in enumerate(lines) if line.startswith(f"{later}: "))
+        assert ended < began, (earlier, later)
+    assert [row["host"] for row in harness.rows(faults["results"])] == [
+        name for name in RUNNING for _ in range(harness.planned(faults["results"], name))]
 
 
 def test_nothing_is_left_running(faults, ssh_hosts):

@@ -1,5 +1,6 @@
 """The inventory's validation (one line per mistake, as for experiments.yaml), host selection, the quoting of
-the host's command lines, an unknown host key refused without --accept-new-host-keys, and --serial."""
+the host's command lines and what shipping changes, and an unknown host key refused without
+--accept-new-host-keys."""
 
 from __future__ import annotations
 
@@ -113,18 +114,6 @@ def test_an_unknown_host_key_is_refused_without_the_flag(ssh_hosts, tmp_path):
     assert str(raised.value) == (f"host key unknown: 127.0.0.3:2222 is not in {empty} — check the key and add it "
                                  f"(connect once with ssh), or pass --accept-new-host-keys")
     assert empty.read_text() == ""
-
-
-def test_serial_runs_one_host_after_the_other(lab, ssh_hosts, experiments_file):
-    inventory = harness.write_inventory(lab.workdir / "hosts.yaml",
-                                        {name: harness.host_entry(ssh_hosts[name]) for name in ("h1", "h2")})
-    done = lab.run("run", "--config", experiments_file, "--profile", "tiny", "--langs", "python", "--hosts", "h2,h1",
-                   "--serial", "--inventory", inventory, "--out", lab.workdir / "set-serial")
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stderr.splitlines()
-    assert any(line.startswith("profile 'tiny' on h2, h1 (one after another)") for line in lines)
-    assert lines.index("h2: ok") < min(i for i, line in enumerate(lines) if line.startswith("h1: "))
-    assert [row["host"] for row in harness.rows(lab.workdir / "set-serial")] == ["h2", "h2", "h1", "h1"]
 
 
 def _tar_of(files: dict[str, str], date: float) -> bytes:
