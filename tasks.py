@@ -80,16 +80,19 @@ def compare(c, a, b, out=None):
 
 
 @task(name="bench-sampler", help={"lang": "language of the fixed CPU-bound run (default go)",
-                                   "pairs": "A/B pairs per sampling rate (default 5)"})
-def bench_sampler(c, lang="go", pairs=5):
-    """Sampler overhead: A/B pairs without and with sampling at 10 and 50 Hz; JSON on stdout."""
-    cli.bench_sampler(lang=lang, pairs=pairs)
+                                   "max-pairs": "most A/B pairs per sampling rate (default 200); the bench stops "
+                                                "sooner once the 95% interval of the median ratio is within ±1%"})
+def bench_sampler(c, lang="go", max_pairs=200):
+    """Sampler overhead: ABBA pairs without and with sampling at 10 and 50 Hz, with the median ratio's 95%
+    interval and the bound its CPU share implies; JSON on stdout."""
+    cli.bench_sampler(lang=lang, max_pairs=max_pairs)
 
 
-@task(name="bench-accuracy", help={"langs": COMMON_HELP["langs"], "seconds": "duration of each run (default 2)"})
-def bench_accuracy(c, langs=None, seconds=2.0):
-    """The lab's CPU seconds vs wait4 vs perf task-clock, and its wall time vs perf's; JSON on stdout."""
-    cli.bench_accuracy(langs=langs, seconds=seconds)
+@task(name="bench-accuracy", help={"langs": COMMON_HELP["langs"], "seconds": "duration of each run (default 1)",
+                                    "repetitions": "runs per language and mode (default 3)"})
+def bench_accuracy(c, langs=None, seconds=1.0, repetitions=3):
+    """The lab's CPU, wall time, migrations and switches against wait4's and perf's counts; JSON on stdout."""
+    cli.bench_accuracy(langs=langs, seconds=seconds, repetitions=repetitions)
 
 
 @task(name="new-lang", help={"name": "the new language's name: lowercase letters, digits, '-'"})

@@ -2,16 +2,17 @@
 
 They check the instrument itself: how much the sampler slows what it measures, and how its numbers agree
 with the kernel's (wait4 rusage, perf stat). Ratios are taken within one run of the benchmark and reduced
-to a median, because this kind of machine is shared and noisy; the spread is printed beside each median.
+to a median, because this kind of machine is shared and noisy; the spread is printed beside each median,
+and for the sampler's cost the 95 % confidence interval of the median ratio (polylab/cli/benchstats.py).
 """
 
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 from pathlib import Path
 
+from polylab.cli.benchstats import MEDIAN_INTERVAL_METHOD, median_interval, ratio, spread, within
 from polylab.sample import perfstat
 from polylab.results import store
 from polylab.results.schema import RunRecord, Status
@@ -23,7 +24,12 @@ from polylab.run.plan import RunSpec
 from polylab.console import say
 from polylab.sample.sampler import Sampler
 
-TARGET_LOOP_S = 1.0
+SAMPLER_LOOP_S = 0.3        # each A/B run's loop: short, so enough pairs fit in a few minutes on 2 cores
+ACCURACY_SECONDS = 1.0
+RATIO_TARGET = 1.01         # the sampler may cost at most 1 % of the program's elapsed time at 10 Hz
+INTERVAL_TARGET = 0.01      # ... and the bench runs pairs until the interval of that median is within ±1 %
+SAMPLER_CPU_PCT_TARGET = 1.0
+MIN_PAIRS = 8
 
 
 def _spec(lang: str, run_id: str, *, mode="threads", workers=2, n=None, seconds=None, hz=0.0,
@@ -49,17 +55,9 @@ def _checked(record: RunRecord) -> dict:
     return record.to_row()
 
 
-def _spread(values: list[float | None]) -> dict | None:
-    """Median, range and count of the values that could be measured (None: a ratio without a denominator)."""
-    known = [value for value in values if value is not None]
-    if not known:
-        return None
-    return {"median": statistics.median(known), "min": min(known), "max": max(known), "n": len(known)}
-
-
 def _median(values: list[float | None]) -> float | None:
-    spread = _spread(values)
-    return spread and spread["median"]
+    found = spread(values)
+    return found and found["median"]
 
 
 def _shown(value: float | None, spec: str) -> str:
@@ -70,62 +68,125 @@ def _at_most(value: float | None, limit: float) -> bool:
     return value is not None and value <= limit
 
 
-def _calibrated_n(lab: Lab, choice: Choice, out: Path) -> int:
-    """Iterations per worker for a loop of about TARGET_LOOP_S, so the benchmark fits any runtime's speed."""
+def _calibrated_n(lab: Lab, choice: Choice, out: Path, loop_s: float) -> int:
+    """Iterations per worker for a loop of about loop_s, so the benchmark fits any runtime's speed."""
     n = 10_000_000
     while True:
         row = _checked(run_one(lab, _spec(choice.language.name, f"calibrate-{n}", n=n), choice, out, None))
-        loop_s = max(row["worker_elapsed_s"])
-        if loop_s >= 0.2:
-            return int(n * TARGET_LOOP_S / loop_s)
+        measured_s = max(row["worker_elapsed_s"])
+        if measured_s >= 0.1:
+            return max(1, int(n * loop_s / measured_s))
         n *= 10
 
 
-def bench_sampler(lang: str = "go", pairs: int = 5, rates=(10.0, 50.0)) -> dict:
-    """A/B pairs of the same CPU-bound 2-worker run without and with sampling, alternating which goes first."""
+def bench_sampler(lang: str = "go", max_pairs: int = 200, rates=(10.0, 50.0), loop_s: float = SAMPLER_LOOP_S) -> dict:
+    """Pairs of the same CPU-bound 2-worker run without (A) and with (B) sampling, in ABBA blocks, until the
+    95 % interval of the median ratio B/A is within ±1 % or max_pairs is reached; per sampling rate."""
     lab = load_lab()
     choice = _ready(lab, select_langs(lab, [lang], "--lang"))[0]
-    result: dict = {"workload": {"lang": lang, "mode": "threads", "workers": 2, "workload": "sum", "pairs": pairs},
-                    "cores": os.cpu_count(), "metric": "ratio of the program's own elapsed time, sampled / unsampled"}
+    workers = 2
+    result: dict = {"workload": {"lang": lang, "mode": "threads", "workers": workers, "workload": "sum",
+                                 "loop_s": loop_s},
+                    "cores": os.cpu_count(), "order": "ABBA blocks: off, on, on, off (A = unsampled, B = sampled)",
+                    "metric": "ratio of the program's own elapsed time, sampled / unsampled",
+                    "interval": f"95 % confidence interval of the median ratio, {MEDIAN_INTERVAL_METHOD}"}
     with tempfile.TemporaryDirectory(prefix="polylab-bench-") as tmp:
         out = Path(tmp)
         store.prepare(out)
-        n = _calibrated_n(lab, choice, out)
-        result["workload"]["n"] = n
+        result["workload"]["n"] = n = _calibrated_n(lab, choice, out, loop_s)
         for hz in rates:
-            ratios, sampler_pct = [], []
-            with Sampler(hz=hz) as sampler:
-                for pair in range(pairs):
-                    timed = {}
-                    order = (False, True) if pair % 2 == 0 else (True, False)
-                    for sampled in order:
-                        spec = _spec(lang, f"pair{pair}-{'on' if sampled else 'off'}-{hz:g}", n=n,
-                                     hz=hz if sampled else 0.0)
-                        row = _checked(run_one(lab, spec, choice, out, sampler if sampled else None))
-                        timed[sampled] = row["inner_s"]
-                        if sampled:
-                            share = _ratio(row["sampler_cpu_s"], row["wall_s"])
-                            sampler_pct.append(None if share is None else 100 * share)
-                    ratios.append(_ratio(timed[True], timed[False]))
-                    say(f"{hz:g} Hz pair {pair + 1}/{pairs}: ratio {_shown(ratios[-1], '.4f')}, sampler "
-                        f"{_shown(sampler_pct[-1], '.2f')}% of a core")
-            key = f"{hz:g}hz"
-            result[f"overhead_ratio_{key}"] = _median(ratios)
-            result[f"overhead_ratio_{key}_spread"] = _spread(ratios)
-            result[f"sampler_cpu_pct_{key}"] = _median(sampler_pct)
-            result[f"sampler_cpu_pct_{key}_spread"] = _spread(sampler_pct)
-    result["targets"] = {"overhead_ratio_10hz_max": 1.01, "sampler_cpu_pct_10hz_max": 1.0}
-    result["targets_met"] = (_at_most(result.get("overhead_ratio_10hz"), 1.01)
-                             and _at_most(result.get("sampler_cpu_pct_10hz"), 1.0))
+            ratios, sampler_shares = _abba_pairs(lab, choice, out, n, hz, max_pairs)
+            result[f"{hz:g}hz"] = _rate_summary(ratios, sampler_shares, workers, os.cpu_count() or 1, max_pairs)
+    ten = result.get("10hz", {})
+    result["targets"] = {"overhead_ratio_10hz_max": RATIO_TARGET, "interval_10hz_within": f"±{INTERVAL_TARGET:.0%}",
+                         "sampler_cpu_pct_10hz_max": SAMPLER_CPU_PCT_TARGET}
+    result["targets_met"] = bool(ten.get("interval_target_met") and _at_most(ten.get("overhead_ratio"), RATIO_TARGET)
+                                 and _at_most(ten.get("sampler_cpu_pct"), SAMPLER_CPU_PCT_TARGET))
     return result
 
 
-def _ratio(numerator, denominator):
-    return None if numerator is None or not denominator else numerator / denominator
+def _abba_pairs(lab, choice, out, n, hz, max_pairs) -> tuple[list, list]:
+    """Blocks of off, on, on, off: a drift of the machine's speed that is linear over a block cancels out of the
+    block's two ratios. Stops once the interval of the median is narrow enough (after MIN_PAIRS) or at max_pairs."""
+    ratios, sampler_shares = [], []
+    with Sampler(hz=hz) as sampler:
+        while len(ratios) < max_pairs:
+            block = len(ratios) // 2
+            elapsed = []
+            for position, sampled in enumerate((False, True, True, False)):
+                spec = _spec(choice.language.name, f"block{block}-{position}-{'on' if sampled else 'off'}-{hz:g}",
+                             n=n, hz=hz if sampled else 0.0)
+                row = _checked(run_one(lab, spec, choice, out, sampler if sampled else None))
+                elapsed.append(row["inner_s"])
+                if sampled:
+                    sampler_shares.append(ratio(row["sampler_cpu_s"], row["wall_s"]))
+            ratios += [ratio(elapsed[1], elapsed[0]), ratio(elapsed[2], elapsed[3])]
+            interval = median_interval(ratios)
+            say(f"{hz:g} Hz, {len(ratios)} pairs: median ratio {_shown(_median(ratios), '.4f')}, 95% interval "
+                + (f"{interval['low']:.4f}..{interval['high']:.4f}" if interval else "n/a"))
+            if len(ratios) >= MIN_PAIRS and within(interval, _median(ratios), INTERVAL_TARGET):
+                break
+    return ratios, sampler_shares
 
 
-def bench_accuracy(langs: list[str] | None = None, seconds: float = 2.0, hz: float = 10.0) -> dict:
-    """Per language and mode: the sampler's CPU vs wait4 vs perf task-clock; the lab's wall vs perf's clock."""
+def _rate_summary(ratios: list, sampler_shares: list, workers: int, cores: int, max_pairs: int) -> dict:
+    median_ratio, interval = _median(ratios), median_interval(ratios)
+    met = within(interval, median_ratio, INTERVAL_TARGET)
+    share = _median(sampler_shares)
+    return {
+        "pairs": len(ratios),
+        "overhead_ratio": median_ratio,
+        "overhead_ratio_spread": spread(ratios),
+        "overhead_ratio_interval_95": interval,
+        "interval_target_met": met,
+        "interval_note": None if met else f"the interval is wider than ±{INTERVAL_TARGET:.0%} after {len(ratios)} "
+                                          f"pairs (at most {max_pairs}): the machine is too noisy for this target",
+        "sampler_cpu_pct": None if share is None else 100 * share,
+        "sampler_cpu_pct_spread": spread([None if s is None else 100 * s for s in sampler_shares]),
+        "cpu_share_bound": _cpu_share_bound(share, workers, cores, interval),
+    }
+
+
+def _cpu_share_bound(share: float | None, workers: int, cores: int, interval: dict | None) -> dict | None:
+    """What the sampler's own CPU says about its cost, and what it cannot say."""
+    if share is None:
+        return None
+    saturated = workers >= cores
+    return {
+        "sampler_cpu_pct": 100 * share,
+        "ratio_at_most": 1 + share,
+        "ratio_if_spread_over_cores": 1 + share / min(workers, cores),
+        "reasoning": (
+            f"The sampler used {100 * share:.2f} % of one core. Its direct cost to the program is CPU taken from it: "
+            + (f"with {workers} busy workers on {cores} cores every core is wanted, so each CPU-second the sampler "
+               f"takes is one the workers wait for. Spread over the {min(workers, cores)} cores by the scheduler "
+               f"that is a slowdown of about {100 * share / min(workers, cores):.2f} %; if it all fell on the worker "
+               f"that finishes last, {100 * share:.2f} %, the most it can be"
+               if saturated else
+               f"with {workers} workers on {cores} cores a core is idle and the sampler mostly runs there, so the "
+               f"direct cost is near 0 and at most {100 * share:.2f} %")
+            + ". Not bounded by this: indirect costs (caches and TLBs it disturbs, wake-ups, the kernel locks its "
+              "/proc reads take), which only the A/B ratio sees."),
+        "conclusion": _conclusion(share, interval),
+    }
+
+
+def _conclusion(share: float, interval: dict | None) -> str:
+    bound = f"the direct cost is at most {100 * share:.2f} % (CPU share)"
+    if interval is None:
+        return f"too few pairs for an interval; {bound}"
+    low, high = (100 * (interval[key] - 1) for key in ("low", "high"))
+    measured = f"the total cost is between {low:+.2f} % and {high:+.2f} % (95 %)"
+    if high <= 100 * (RATIO_TARGET - 1):
+        return f"{measured}: below {RATIO_TARGET - 1:.0%} at 95 % confidence; {bound}"
+    return (f"{measured}, which cannot rule out more than {RATIO_TARGET - 1:.0%}; {bound}, so a cost above that "
+            f"would have to be indirect")
+
+
+def bench_accuracy(langs: list[str] | None = None, seconds: float = ACCURACY_SECONDS, hz: float = 10.0,
+                   repetitions: int = 3) -> dict:
+    """Per language and mode: the sampler's CPU vs wait4 vs perf task-clock, the lab's wall vs perf's clock, and
+    the sampler's migrations and wait4's switches vs perf's counts (perf wraps every run where it can count)."""
     lab = load_lab()
     ready = _ready(lab, select_langs(lab, langs))
     use_perf = perfstat.available()
@@ -135,27 +196,57 @@ def bench_accuracy(langs: list[str] | None = None, seconds: float = 2.0, hz: flo
         store.prepare(out)
         for choice in ready:
             for mode in ("threads", "processes"):
-                name = choice.language.name
-                spec = _spec(name, f"accuracy-{name}-{mode}", mode=mode, seconds=seconds, hz=hz, perf=use_perf)
-                row = _checked(run_one(lab, spec, choice, out, sampler))
-                wait4_cpu = row["user_s"] + row["sys_s"]
-                rows.append({
-                    "lang": name, "mode": mode, "wall_s": row["wall_s"], "wait4_cpu_s": wait4_cpu,
-                    "sampled_cpu_s": row["workload_cpu_s"], "perf_task_clock_s": row.get("perf_task_clock_s"),
-                    "perf_duration_s": row.get("perf_duration_s"),
-                    "sampled_vs_wait4": _ratio(row["workload_cpu_s"], wait4_cpu),
-                    "perf_vs_wait4": _ratio(row.get("perf_task_clock_s"), wait4_cpu),
-                    "wall_vs_perf_duration": _ratio(row["wall_s"], row.get("perf_duration_s")),
-                    "unplaced_cpu_s": row.get("unplaced_cpu_s"), "samples": row.get("samples"),
-                })
-                say(f"{name} {mode}: sampled/wait4 {_shown(rows[-1]['sampled_vs_wait4'], '.3f')}")
+                for rep in range(1, repetitions + 1):
+                    name = choice.language.name
+                    spec = _spec(name, f"accuracy-{name}-{mode}-{rep}", mode=mode, seconds=seconds, hz=hz,
+                                 perf=use_perf)
+                    rows.append(_accuracy_row(_checked(run_one(lab, spec, choice, out, sampler)), rep))
+                    say(f"{name} {mode} #{rep}: sampled/wait4 {_shown(rows[-1]['sampled_vs_wait4'], '.3f')}, "
+                        f"migrations sampled/perf {_shown(rows[-1]['sampled_migrations_vs_perf'], '.3f')}, "
+                        f"switches wait4/perf {_shown(rows[-1]['wait4_switches_vs_perf'], '.3f')}")
     sampled = [r["sampled_vs_wait4"] for r in rows]
-    summary = {"sampled_vs_wait4": _spread(sampled),
+    summary = {"sampled_vs_wait4": spread(sampled),
                "within_5_percent": sum(v is not None and abs(v - 1) <= 0.05 for v in sampled), "runs": len(rows)}
     if use_perf:
-        summary["perf_vs_wait4"] = _spread([r["perf_vs_wait4"] for r in rows if r["perf_vs_wait4"]])
-        summary["wall_vs_perf_duration"] = _spread([r["wall_vs_perf_duration"] for r in rows
-                                                    if r["wall_vs_perf_duration"]])
-    return {"perf": use_perf, "sample_hz": hz, "seconds": seconds, "runs": rows, "summary": summary,
-            "notes": "perf wraps the program, so wait4 and the sampler include perf's own small CPU; "
-                     "duration_time is perf's wall clock of the program (an external timer)"}
+        for key in ("perf_vs_wait4", "wall_vs_perf_duration", "migrations_vs_perf", "sampled_migrations_vs_perf",
+                    "wait4_switches_vs_perf"):
+            summary[key] = spread([r[key] for r in rows])
+        summary["by_lang_and_mode"] = _medians_by_run_kind(rows)
+    return {"perf": use_perf, "sample_hz": hz, "seconds": seconds, "repetitions": repetitions, "runs": rows,
+            "summary": summary,
+            "notes": "perf wraps the program, so wait4 includes perf's own small CPU and switches, while the sampler "
+                     "follows the program itself; duration_time is perf's wall clock of the program (an external "
+                     "timer). migrations is the run's total, perf's count where it counted (migrations_source); "
+                     "sampled_migrations is the sampler's, a lower bound (threads that ended between its reads "
+                     "take their migrations with them)"}
+
+
+def _accuracy_row(row: dict, rep: int) -> dict:
+    wait4_cpu = row["user_s"] + row["sys_s"]
+    wait4_switches = row["ctx_voluntary"] + row["ctx_involuntary"]
+    return {
+        "lang": row["lang"], "mode": row["mode"], "rep": rep, "wall_s": row["wall_s"], "wait4_cpu_s": wait4_cpu,
+        "sampled_cpu_s": row["workload_cpu_s"], "perf_task_clock_s": row.get("perf_task_clock_s"),
+        "perf_duration_s": row.get("perf_duration_s"),
+        "sampled_vs_wait4": ratio(row["workload_cpu_s"], wait4_cpu),
+        "perf_vs_wait4": ratio(row.get("perf_task_clock_s"), wait4_cpu),
+        "wall_vs_perf_duration": ratio(row["wall_s"], row.get("perf_duration_s")),
+        "migrations": row.get("migrations"), "migrations_source": row.get("migrations_source"),
+        "sampled_migrations": row.get("sampler_migrations"), "perf_cpu_migrations": row.get("perf_cpu_migrations"),
+        "migrations_vs_perf": ratio(row.get("migrations"), row.get("perf_cpu_migrations")),
+        "sampled_migrations_vs_perf": ratio(row.get("sampler_migrations"), row.get("perf_cpu_migrations")),
+        "wait4_switches": wait4_switches, "perf_context_switches": row.get("perf_context_switches"),
+        "wait4_switches_vs_perf": ratio(wait4_switches, row.get("perf_context_switches")),
+        "unplaced_cpu_s": row.get("unplaced_cpu_s"), "samples": row.get("samples"),
+    }
+
+
+def _medians_by_run_kind(rows: list[dict]) -> dict:
+    """Per language and mode, the median over repetitions of each count against perf's."""
+    kinds: dict = {}
+    for row in rows:
+        kinds.setdefault(f"{row['lang']} {row['mode']}", []).append(row)
+    return {kind: {key: _median([r[key] for r in runs]) for key in
+                   ("migrations", "perf_cpu_migrations", "sampled_migrations", "migrations_vs_perf",
+                    "sampled_migrations_vs_perf", "wait4_switches_vs_perf")}
+            for kind, runs in kinds.items()}

@@ -137,12 +137,13 @@ def new_lang(name):
 
 
 @user_errors()
-def bench_sampler(*, lang="go", pairs=5):
+def bench_sampler(*, lang="go", max_pairs=200):
     from polylab.cli.bench import bench_sampler as measure
-    print(json.dumps(measure(lang=lang, pairs=int(pairs)), indent=2))
+    print(json.dumps(measure(lang=lang, max_pairs=int(max_pairs)), indent=2))
 
 
 @user_errors()
-def bench_accuracy(*, langs=None, seconds=2.0):
+def bench_accuracy(*, langs=None, seconds=1.0, repetitions=3):
     from polylab.cli.bench import bench_accuracy as measure
-    print(json.dumps(measure(langs=parse_lang_list(langs), seconds=float(seconds)), indent=2))
+    print(json.dumps(measure(langs=parse_lang_list(langs), seconds=float(seconds), repetitions=int(repetitions)),
+                     indent=2))
