@@ -1,6 +1,8 @@
-"""polylab's Python program: N workers each run the same summing loop, as
+"""polylab's Python program: N workers each run the same workload, as
 threading.Thread objects ("threads" mode) or as multiprocessing children
-("processes" mode). See langs/README.md for the contract.
+("processes" mode). See langs/README.md for the contract. This file is the
+parent: arguments, workers, the result file; workloads.py holds each
+workload's loop and what its workers share.
 
 In threads mode the GIL lets only one thread run Python bytecode at a time, so
 N threads use about one core; in processes mode each child has its own
@@ -23,58 +25,7 @@ import tempfile
 import threading
 import time
 
-BLOCK = 4096  # duration mode reads the clock once per this many iterations
-
-
-def to_int64(s):
-    # Python ints never overflow, but the contract's s is a wrapping signed
-    # 64-bit integer: reduce modulo 2**64 into [-2**63, 2**63). Addition commutes
-    # with the reduction, so wrapping once at the end equals wrapping every step.
-    return ((s + 2**63) % 2**64) - 2**63
-
-
-def add_range(s, lo, hi, write):
-    """The loop body for i in [lo, hi): s += i, printing each partial sum if
-    write is given. The two plain loops keep the hot path free of branches."""
-    if write is None:
-        for i in range(lo, hi):
-            s += i
-    else:
-        for i in range(lo, hi):
-            s += i
-            # One write call per line, not print(s): print writes the value and
-            # then end="\n" as two calls, and another thread's write landing
-            # between them would tear lines. (Partial sums are printed
-            # unwrapped; they only differ from int64 after ~4.3e9 iterations,
-            # far beyond any sum-print run.)
-            write(f"{s}\n")
-    return s
-
-
-def work(index, workload, n, seconds):
-    """Run one worker's loop and return its entry for the result file."""
-    write = sys.stdout.write if workload == "sum-print" else None
-    start = time.monotonic()
-    if n is not None:
-        iterations = n
-        s = add_range(0, 0, n, write)
-    else:
-        # Blocks of BLOCK iterations, with i continuing across blocks; the clock
-        # is read only between blocks so it does not dominate the loop.
-        s = iterations = 0
-        while True:
-            s = add_range(s, iterations, iterations + BLOCK, write)
-            iterations += BLOCK
-            if time.monotonic() - start >= seconds:
-                break
-    elapsed = time.monotonic() - start
-    return {
-        "index": index,
-        "pid": os.getpid(),
-        "iterations": iterations,
-        "sum": to_int64(s),
-        "elapsed_s": elapsed,
-    }
+import workloads
 
 
 def line_buffer_stdout():
@@ -93,12 +44,16 @@ def line_buffer_stdout():
 
 
 def run_threads(args):
+    """(worker entries, the contended counter or None, indexes of workers whose thread raised)."""
+    write = None
     if args.workload == "sum-print":
         line_buffer_stdout()
+        write = sys.stdout.write
+    shared, counter = workloads.threads_shared(args, write)
     results = [None] * args.workers
 
     def target(k):
-        results[k] = work(k, args.workload, args.n, args.seconds)
+        results[k] = workloads.work(k, args, shared[k])
 
     threads = [
         threading.Thread(target=target, args=(k,), name=f"worker-{k}")
@@ -109,20 +64,21 @@ def run_threads(args):
     for t in threads:
         t.join()
     # A thread that raised has already had its traceback printed (threading's
-    # excepthook) and left its slot empty.
+    # excepthook) and left its slot empty; the process goes on.
     failed = [k for k, r in enumerate(results) if r is None]
-    if failed:
-        sys.exit(f"workload: worker(s) {failed} failed")
-    return results
+    for k in failed:
+        results[k] = workloads.unfinished(k, os.getpid())
+    return results, counter, failed
 
 
-def child_main(k, workload, n, seconds, out):
+def child_main(k, args, shared, out):
     """Entry point of a processes-mode child. It inherits our stdout and sends
     its entry back through the queue; an exception makes it exit with code 1,
     after multiprocessing prints the traceback to stderr."""
-    if workload == "sum-print":
+    if args.workload == "sum-print":
         line_buffer_stdout()  # a spawned child builds a fresh sys.stdout
-    record = work(k, workload, n, seconds)
+        shared.write = sys.stdout.write
+    record = workloads.work(k, args, shared)
     # multiprocessing flushes stdout when the child exits, but flush before
     # reporting so all of this worker's output is out once the parent has it.
     sys.stdout.flush()
@@ -130,38 +86,45 @@ def child_main(k, workload, n, seconds, out):
 
 
 def run_processes(args):
+    """(worker entries, None, indexes of the workers whose child exited non-zero where the workload
+    expects it). Any other failure ends the program."""
     # The platform's default start method: fork on Linux up to Python 3.13,
     # forkserver from 3.14, spawn on macOS and Windows.
     out = multiprocessing.Queue()
+    shared = workloads.processes_shared(args)
     procs = [
         multiprocessing.Process(
-            target=child_main,
-            args=(k, args.workload, args.n, args.seconds, out),
-            name=f"worker-{k}",
+            target=child_main, args=(k, args, shared[k], out), name=f"worker-{k}"
         )
         for k in range(args.workers)
     ]
     for p in procs:
         p.start()
+    may_fail = {0} if args.workload == "crash" else set()
 
     # Read the results before joining (joining a child that still has queued
     # data can deadlock). A child that dies never sends, so poll for that.
     results = [None] * args.workers
-    missing = args.workers
+    pending = set(range(args.workers))
+    failed = []
     error = None
-    while missing and error is None:
-        all_exited = all(p.exitcode is not None for p in procs)
+    while pending and error is None:
+        exited = {k: procs[k].exitcode for k in pending if procs[k].exitcode is not None}
         try:
             record = out.get(timeout=0.05)
         except queue.Empty:
-            bad = [p for p in procs if p.exitcode not in (None, 0)]
-            if bad:
-                error = f"{bad[0].name} exited with code {bad[0].exitcode}"
-            elif all_exited:  # every child is gone, yet a result never came
-                error = f"{missing} worker(s) exited without a result"
+            # These children had exited before the queue went quiet: whatever
+            # they sent has arrived.
+            for k, code in sorted(exited.items()):
+                if code != 0 and k in may_fail:
+                    failed.append(k)
+                    results[k] = workloads.unfinished(k, procs[k].pid)
+                    pending.discard(k)
+                elif error is None:
+                    error = f"worker-{k} exited with code {code}" if code else f"worker-{k} exited without a result"
             continue
         results[record["index"]] = record
-        missing -= 1
+        pending.discard(record["index"])
 
     if error is not None:
         for p in procs:  # leave no child behind
@@ -170,12 +133,12 @@ def run_processes(args):
     for p in procs:
         p.join()
     if error is None:
-        bad = [p for p in procs if p.exitcode != 0]
+        bad = [p for k, p in enumerate(procs) if p.exitcode != 0 and k not in failed]
         if bad:
             error = f"{bad[0].name} exited with code {bad[0].exitcode}"
     if error is not None:
         sys.exit(f"workload: {error}")
-    return results
+    return results, None, failed
 
 
 def write_json_atomic(path, obj):
@@ -223,14 +186,18 @@ def duration(text):
 
 def parse_args(argv=None):
     parser = ArgumentParser(prog="workload", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workload", required=True, choices=["sum", "sum-print"])
+    parser.add_argument("--workload", required=True, choices=list(workloads.LOOPS))
     parser.add_argument("--mode", required=True, choices=["threads", "processes"])
     parser.add_argument("--workers", required=True, type=positive)
     limit = parser.add_mutually_exclusive_group(required=True)
     limit.add_argument("--n", type=count, help="iterations per worker")
     limit.add_argument("--seconds", type=duration, help="seconds per worker")
     parser.add_argument("--result", required=True, help="result JSON path")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problem = workloads.unsupported(args.workload, args.mode, args.workers, args.n)
+    if problem:
+        parser.error(problem)
+    return args
 
 
 def describe_runtime():
@@ -255,10 +222,12 @@ def main():
         runtime["start_method"] = multiprocessing.get_start_method()
     run = run_threads if args.mode == "threads" else run_processes
     start = time.monotonic()
-    workers = run(args)
+    workers, counter, failed = run(args)
     elapsed = time.monotonic() - start
+    if failed != ([0] if args.workload == "crash" else []):  # crash: worker 0, on purpose
+        sys.exit(f"workload: worker(s) {failed} failed")
     write_json_atomic(args.result, {
-        "contract": 1,
+        "contract": 1 if args.workload in workloads.CONTRACT_1 else 2,
         "lang": "python",
         "runtime": runtime,
         "args": {
@@ -270,6 +239,7 @@ def main():
         },
         "workers": workers,
         "elapsed_s": elapsed,
+        **workloads.top_level(args.workload, workers, counter),
     })
 
 
