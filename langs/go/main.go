@@ -1,6 +1,8 @@
 // Command workload is polylab's Go program: N workers each run the same
-// summing loop, as goroutines ("threads" mode) or as child processes that
+// workload, as goroutines ("threads" mode) or as child processes that
 // re-execute this binary ("processes" mode). See langs/README.md for the contract.
+// This file is the parent: arguments, workers, the result file; workloads.go
+// holds each workload's loop and what its workers share.
 package main
 
 import (
@@ -36,6 +38,16 @@ type Worker struct {
 	Iterations int64   `json:"iterations"`
 	Sum        int64   `json:"sum"`
 	ElapsedS   float64 `json:"elapsed_s"`
+	Digest     *string `json:"digest,omitempty"`   // native
+	Finished   *bool   `json:"finished,omitempty"` // crash
+	// pingpong: the last token this worker held, for the parent's top-level token; cleared before
+	// the result is written.
+	HeldToken int64 `json:"held_token,omitempty"`
+}
+
+type Crash struct {
+	Worker   int  `json:"worker"`
+	Survived bool `json:"survived"`
 }
 
 type Runtime struct {
@@ -50,6 +62,9 @@ type Result struct {
 	Args     Args     `json:"args"`
 	Workers  []Worker `json:"workers"`
 	ElapsedS float64  `json:"elapsed_s"`
+	Token    *int64   `json:"token,omitempty"`   // pingpong
+	Counter  *int64   `json:"counter,omitempty"` // contended
+	Crash    *Crash   `json:"crash,omitempty"`   // crash, when the process survived
 }
 
 func main() {
@@ -62,7 +77,7 @@ func main() {
 	// Internal entry point: a child started by runProcesses runs one worker and
 	// writes that worker's entry to its own result path.
 	if workerIndex >= 0 {
-		w := work(workerIndex, args)
+		w := work(workerIndex, args, childShared(args))
 		if err := writeJSON(resultPath, w); err != nil {
 			fail(err)
 		}
@@ -71,8 +86,9 @@ func main() {
 
 	start := time.Now() // Go's time.Now carries a monotonic reading; time.Since uses it
 	var workers []Worker
+	var counter *int64
 	if args.Mode == "threads" {
-		workers = runThreads(args)
+		workers, counter = runThreads(args)
 	} else {
 		workers, err = runProcesses(args, resultPath)
 		if err != nil {
@@ -80,12 +96,30 @@ func main() {
 		}
 	}
 	res := Result{
-		Contract: 1,
+		Contract: 2,
 		Lang:     "go",
 		Runtime:  Runtime{Name: "go", Version: runtime.Version()},
 		Args:     args,
 		Workers:  workers,
 		ElapsedS: time.Since(start).Seconds(),
+	}
+	if contract1[args.Workload] {
+		res.Contract = 1
+	}
+	switch args.Workload {
+	case "pingpong":
+		var token int64
+		for k := range workers {
+			if workers[k].HeldToken > token {
+				token = workers[k].HeldToken
+			}
+			workers[k].HeldToken = 0
+		}
+		res.Token = &token
+	case "contended":
+		res.Counter = counter
+	case "crash": // a crash that took the process down never gets here
+		res.Crash = &Crash{Worker: 0, Survived: true}
 	}
 	if err := writeJSON(resultPath, res); err != nil {
 		fail(err)
@@ -95,7 +129,7 @@ func main() {
 func parseArgs(argv []string) (args Args, resultPath string, workerIndex int, err error) {
 	fs := flag.NewFlagSet("workload", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // we print one line ourselves, not the usage text
-	fs.StringVar(&args.Workload, "workload", "", "sum or sum-print")
+	fs.StringVar(&args.Workload, "workload", "", "sum, sum-print, pingpong, contended, io, native or crash")
 	fs.StringVar(&args.Mode, "mode", "", "threads or processes")
 	fs.IntVar(&args.Workers, "workers", 0, "number of workers")
 	n := fs.Int64("n", 0, "iterations per worker")
@@ -111,8 +145,9 @@ func parseArgs(argv []string) (args Args, resultPath string, workerIndex int, er
 	switch {
 	case fs.NArg() > 0:
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case args.Workload != "sum" && args.Workload != "sum-print":
-		err = fmt.Errorf("--workload must be sum or sum-print, got %q", args.Workload)
+	case workloads[args.Workload] == nil:
+		err = fmt.Errorf("--workload must be sum, sum-print, pingpong, contended, io, native or crash, got %q",
+			args.Workload)
 	case args.Mode != "threads" && args.Mode != "processes":
 		err = fmt.Errorf("--mode must be threads or processes, got %q", args.Mode)
 	case args.Workers < 1:
@@ -133,65 +168,78 @@ func parseArgs(argv []string) (args Args, resultPath string, workerIndex int, er
 	} else {
 		args.Seconds = seconds
 	}
+	if problem := unsupported(args); err == nil && problem != "" {
+		err = errors.New(problem)
+	}
 	return
 }
 
-// work runs the loop for one worker. The loop is kept plain so that the
-// compiler cannot replace it with a closed formula; s feeds the result.
-func work(index int, args Args) Worker {
-	printSums := args.Workload == "sum-print"
+// work runs one worker's loop and returns its entry for the result file.
+func work(index int, args Args, sh *shared) Worker {
 	start := time.Now()
-	var s, i int64
-	if args.N != nil {
-		for n := *args.N; i < n; i++ {
-			s += i // int64 addition wraps (two's complement), as the contract wants
-			if printSums {
-				// os.Stdout is unbuffered: Println formats the line and issues one
-				// write(2), so concurrent lines never tear. That cost is what we measure.
-				fmt.Println(s)
-			}
-		}
-	} else {
-		limit := time.Duration(*args.Seconds * float64(time.Second))
-		for ; ; i++ {
-			// Read the clock only every 4096 iterations.
-			if i&4095 == 0 && time.Since(start) >= limit {
-				break
-			}
-			s += i
-			if printSums {
-				fmt.Println(s)
-			}
-		}
-	}
-	return Worker{
-		Index:      index,
-		PID:        os.Getpid(),
-		Iterations: i,
-		Sum:        s,
-		ElapsedS:   time.Since(start).Seconds(),
-	}
+	w := Worker{Index: index, PID: os.Getpid()}
+	workloads[args.Workload](index, args, sh, &w)
+	w.ElapsedS = time.Since(start).Seconds()
+	return w
 }
 
 // runThreads runs the workers as goroutines; the Go runtime spreads them over
-// OS threads (up to GOMAXPROCS, by default the number of CPUs).
-func runThreads(args Args) []Worker {
+// OS threads (up to GOMAXPROCS, by default the number of CPUs). It returns the
+// entries and the contended counter.
+func runThreads(args Args) ([]Worker, *int64) {
 	workers := make([]Worker, args.Workers)
+	all := threadsShared(args)
 	var wg sync.WaitGroup
 	for k := range workers {
 		wg.Add(1)
 		go func(k int) { // k passed in: go.mod says go 1.19, before per-iteration loop variables
-			defer wg.Done()
-			workers[k] = work(k, args)
+			workers[k] = work(k, args, all[k])
+			// Not deferred: a deferred Done would run while a panic (crash) unwinds, and main could
+			// start writing the result before the panic ends the process.
+			wg.Done()
 		}(k)
 	}
 	wg.Wait()
-	return workers
+	return workers, all[0].counter
+}
+
+// Child file descriptors of the pingpong ring: my mailbox's read end, the next worker's write end.
+const inboxFD, outboxFD = 3, 4
+
+// childShared is what a processes-mode child shares: for pingpong, the two pipe ends the parent
+// passed it (os/exec's ExtraFiles start at descriptor 3).
+func childShared(args Args) *shared {
+	if args.Workload != "pingpong" {
+		return &shared{}
+	}
+	return &shared{
+		inbox:  pipeMailbox{os.NewFile(inboxFD, "inbox")},
+		outbox: pipeMailbox{os.NewFile(outboxFD, "outbox")},
+	}
+}
+
+// pipeRing makes a pipe per worker for pingpong and puts the token, 0, in worker 0's. It returns each
+// child's ExtraFiles (its read end, the next one's write end) and every end, which the parent keeps
+// open until the children are reaped, so the last hand-off never meets a closed pipe.
+func pipeRing(workers int) (extra [][]*os.File, ends []*os.File, err error) {
+	readers, writers := make([]*os.File, workers), make([]*os.File, workers)
+	for k := range readers {
+		if readers[k], writers[k], err = os.Pipe(); err != nil {
+			return nil, ends, err
+		}
+		ends = append(ends, readers[k], writers[k])
+	}
+	pipeMailbox{writers[0]}.put(0)
+	for k := range readers {
+		extra = append(extra, []*os.File{readers[k], writers[(k+1)%workers]})
+	}
+	return extra, ends, nil
 }
 
 // runProcesses re-executes this binary once per worker with --worker-index K.
 // Children share our stdout and stderr and each write their entry to
-// resultPath.worker-K.json, which we read back and delete.
+// resultPath.worker-K.json, which we read back and delete. For crash, worker 0's
+// child dying is expected: its entry says it did not finish.
 func runProcesses(args Args, resultPath string) ([]Worker, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -203,6 +251,19 @@ func runProcesses(args Args, resultPath string) ([]Worker, error) {
 	} else {
 		limit = []string{"--seconds", strconv.FormatFloat(*args.Seconds, 'g', -1, 64)}
 	}
+	var extra [][]*os.File
+	if args.Workload == "pingpong" {
+		var ends []*os.File
+		extra, ends, err = pipeRing(args.Workers)
+		defer func() {
+			for _, f := range ends {
+				f.Close()
+			}
+		}()
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	cmds := make([]*exec.Cmd, args.Workers)
 	paths := make([]string, args.Workers)
@@ -213,6 +274,9 @@ func runProcesses(args Args, resultPath string) ([]Worker, error) {
 			"--workers", strconv.Itoa(args.Workers), limit[0], limit[1],
 			"--result", paths[k], "--worker-index", strconv.Itoa(k))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if extra != nil {
+			cmd.ExtraFiles = extra[k]
+		}
 		if err := cmd.Start(); err != nil {
 			for _, c := range cmds[:k] { // do not leave started children behind
 				c.Process.Kill()
@@ -228,7 +292,11 @@ func runProcesses(args Args, resultPath string) ([]Worker, error) {
 	var errs []error
 	for k, cmd := range cmds {
 		err := cmd.Wait()
-		if err == nil {
+		var exit *exec.ExitError
+		if args.Workload == "crash" && k == 0 && errors.As(err, &exit) {
+			finished := false
+			workers[k], err = Worker{Index: k, PID: cmd.Process.Pid, Finished: &finished}, nil
+		} else if err == nil {
 			workers[k], err = readWorker(paths[k], k)
 		}
 		os.Remove(paths[k])
