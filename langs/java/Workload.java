@@ -1,11 +1,13 @@
-// polylab workload in Java (contract 1, see langs/README.md).
+// polylab workload in Java (contract 2, see langs/README.md).
 //
-//   java -cp BUILD Workload --workload {sum,sum-print} --mode {threads,processes} --workers N
-//                           (--n COUNT | --seconds S) --result PATH
+//   java -cp BUILD Workload --workload {sum,sum-print,pingpong,contended,io,native,crash}
+//                           --mode {threads,processes} --workers N (--n COUNT | --seconds S) --result PATH
+//
+// This file is the parent: arguments, the threads, the result file. The workers' loops are in Work.java,
+// processes mode (child JVMs, pingpong's ring of named pipes) in Children.java.
 //
 // threads:   N java.lang.Threads in this JVM.
-// processes: N child JVMs running this same class with the internal flag --worker-index K; each child
-//            writes its worker entry to PATH.worker-K.json, which the parent reads and deletes.
+// processes: N child JVMs running this same class with the internal flag --worker-index K.
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,23 +19,49 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 public final class Workload {
 
     // Looked up once at start-up, so that workers do not pay for it inside the timed region.
     static final long PID = ProcessHandle.current().pid();
 
-    /** Parsed command line. Exactly one of n / seconds is non-null; workerIndex is null in the parent. */
-    record Args(String workload, String mode, int workers, Long n, Double seconds, String result,
-                Integer workerIndex) {}
+    static final List<String> WORKLOADS = List.of("sum", "sum-print", "pingpong", "contended", "io", "native", "crash");
 
-    /** One worker's outcome: a row of the result file's workers[]. */
-    record Worker(int index, long pid, long iterations, long sum, double elapsedS) {
-        String toJson() {
+    /** Parsed command line. Exactly one of n / seconds is non-null; workerIndex (and ring, pingpong's folder of
+     *  named pipes) are null in the parent. */
+    record Args(String workload, String mode, int workers, Long n, Double seconds, String result,
+                Integer workerIndex, String ring) {}
+
+    /** One worker's outcome: a row of the result file's workers[]. finished (crash), digest (native) and token
+     *  (pingpong: the token's final value, seen by one worker) are null where they do not apply. */
+    record Worker(int index, long pid, long iterations, long sum, double elapsedS, Boolean finished, String digest,
+                  Long token) {
+        static Worker of(int index, Args args, long iterations, long sum, long startNanos) {
+            double elapsed = (System.nanoTime() - startNanos) / 1e9;
+            Boolean finished = args.workload().equals("crash") ? Boolean.TRUE : null;
+            return new Worker(index, PID, iterations, sum, elapsed, finished, null, null);
+        }
+
+        /** The entry of a worker that died before it could report (the crash workload's worker 0). */
+        static Worker failed(int index, long pid) {
+            return new Worker(index, pid, 0, 0, 0.0, false, null, null);
+        }
+
+        Worker withDigest(String hex) {
+            return new Worker(index, pid, iterations, sum, elapsedS, finished, hex, token);
+        }
+
+        Worker withToken(Long value) {
+            return new Worker(index, pid, iterations, sum, elapsedS, finished, digest, value);
+        }
+
+        /** The result file's row; a child's file adds the token for the parent. */
+        String toJson(boolean withToken) {
             return "{\"index\": " + index + ", \"pid\": " + pid + ", \"iterations\": " + iterations
-                    + ", \"sum\": " + sum + ", \"elapsed_s\": " + elapsedS + "}";
+                    + ", \"sum\": " + sum + ", \"elapsed_s\": " + elapsedS
+                    + (digest != null ? ", \"digest\": \"" + digest + "\"" : "")
+                    + (finished != null ? ", \"finished\": " + finished : "")
+                    + (withToken && token != null ? ", \"token\": " + token : "") + "}";
         }
     }
 
@@ -60,8 +88,10 @@ public final class Workload {
         try {
             if (args.workerIndex() != null) {
                 // A child in processes mode: run one worker, hand the result to the parent via a file.
-                Worker w = work(args.workerIndex(), args);
-                writeAtomically(Paths.get(args.result()), w.toJson() + "\n");
+                Work.Ring ring = args.ring() == null ? null
+                        : new Work.FifoRing(Paths.get(args.ring()), args.workerIndex(), args.workers());
+                Worker w = Work.run(args.workerIndex(), args, new Work.Shared(ring, null));
+                writeAtomically(Paths.get(args.result()), w.toJson(true) + "\n");
             } else {
                 runParent(args);
             }
@@ -84,61 +114,36 @@ public final class Workload {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // The work loop
-
-    /** Runs one worker's loop in the calling thread. */
-    static Worker work(int index, Args args) {
-        final boolean print = args.workload().equals("sum-print");
-        long s = 0; // wraps on overflow (two's complement), as the contract asks
-        long i = 0;
-        final long start = System.nanoTime();
-        if (args.n() != null) {
-            final long n = args.n();
-            for (; i < n; i++) {
-                s += i;
-                if (print) {
-                    // The idiomatic naive print the lab measures. PrintStream.println is synchronized and
-                    // System.out autoflushes on println, so each line leaves in one write(2) and never tears.
-                    System.out.println(s);
-                }
-            }
-        } else {
-            // Saturates for absurd values; comparing elapsed time (not a deadline) cannot overflow.
-            final long limit = (long) (args.seconds() * 1e9);
-            for (; ; i++) {
-                // Read the clock only every 4096 iterations so that it does not dominate the loop.
-                if ((i & 4095) == 0 && System.nanoTime() - start >= limit) {
-                    break;
-                }
-                s += i;
-                if (print) {
-                    System.out.println(s);
-                }
-            }
-        }
-        final double elapsed = (System.nanoTime() - start) / 1e9;
-        // Using s (and i) in the result keeps the JIT from dropping the loop.
-        return new Worker(index, PID, i, s, elapsed);
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
     // The parent: start N workers, gather them, write the result file
 
     static void runParent(Args args) throws IOException, InterruptedException, WorkersFailed {
         final Worker[] results = new Worker[args.workers()];
-        final double elapsed = args.mode().equals("threads") ? runThreads(args, results) : runProcesses(args, results);
-        writeAtomically(Paths.get(args.result()), resultJson(args, results, elapsed));
+        final Work.Counter counter = new Work.Counter();
+        final double elapsed = args.mode().equals("threads") ? runThreads(args, results, counter)
+                : Children.run(args, results);
+        writeAtomically(Paths.get(args.result()), resultJson(args, results, counter.value, elapsed));
     }
 
     /** Runs the workers as threads of this JVM; returns the wall time from first start to last join. */
-    static double runThreads(Args args, Worker[] results) throws InterruptedException, WorkersFailed {
+    static double runThreads(Args args, Worker[] results, Work.Counter counter)
+            throws InterruptedException, WorkersFailed {
+        final Work.QueueRing[] ring = args.workload().equals("pingpong") ? Work.QueueRing.of(args.workers()) : null;
         // Create the threads before starting the clock: the first lambda and string concatenation link
         // their invokedynamic call sites, tens of milliseconds of one-off JVM start-up, not worker time.
         List<Thread> threads = new ArrayList<>();
         for (int k = 0; k < args.workers(); k++) {
             final int index = k;
-            // Each thread writes only its own slot; join() makes the write visible to this thread.
-            threads.add(new Thread(() -> results[index] = work(index, args), "worker-" + k));
+            final Work.Shared shared = new Work.Shared(ring == null ? null : ring[k], counter);
+            // Each thread writes only its own slot; join() makes the write visible to this thread. An exception
+            // the worker does not catch (crash's RuntimeException) ends only its thread: the default handler
+            // prints it on stderr and the slot stays null.
+            threads.add(new Thread(() -> {
+                try {
+                    results[index] = Work.run(index, args, shared);
+                } catch (IOException | InterruptedException e) {
+                    System.err.println("workload: worker " + index + ": " + e);
+                }
+            }, "worker-" + k));
         }
         final long start = System.nanoTime();
         for (Thread t : threads) {
@@ -150,7 +155,10 @@ public final class Workload {
         final double elapsed = (System.nanoTime() - start) / 1e9;
         int failed = 0;
         for (int k = 0; k < results.length; k++) {
-            if (results[k] == null) { // the thread died; its uncaught exception is already on stderr
+            if (results[k] == null && args.workload().equals("crash") && k == 0) {
+                System.err.println("workload: worker 0's thread died, as the crash workload asks; the JVM goes on");
+                results[k] = Worker.failed(k, PID);
+            } else if (results[k] == null) { // the thread died; its uncaught exception is already on stderr
                 System.err.println("workload: worker " + k + " failed");
                 failed++;
             }
@@ -161,104 +169,15 @@ public final class Workload {
         return elapsed;
     }
 
-    /** Runs each worker in a child JVM; returns the wall time from first start to last exit. */
-    static double runProcesses(Args args, Worker[] results)
-            throws IOException, InterruptedException, WorkersFailed {
-        // Re-execute this program in a fresh JVM per worker: the running java binary (fallback: java.home),
-        // the same class path, the same contract arguments plus the worker's index and its own result path.
-        final String java = ProcessHandle.current().info().command()
-                .orElse(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        final String classPath = System.getProperty("java.class.path");
-        final List<ProcessBuilder> builders = new ArrayList<>();
-        final List<Path> childResults = new ArrayList<>();
-        for (int k = 0; k < args.workers(); k++) {
-            Path childResult = Paths.get(args.result() + ".worker-" + k + ".json");
-            childResults.add(childResult);
-            List<String> cmd = new ArrayList<>(List.of(java, "-cp", classPath, Workload.class.getName(),
-                    "--workload", args.workload(), "--mode", args.mode(),
-                    "--workers", Integer.toString(args.workers())));
-            if (args.n() != null) {
-                cmd.addAll(List.of("--n", Long.toString(args.n())));
-            } else {
-                cmd.addAll(List.of("--seconds", Double.toString(args.seconds())));
-            }
-            cmd.addAll(List.of("--result", childResult.toString(), "--worker-index", Integer.toString(k)));
-            // Children write their sums straight to our stdout (and diagnostics to our stderr).
-            builders.add(new ProcessBuilder(cmd).inheritIO());
-        }
-
-        final List<Process> children = new ArrayList<>();
-        int failed = 0;
-        final long start = System.nanoTime();
-        try {
-            for (ProcessBuilder pb : builders) {
-                children.add(pb.start());
-            }
-            // Wait for every child, even after one has failed, so that none is left running behind us.
-            for (int k = 0; k < children.size(); k++) {
-                int code = children.get(k).waitFor();
-                if (code != 0) {
-                    System.err.println("workload: worker " + k + " exited with status " + code);
-                    failed++;
-                }
-            }
-            final double elapsed = (System.nanoTime() - start) / 1e9;
-            for (int k = 0; k < children.size(); k++) {
-                if (children.get(k).exitValue() != 0) {
-                    continue;
-                }
-                try {
-                    results[k] = readWorker(childResults.get(k), k);
-                } catch (IOException | RuntimeException e) {
-                    System.err.println("workload: worker " + k + ": bad result file: " + e.getMessage());
-                    failed++;
-                }
-            }
-            if (failed > 0) {
-                throw new WorkersFailed(failed);
-            }
-            return elapsed;
-        } finally {
-            for (Process p : children) { // still alive only if we are leaving by an exception
-                p.destroyForcibly();
-            }
-            for (Path p : childResults) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    // The child's file is the worker's own JSON object, one flat line of numbers written by Worker.toJson()
-    // above. Both ends are this program, so one regex over "key": value pairs is all the parsing needed;
-    // a JSON library (Java has none built in) would be far more code than the data deserves.
-    private static final Pattern FIELD = Pattern.compile("\"(\\w+)\"\\s*:\\s*([-+0-9.eE]+)");
-
-    static Worker readWorker(Path file, int expectedIndex) throws IOException {
-        Map<String, String> f = new HashMap<>();
-        Matcher m = FIELD.matcher(Files.readString(file, StandardCharsets.UTF_8));
-        while (m.find()) {
-            f.put(m.group(1), m.group(2));
-        }
-        for (String key : List.of("index", "pid", "iterations", "sum", "elapsed_s")) {
-            if (!f.containsKey(key)) {
-                throw new IOException("missing \"" + key + "\"");
-            }
-        }
-        int index = Integer.parseInt(f.get("index"));
-        if (index != expectedIndex) {
-            throw new IOException("index " + index + ", expected " + expectedIndex);
-        }
-        return new Worker(index, Long.parseLong(f.get("pid")), Long.parseLong(f.get("iterations")),
-                Long.parseLong(f.get("sum")), Double.parseDouble(f.get("elapsed_s")));
-    }
-
     // ---------------------------------------------------------------------------------------------------------
     // The result file
 
-    static String resultJson(Args args, Worker[] workers, double elapsed) {
+    static String resultJson(Args args, Worker[] workers, long counter, double elapsed) throws IOException {
         StringBuilder b = new StringBuilder();
         b.append("{\n");
-        b.append("  \"contract\": 1,\n");
+        // Contract 1's workloads still say 1: their results are unchanged, and contract-1 readers accept them.
+        b.append("  \"contract\": ").append(List.of("sum", "sum-print").contains(args.workload()) ? 1 : 2)
+                .append(",\n");
         b.append("  \"lang\": \"java\",\n");
         b.append("  \"runtime\": {\"name\": ").append(jsonString(System.getProperty("java.vm.name", "OpenJDK")))
                 .append(", \"version\": ").append(jsonString(System.getProperty("java.version"))).append("},\n");
@@ -270,9 +189,24 @@ public final class Workload {
                 .append("},\n");
         b.append("  \"workers\": [\n");
         for (int k = 0; k < workers.length; k++) {
-            b.append("    ").append(workers[k].toJson()).append(k + 1 < workers.length ? ",\n" : "\n");
+            b.append("    ").append(workers[k].toJson(false)).append(k + 1 < workers.length ? ",\n" : "\n");
         }
         b.append("  ],\n");
+        switch (args.workload()) {
+            case "pingpong" -> {
+                Long token = null;
+                for (Worker w : workers) {
+                    token = token != null ? token : w.token();
+                }
+                if (token == null) {
+                    throw new IOException("no worker saw the token's final value");
+                }
+                b.append("  \"token\": ").append(token).append(",\n");
+            }
+            case "contended" -> b.append("  \"counter\": ").append(counter).append(",\n");
+            case "crash" -> b.append("  \"crash\": {\"worker\": 0, \"survived\": true},\n"); // we are writing it
+            default -> { }
+        }
         b.append("  \"elapsed_s\": ").append(elapsed).append("\n");
         b.append("}\n");
         return b.toString();
@@ -324,7 +258,7 @@ public final class Workload {
         for (int i = 0; i < argv.length; i += 2) {
             String flag = argv[i];
             switch (flag) {
-                case "--workload", "--mode", "--workers", "--n", "--seconds", "--result", "--worker-index" -> { }
+                case "--workload", "--mode", "--workers", "--n", "--seconds", "--result", "--worker-index", "--ring" -> { }
                 default -> throw new UsageError("unknown argument " + flag);
             }
             if (i + 1 >= argv.length) {
@@ -335,8 +269,8 @@ public final class Workload {
             }
         }
         String workload = required(opts, "--workload");
-        if (!workload.equals("sum") && !workload.equals("sum-print")) {
-            throw new UsageError("--workload must be sum or sum-print, not " + workload);
+        if (!WORKLOADS.contains(workload)) {
+            throw new UsageError("--workload must be one of " + String.join(", ", WORKLOADS) + ", not " + workload);
         }
         String mode = required(opts, "--mode");
         if (!mode.equals("threads") && !mode.equals("processes")) {
@@ -370,7 +304,16 @@ public final class Workload {
         if (opts.containsKey("--worker-index")) {
             workerIndex = (int) parseLong(opts, "--worker-index", 0, workers - 1);
         }
-        return new Args(workload, mode, workers, n, seconds, result, workerIndex);
+        if (workload.equals("pingpong") && workers < 2) {
+            throw new UsageError("pingpong passes a token around a ring: it needs --workers 2 or more, not " + workers);
+        }
+        if (workload.equals("contended") && !mode.equals("threads")) {
+            throw new UsageError("contended runs in threads mode only: processes share no counter to contend for");
+        }
+        if (workload.equals("crash") && n != null && n < 2) {
+            throw new UsageError("crash fails worker 0 after n/2 iterations: it needs --n 2 or more, not " + n);
+        }
+        return new Args(workload, mode, workers, n, seconds, result, workerIndex, opts.get("--ring"));
     }
 
     static String required(Map<String, String> opts, String flag) throws UsageError {
