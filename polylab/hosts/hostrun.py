@@ -90,12 +90,12 @@ class HostRun:
         except HostDown as exc:
             self._finish(FAILED, str(exc))
         except ConnectionLost as exc:
-            resume = f"`invoke all --resume {self.request.out}`"
+            again = f"`invoke all --resume {self.request.out}`"
             if self.pid is None:
-                self._finish(DISCONNECTED, f"connection lost before the run started ({exc}) — {resume} starts it")
+                self._finish(DISCONNECTED, f"connection lost before the run started ({exc}) — {again} starts it")
             else:
                 self._finish(DISCONNECTED, f"connection lost ({exc}); the run on the host keeps going (it is "
-                             f"detached from the SSH session) — {resume} reconnects, pulls what finished and runs "
+                             f"detached from the SSH session) — {again} reconnects, pulls what finished and runs "
                              f"what is missing")
         except Exception as exc:     # a bug here must not stop the other hosts
             self._finish(FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
