@@ -23,7 +23,8 @@ COMMON_HELP = {
 }
 
 
-@task(help={**COMMON_HELP, **on_hosts.HELP}, optional=["resume"], iterable=["image"])
+# No automatic short flags for the two matrix tasks: --hosts would take -h from --help.
+@task(help={**COMMON_HELP, **on_hosts.HELP}, optional=["resume"], iterable=["image"], auto_shortflags=False)
 def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None,
         hosts=None, serial=False, inventory=None, accept_new_host_keys=False):
     """Build every language, run the profile's matrix with sampling, and write the report."""
@@ -38,7 +39,7 @@ def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict
     cli.exit_for(code, directory)
 
 
-@task(help={**COMMON_HELP, **on_hosts.HELP}, optional=["resume"], iterable=["image"])
+@task(help={**COMMON_HELP, **on_hosts.HELP}, optional=["resume"], iterable=["image"], auto_shortflags=False)
 def run(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None,
         hosts=None, serial=False, inventory=None, accept_new_host_keys=False):
     """Build (cached) and run the profile's matrix, without the report."""
@@ -69,12 +70,16 @@ def report(c, results=None):
 
 
 @task(help={"a": "the baseline results folder", "b": "the results folder compared with A",
-            "out": "where to write compare.md and compare.html (default: B)"})
-def compare(c, a, b, out=None):
-    """Compare two results sets run by run: medians, ratio B/A, Mann-Whitney U; 'not significant' when noisy."""
-    from analysis.compare import write_comparison
+            "out": "where to write compare.md and compare.html (default: B)",
+            "factor": "smallest ratio of medians that may be called significant (default 1.10: drift between two "
+                      "sets of one build on a shared machine stays below it)"})
+def compare(c, a, b, out=None, factor=None):
+    """Compare two results sets run by run: medians, ratio B/A, Mann-Whitney U corrected for the rows compared;
+    'not significant' when noisy or smaller than the factor."""
+    from analysis.compare import DEFAULT_FACTOR, write_comparison
     with cli.user_errors():
-        markdown, written = write_comparison(*cli.results_sets(a, b), Path(out).resolve() if out else None)
+        markdown, written = write_comparison(*cli.results_sets(a, b), Path(out).resolve() if out else None,
+                                             factor=cli.factor_value(factor, DEFAULT_FACTOR))
     print(markdown)
     say(f"written: {written / 'compare.md'}, {written / 'compare.html'}")
 

@@ -147,3 +147,16 @@ def bench_accuracy(*, langs=None, seconds=1.0, repetitions=3):
     from polylab.cli.bench import bench_accuracy as measure
     print(json.dumps(measure(langs=parse_lang_list(langs), seconds=float(seconds), repetitions=int(repetitions)),
                      indent=2))
+
+
+def factor_value(text: str | None, default: float) -> float:
+    """--factor: a ratio above 1 (1.10 = a 10% difference)."""
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 1:
+        raise Exit(f"error: --factor expects a ratio above 1 such as 1.10, got '{text}'", code=1)
+    return value

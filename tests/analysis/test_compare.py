@@ -103,7 +103,8 @@ def test_outputs_markdown_html_and_machines_side_by_side(base, make_set, tmp_pat
     assert printed.strip() == written.strip()
     assert "Mann-Whitney U, two-sided" in written
     assert re.search(r"^\| cpu_model +\| Synthetic CPU +\| Other CPU +\| ≠ +\|$", written, re.MULTILINE)
-    assert re.search(r"^\| cpu +\| C# +\| mono +\| sum +\| threads +\| 1 +\|", written, re.MULTILINE)
+    # a set from before variants: each language is one variant, named after it, so no variant is shown
+    assert re.search(r"^\| cpu +\| C# +\| +\| sum +\| threads +\| 1 +\|", written, re.MULTILINE)
     assert re.search(r"^\| toolchain C# +\| mono 6.8.0.105 \(local\) +\|", written, re.MULTILINE)
     assert "csharp" not in written  # display names, not folders
     page = (tmp_path / "out" / "compare.html").read_text()
@@ -131,3 +132,13 @@ def test_a_set_without_display_names_compares_under_the_other_sets_names(make_se
     toolchains = compare.machines_side_by_side(old, new).set_index("").filter(like="toolchain", axis=0)
     assert list(toolchains.index) == ["toolchain C#", "toolchain Go", "toolchain Java", "toolchain Python"]
     assert (toolchains["differs"] == "").all()
+
+
+def test_factor_must_be_a_ratio_above_one():
+    from invoke import Exit
+
+    from polylab.cli import commands as cli
+    assert cli.factor_value(None, 1.1) == 1.1 and cli.factor_value("1.25", 1.1) == 1.25
+    for bad in ("0.5", "1", "x"):
+        with pytest.raises(Exit, match="--factor expects a ratio above 1 such as 1.10, got"):
+            cli.factor_value(bad, 1.1)
