@@ -1,5 +1,7 @@
-// polylab workload, C# version: see langs/README.md for the contract.
+// polylab workload, C# version: see langs/README.md for the contract (version 2).
 // One source for both Mono (mcs, C# 7) and .NET 8+ (dotnet build), so it sticks to APIs both have.
+// This file is the parent: arguments, threads, child processes, the result file. The workers' loops are in
+// Work.cs, the other half of this partial class.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -9,7 +11,7 @@ using System.Reflection;
 using System.Text;
 using System.Threading;
 
-static class Program
+static partial class Program
 {
     sealed class Options
     {
@@ -18,13 +20,19 @@ static class Program
         public long? N;           // count mode
         public double? Seconds;   // duration mode
         public int WorkerIndex = -1;  // >= 0 only in a child started by processes mode
+        public string Ring;           // pingpong in a child: the folder of the ring's named pipes
     }
+
+    static readonly string[] Workloads = { "sum", "sum-print", "pingpong", "contended", "io", "native", "crash" };
 
     sealed class WorkerResult
     {
         public int Index, Pid;
         public long Iterations, Sum;
         public double ElapsedS;
+        public bool? Finished;  // crash only: false for the worker that failed
+        public string Digest;   // native only: the last SHA-256 in lowercase hex, "" after no iteration
+        public long? Token;     // pingpong: the token's final value, seen by exactly one worker
     }
 
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -44,17 +52,19 @@ static class Program
             if (o.WorkerIndex >= 0)
             {
                 // Child of processes mode: one worker, reported to the parent through o.Result.
-                WriteChildFile(o.Result, RunWorker(o.WorkerIndex, o));
+                IRing ring = o.Ring != null ? new FifoRing(o.Ring, o.WorkerIndex, o.Workers) : null;
+                WriteChildFile(o.Result, RunWorker(o.WorkerIndex, o, ring, null));
                 return 0;
             }
+            var counter = new Counter();
             var clock = Stopwatch.StartNew();
-            WorkerResult[] results = o.Mode == "threads" ? RunThreads(o) : RunProcesses(o);
+            WorkerResult[] results = o.Mode == "threads" ? RunThreads(o, counter) : RunProcesses(o);
             double elapsed = clock.Elapsed.TotalSeconds;
             if (results == null) return 1;
-            WriteAtomically(o.Result, ResultJson(o, results, elapsed));
+            WriteAtomically(o.Result, ResultJson(o, results, counter.Value, elapsed));
             return 0;
         }
-        catch (Exception e)
+        catch (Exception e) when (!(e is CrashException))
         {
             Console.Error.WriteLine("workload: " + e.Message);
             return 1;
@@ -65,53 +75,22 @@ static class Program
         }
     }
 
-    // The loop every worker runs. s wraps on overflow (two's complement); after c iterations
-    // s == c*(c-1)/2 mod 2^64, which the result reports so the loop cannot be optimised away.
-    static WorkerResult RunWorker(int index, Options o)
-    {
-        bool print = o.Workload == "sum-print";
-        long s = 0, i = 0;
-        var clock = Stopwatch.StartNew();
-        if (o.N.HasValue)
-        {
-            long n = o.N.Value;
-            for (; i < n; i++)
-            {
-                s = unchecked(s + i);
-                // The naive print. Console.Out is synchronized and auto-flushing: one write(2) per
-                // line, slow on Mono, which is what the lab measures. Format first: Mono's
-                // WriteLine(long) writes the digits and the newline in two write(2) calls, which
-                // lines from concurrent child processes can tear apart; WriteLine(string) is one.
-                if (print) Console.WriteLine(s.ToString(Inv));
-            }
-        }
-        else
-        {
-            long limit = (long)(o.Seconds.Value * Stopwatch.Frequency);
-            // Reading the clock every iteration would dominate the loop: check every 4096.
-            for (; (i & 4095) != 0 || clock.ElapsedTicks < limit; i++)
-            {
-                s = unchecked(s + i);
-                if (print) Console.WriteLine(s.ToString(Inv));
-            }
-        }
-        double elapsed = clock.Elapsed.TotalSeconds;
-        return new WorkerResult { Index = index, Pid = CurrentPid, Iterations = i, Sum = s, ElapsedS = elapsed };
-    }
-
     static int CurrentPid
     {
         get { using (var p = Process.GetCurrentProcess()) return p.Id; }
     }
 
-    static WorkerResult[] RunThreads(Options o)
+    static WorkerResult[] RunThreads(Options o, Counter counter)
     {
         var results = new WorkerResult[o.Workers];
         var threads = new Thread[o.Workers];
+        IRing[] ring = o.Workload == "pingpong" ? SemaphoreRing.Of(o.Workers) : new IRing[o.Workers];
         for (int k = 0; k < o.Workers; k++)
         {
             int index = k;  // a fresh variable per thread for the closure
-            threads[k] = new Thread(() => results[index] = RunWorker(index, o));
+            // Nothing catches here: crash's exception, unhandled in its thread, ends the whole process on .NET
+            // and on Mono, before any result is written.
+            threads[k] = new Thread(() => results[index] = RunWorker(index, o, ring[index], counter));
             threads[k].Name = "worker-" + k;
             threads[k].Start();
         }
@@ -125,6 +104,7 @@ static class Program
     {
         var children = new Process[o.Workers];
         var paths = new string[o.Workers];
+        string ring = o.Workload == "pingpong" ? MakeRing(o) : null;
         for (int k = 0; k < o.Workers; k++)
         {
             paths[k] = o.Result + ".worker-" + k + ".json";
@@ -133,31 +113,55 @@ static class Program
                 "--result", paths[k], "--worker-index", k.ToString(Inv) };
             if (o.N.HasValue) { childArgs.Add("--n"); childArgs.Add(o.N.Value.ToString(Inv)); }
             else { childArgs.Add("--seconds"); childArgs.Add(o.Seconds.Value.ToString("R", Inv)); }
+            if (ring != null) { childArgs.Add("--ring"); childArgs.Add(ring); }
             children[k] = Process.Start(SelfStartInfo(childArgs));
         }
 
         bool ok = true;
+        var results = new WorkerResult[o.Workers];
         for (int k = 0; k < o.Workers; k++)
         {
             children[k].WaitForExit();
-            if (children[k].ExitCode != 0)
-            {
-                Console.Error.WriteLine("workload: worker " + k + " (pid " + children[k].Id + ") exited with " + children[k].ExitCode);
-                ok = false;
-            }
+            int pid = children[k].Id, code = children[k].ExitCode;
             children[k].Dispose();
+            if (code == 0) continue;
+            if (o.Workload == "crash" && k == 0)  // the failure the crash workload asks for: a finding
+            {
+                Console.Error.WriteLine("workload: worker 0 (pid " + pid + ") died, as the crash workload asks: exit status " + code);
+                results[k] = new WorkerResult { Index = k, Pid = pid, Finished = false };
+                continue;
+            }
+            Console.Error.WriteLine("workload: worker " + k + " (pid " + pid + ") exited with " + code);
+            ok = false;
         }
 
-        var results = new WorkerResult[o.Workers];
         try
         {
-            if (ok) for (int k = 0; k < o.Workers; k++) results[k] = ReadChildFile(paths[k]);
+            if (ok) for (int k = 0; k < o.Workers; k++) if (results[k] == null) results[k] = ReadChildFile(paths[k]);
         }
         finally
         {
             foreach (string p in paths) File.Delete(p);  // no error if a file is missing
+            if (ring != null) Directory.Delete(ring, true);
         }
         return ok ? results : null;
+    }
+
+    // pingpong's ring between processes: N named pipes (FIFOs) in a temporary folder beside the result file.
+    // Neither runtime can hand a child an anonymous pipe portably (Mono's Process gives a child only pipes
+    // to the parent), and neither has a mkfifo API, so mkfifo(1) makes them.
+    static string MakeRing(Options o)
+    {
+        string folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Result)), ".ring-" + CurrentPid);
+        Directory.CreateDirectory(folder);
+        var names = new List<string>();
+        for (int k = 0; k < o.Workers; k++) names.Add(Path.Combine(folder, "ring-" + k));
+        using (var p = Process.Start(StartInfo("mkfifo", names)))
+        {
+            p.WaitForExit();
+            if (p.ExitCode != 0) throw new IOException("mkfifo exited with " + p.ExitCode + " making the pingpong ring in " + folder);
+        }
+        return folder;
     }
 
     // How to start this same program again depends on who is running it:
@@ -171,7 +175,12 @@ static class Program
         string assembly = Assembly.GetEntryAssembly().Location;
         string exeName = Path.GetFileNameWithoutExtension(exe);
         if (IsMono || exeName == "dotnet") args.Insert(0, assembly);
+        return StartInfo(exe, args);
+    }
 
+    // exe with args passed as they are: no shell, no splitting.
+    static ProcessStartInfo StartInfo(string exe, List<string> args)
+    {
         var psi = new ProcessStartInfo(exe) { UseShellExecute = false };
 #if NETCOREAPP
         foreach (string a in args) psi.ArgumentList.Add(a);
@@ -186,11 +195,13 @@ static class Program
         return psi;
     }
 
-    // The child's result file is deliberately not JSON, just the five fields on one line
-    // ("index pid iterations sum elapsed_s"), so the parent can read it without a parser.
+    // The child's result file is deliberately not JSON, just the fields on one line ("index pid iterations
+    // sum elapsed_s finished digest token", "-" for none), so the parent can read it without a parser.
     static void WriteChildFile(string path, WorkerResult r)
     {
-        File.WriteAllText(path, string.Format(Inv, "{0} {1} {2} {3} {4:R}\n", r.Index, r.Pid, r.Iterations, r.Sum, r.ElapsedS));
+        File.WriteAllText(path, string.Format(Inv, "{0} {1} {2} {3} {4:R} {5} {6} {7}\n", r.Index, r.Pid, r.Iterations,
+            r.Sum, r.ElapsedS, r.Finished.HasValue ? (r.Finished.Value ? "true" : "false") : "-",
+            r.Digest == null ? "-" : "x" + r.Digest, r.Token.HasValue ? r.Token.Value.ToString(Inv) : "-"));
     }
 
     static WorkerResult ReadChildFile(string path)
@@ -199,13 +210,18 @@ static class Program
         return new WorkerResult {
             Index = int.Parse(f[0], Inv), Pid = int.Parse(f[1], Inv),
             Iterations = long.Parse(f[2], Inv), Sum = long.Parse(f[3], Inv),
-            ElapsedS = double.Parse(f[4], Inv) };
+            ElapsedS = double.Parse(f[4], Inv),
+            Finished = f[5] == "-" ? (bool?)null : f[5] == "true",
+            Digest = f[6] == "-" ? null : f[6].Substring(1),  // "x" first: an empty digest still has a field
+            Token = f[7] == "-" ? (long?)null : long.Parse(f[7], Inv) };
     }
 
-    static string ResultJson(Options o, WorkerResult[] results, double elapsed)
+    static string ResultJson(Options o, WorkerResult[] results, long counter, double elapsed)
     {
         var j = new StringBuilder();
-        j.Append("{\n  \"contract\": 1,\n  \"lang\": \"csharp\",\n");
+        // Contract 1's workloads still say 1: their results are unchanged, and contract-1 readers accept them.
+        int contract = o.Workload == "sum" || o.Workload == "sum-print" ? 1 : 2;
+        j.Append("{\n  \"contract\": ").Append(contract).Append(",\n  \"lang\": \"csharp\",\n");
         j.AppendFormat(Inv, "  \"runtime\": {{\"name\": {0}, \"version\": {1}}},\n",
             JsonString(IsMono ? "mono" : ".NET"), JsonString(RuntimeVersion()));
         j.AppendFormat(Inv, "  \"args\": {{\"workload\": {0}, \"mode\": {1}, \"workers\": {2}, \"n\": {3}, \"seconds\": {4}}},\n",
@@ -216,10 +232,23 @@ static class Program
         for (int k = 0; k < results.Length; k++)
         {
             var r = results[k];
-            j.AppendFormat(Inv, "    {{\"index\": {0}, \"pid\": {1}, \"iterations\": {2}, \"sum\": {3}, \"elapsed_s\": {4}}}{5}\n",
-                r.Index, r.Pid, r.Iterations, r.Sum, JsonDouble(r.ElapsedS), k + 1 < results.Length ? "," : "");
+            j.AppendFormat(Inv, "    {{\"index\": {0}, \"pid\": {1}, \"iterations\": {2}, \"sum\": {3}, \"elapsed_s\": {4}",
+                r.Index, r.Pid, r.Iterations, r.Sum, JsonDouble(r.ElapsedS));
+            if (r.Digest != null) j.Append(", \"digest\": ").Append(JsonString(r.Digest));
+            if (r.Finished.HasValue) j.Append(", \"finished\": ").Append(r.Finished.Value ? "true" : "false");
+            j.Append(k + 1 < results.Length ? "},\n" : "}\n");
         }
-        j.Append("  ],\n  \"elapsed_s\": ").Append(JsonDouble(elapsed)).Append("\n}\n");
+        j.Append("  ],\n");
+        if (o.Workload == "pingpong")
+        {
+            long? token = null;
+            foreach (var r in results) token = token ?? r.Token;
+            if (!token.HasValue) throw new InvalidOperationException("no worker saw the token's final value");
+            j.Append("  \"token\": ").Append(token.Value.ToString(Inv)).Append(",\n");
+        }
+        if (o.Workload == "contended") j.Append("  \"counter\": ").Append(counter.ToString(Inv)).Append(",\n");
+        if (o.Workload == "crash") j.Append("  \"crash\": {\"worker\": 0, \"survived\": true},\n");  // we are writing it
+        j.Append("  \"elapsed_s\": ").Append(JsonDouble(elapsed)).Append("\n}\n");
         return j.ToString();
     }
 
@@ -277,7 +306,7 @@ static class Program
             switch (key)
             {
                 case "--workload": case "--mode": case "--workers": case "--n":
-                case "--seconds": case "--result": case "--worker-index":
+                case "--seconds": case "--result": case "--worker-index": case "--ring":
                     break;
                 default:
                     return "unknown argument '" + key + "'";
@@ -288,8 +317,8 @@ static class Program
         }
 
         string v;
-        if (!seen.TryGetValue("--workload", out v) || (v != "sum" && v != "sum-print"))
-            return "--workload must be sum or sum-print";
+        if (!seen.TryGetValue("--workload", out v) || Array.IndexOf(Workloads, v) < 0)
+            return "--workload must be one of " + string.Join(", ", Workloads);
         o.Workload = v;
         if (!seen.TryGetValue("--mode", out v) || (v != "threads" && v != "processes"))
             return "--mode must be threads or processes";
@@ -321,6 +350,13 @@ static class Program
             if (!int.TryParse(v, NumberStyles.None, Inv, out o.WorkerIndex) || o.WorkerIndex >= o.Workers)
                 return "--worker-index must be in 0..workers-1";
         }
+        seen.TryGetValue("--ring", out o.Ring);
+        if (o.Workload == "pingpong" && o.Workers < 2)
+            return "pingpong passes a token around a ring: it needs --workers 2 or more, not " + o.Workers;
+        if (o.Workload == "contended" && o.Mode != "threads")
+            return "contended runs in threads mode only: processes share no counter to contend for";
+        if (o.Workload == "crash" && o.N.HasValue && o.N.Value < 2)
+            return "crash fails worker 0 after n/2 iterations: it needs --n 2 or more, not " + o.N.Value;
         return null;
     }
 }
