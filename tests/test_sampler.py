@@ -220,9 +220,17 @@ def test_processes_peak_memory_sums_every_process(sampler, processes_run):
 
 def _tree_pss_now(root: int) -> int:
     """Σ Pss of root and its children, read here as a person checking the lab would (smaps_rollup)."""
-    tree = [root] + [pid for pid in procfs.list_pids() if procfs.parent_of(pid) == root]
+    tree = [root] + [pid for pid in procfs.list_pids() if _parent_of(pid) == root]
     readings = [procfs.read_memory_map_file(f"/proc/{pid}/smaps_rollup") for pid in tree]
     return sum(procfs.parse_pss(data) for data in readings if data)
+
+
+def _parent_of(pid: int) -> int | None:
+    stat_file = procfs.PinnedFile.open_if_present(f"/proc/{pid}/stat")
+    data = stat_file and stat_file.read()
+    if stat_file:
+        stat_file.close()
+    return procfs.parse_stat(data).ppid if data else None
 
 
 def test_a_tree_that_shares_its_pages_after_fork_counts_them_once(sampler):
@@ -271,6 +279,31 @@ def test_the_trees_pss_is_read_at_most_once_a_second_and_within_its_cpu_budget(m
     finally:
         child.kill()
         child.wait()
+
+
+# A stand-in for perf stat: it holds 100 MB of its own and runs two children that each touch 60 MB and burn CPU.
+WRAPPER = r"""
+import subprocess, sys
+held = bytearray(100 << 20)
+child = "import time\nb = bytearray(60 << 20)\nwhile time.process_time() < 0.4: pass\ntime.sleep(0.6)"
+children = [subprocess.Popen([sys.executable, "-c", child]) for _ in range(2)]
+[c.wait() for c in children]
+"""
+
+
+def test_a_wrapper_roots_cpu_counts_but_its_threads_and_memory_do_not(sampler):
+    sampler.begin()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(python(WRAPPER), start_new_session=True)
+    sampler.attach(proc.pid, t0, wrapper=True)
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    sampler.final()
+    _, _, usage = os.wait4(proc.pid, 0)
+    run = sampler.end()
+    assert proc.pid not in {row[1] for row in run.threads} and len({row[1] for row in run.threads}) == 2
+    assert 60 * MB <= run.peak_rss_bytes < 100 * MB            # a child's, never the wrapper's 100 MB
+    assert 2 * 60 * MB <= run.summary.tree_pss_bytes < 2 * 90 * MB
+    assert run.summary.workload_cpu_s == pytest.approx(cpu_s(usage), rel=0.15)   # the children's CPU, reaped
 
 
 def test_a_run_that_never_started_gives_machine_rows_only(sampler):

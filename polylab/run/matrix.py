@@ -100,10 +100,9 @@ def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler: Sampler
     launch = choice.backend.launch(LaunchSpec(spec, choice.target, result_path))
     perf_path = raw / f"{spec.run_id}.perf.csv"
     counting = spec.perf and choice.detection.backend == "local" and perfstat.available()
-    if counting:   # a local launch's sampled root is the process spawned, now perf: follow its child instead
+    if counting:   # the sampled root is now perf: the sampler counts its CPU, not its threads or memory
         perf_path.unlink(missing_ok=True)
-        launch = replace(launch, argv=perfstat.wrap(launch.argv, perf_path),
-                         sample_root=lambda popen: perfstat.program_pid(popen.pid))
+        launch = replace(launch, argv=perfstat.wrap(launch.argv, perf_path), sample_wrapper=True)
     measured, verdict, samples = execute(spec, launch, raw, sampler)
     if samples is not None:
         write_parts(out, spec.run_id, samples)

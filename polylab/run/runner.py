@@ -43,6 +43,7 @@ class Launch:
     result_path: Path                      # where the program writes its result, as seen from the host
     # popen -> the pid whose tree is the workload, None if it never appeared (default: popen.pid)
     sample_root: Callable[[subprocess.Popen], int | None] | None = None
+    sample_wrapper: bool = False           # the root runs the program as its child (perf stat): Sampler.attach
     # t0 -> the totals that replace wait4's (a container's cgroup), and the container's own facts
     finish: Callable[[float], tuple[Totals, ContainerRun]] | None = None
     # always called once the run is over (e.g. remove the container)
@@ -194,7 +195,7 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
             if sampler:
                 root = launch.sample_root(proc) if launch.sample_root else proc.pid
                 if root is not None:
-                    sampler.attach(root, t0)
+                    sampler.attach(root, t0, wrapper=launch.sample_wrapper)
             if reader_fd is not None:
                 reader = _StdoutReader(reader_fd, terminal=spec.sink == Sink.TTY)
                 reader.start()

@@ -91,10 +91,10 @@ class RunRecorder:
         self._root = None
         self._sampler_cpu_s = 0.0
 
-    def attach(self, pid: int, t0: float) -> None:
+    def attach(self, pid: int, t0: float, wrapper: bool = False) -> None:
         self._root, self._t0 = pid, t0
         self._sampler_cpu_at_attach = time.process_time()
-        self._tree.attach(pid)
+        self._tree.attach(pid, wrapper)
 
     def sample(self, now: float, final: bool = False) -> None:
         core_ticks = procfs.parse_core_ticks(self._machine_file.read())
@@ -137,15 +137,13 @@ class RunRecorder:
         return samples, self._tree.thread_rows(t0), summary, peak_rss_bytes
 
     def kill_attached_run(self) -> None:
-        """SIGKILL the run's process group, led by its root or by perf, the root's parent, when perf wraps it
-        (a container's init, which leads no group here, takes its container down with it), so an orchestrator
-        that died mid-run leaves nothing running."""
+        """SIGKILL the run's process group (a local run leads its own group; a container's init takes its
+        container down with it), so an orchestrator that died mid-run leaves nothing running."""
         if self._root is None:
             return
         try:
-            group = os.getpgid(self._root)
-            if group == self._root or group == procfs.parent_of(self._root):
-                os.killpg(group, signal.SIGKILL)
+            if os.getpgid(self._root) == self._root:
+                os.killpg(self._root, signal.SIGKILL)
             else:
                 os.kill(self._root, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

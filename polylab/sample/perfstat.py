@@ -3,8 +3,9 @@
 perf counts every thread and child of the command in the kernel, so it sees what sampling misses (threads
 shorter than an interval, migrations of threads that ended): where it can count, the run's totals of
 migrations and switches come from it (results/schema.py `run_totals`). Local runs are wrapped by default
-(`perf: auto`); perf's own process is then the run's root, so the sampler follows the program, perf's child,
-instead (``program_pid``). Hardware counters are not asked for: many virtual machines do not support them.
+(`perf: auto`); perf's own process is then the run's root, which the sampler follows as a wrapper: for the CPU
+it collects from the program as it reaps it, not for its own threads and memory. Hardware counters are not
+asked for: many virtual machines do not support them.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from polylab.results.schema import PerfCounters
-from polylab.sample import procfs
 
 # duration_time is perf's own wall clock for the command: an external timer for the lab's wall time.
 EVENTS = ("task-clock", "context-switches", "cpu-migrations", "duration_time")
@@ -38,23 +37,6 @@ def available() -> bool:
 def wrap(argv: list[str], out_path: str | Path) -> list[str]:
     """argv run under perf stat, which writes its counts as CSV to out_path when the command ends."""
     return ["perf", "stat", "-x", ",", "-e", ",".join(EVENTS), "-o", str(out_path), "--", *argv]
-
-
-def program_pid(perf_pid: int, timeout_s: float = 2.0) -> int:
-    """The pid of the program perf stat runs: the child perf forks and later execs the program in (so the
-    sampler attached to it sees the whole program). perf's pid when no child appears in time (it failed).
-
-    Linux here has no /proc/<pid>/task/<tid>/children, so /proc is scanned for perf's child, newer pids first.
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        pids = sorted(procfs.list_pids(), key=lambda pid: (pid <= perf_pid, pid))
-        for pid in pids:
-            if procfs.parent_of(pid) == perf_pid:
-                return pid
-        if time.monotonic() >= deadline or procfs.parent_of(perf_pid) is None:
-            return perf_pid
-        time.sleep(0.002)
 
 
 def parse(out_path: str | Path) -> PerfCounters:

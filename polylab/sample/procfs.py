@@ -231,15 +231,6 @@ def read_memory_map_file(path: str, size: int = 4096) -> bytes | None:
         os.close(fd)
 
 
-def parent_of(pid: int) -> int | None:
-    """The pid's parent, read once; None once it has gone."""
-    try:
-        with open(f"{PROC}/{pid}/stat", "rb") as stat_file:
-            return parse_stat(stat_file.read()).ppid
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
 def parse_newest_pid(data: bytes) -> int:
     """The most recently allocated pid (process or thread), the last field of /proc/loadavg."""
     return int(data.rsplit(None, 1)[1])

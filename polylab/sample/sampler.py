@@ -122,9 +122,11 @@ class Sampler:
             self._start_process()
         self._request(("begin",))
 
-    def attach(self, pid: int, t0: float) -> None:
-        """Also sample pid's process tree from now on; t0 is the spawn time on time.monotonic()."""
-        self._connection.send(("attach", pid, t0))
+    def attach(self, pid: int, t0: float, wrapper: bool = False) -> None:
+        """Also sample pid's process tree from now on; t0 is the spawn time on time.monotonic(). A wrapper pid
+        (perf stat) runs the program as its child: its CPU is counted (it collects its child's as it reaps it),
+        its own threads and memory are not."""
+        self._connection.send(("attach", pid, t0, wrapper))
 
     def final(self) -> None:
         """Take the run's last sample now, while its root is still an unreaped zombie."""

@@ -57,6 +57,7 @@ class _Process:
     peak_rss_bytes: int | None = None  # of its current program, as far as seen
     peak_read_at: float = float("-inf")  # when VmHWM was last read
     attributed_ns_at_peak_read: int = -1  # unchanged since: it has not run, so its peak has not grown
+    wrapper: bool = False  # runs the program (perf stat): its CPU counts, its threads and memory are not the program's
 
     @classmethod
     def open(cls, pid: int, stat_file: procfs.PinnedFile, ppid: int) -> _Process:
@@ -64,7 +65,7 @@ class _Process:
 
     def note_rss(self, rss_bytes: int) -> None:
         """Raise the peak to the current resident set that a stat read of the process or a thread gave."""
-        if rss_bytes > (self.peak_rss_bytes or 0):
+        if rss_bytes > (self.peak_rss_bytes or 0) and not self.wrapper:
             self.peak_rss_bytes = rss_bytes
 
     def read_peak_rss(self, now: float) -> None:
@@ -95,10 +96,13 @@ class ProcessTree:
         self.tree_pss_peak_bytes: int | None = None  # the largest Σ PSS read at one sample
         self.unplaced_ns = self.threads_max = 0
 
-    def attach(self, pid: int) -> None:
+    def attach(self, pid: int, wrapper: bool = False) -> None:
+        """Follow pid's tree; a wrapper root (perf stat) is followed for the CPU its reaped child hands it, but its
+        own threads, their counters and its memory are left out."""
         stat_file = procfs.PinnedFile.open_if_present(f"{procfs.PROC}/{pid}/stat")
         if stat_file:  # a root that has already gone (not one's own child) leaves an empty tree
             self._processes[pid] = _Process.open(pid, stat_file, ppid=0)  # its parent is not sampled
+            self._processes[pid].wrapper = wrapper
 
     def sample(self, now: float, final: bool, attributed_ns: list[int]) -> None:
         """Add the tree's CPU since the last sample to attributed_ns, per core."""
@@ -120,6 +124,8 @@ class ProcessTree:
                 process.note_rss(stat.rss_bytes)
                 if alive != stat.num_threads:  # threads were born (or one ended and another was born)
                     alive += self._adopt_new_threads(process, now, final, attributed_ns)
+            if process.wrapper:
+                continue
             threads_alive += alive
             if final or (now - process.peak_read_at >= PEAK_RSS_MAX_AGE_S
                          and process.attributed_ns != process.attributed_ns_at_peak_read):
@@ -142,7 +148,8 @@ class ProcessTree:
     def _read_tree_pss(self, now: float) -> None:
         """Sum the PSS of every live process of the tree, read together so that the sum is of one moment."""
         started = time.process_time()
-        readings = [procfs.read_memory_map_file(f"{procfs.PROC}/{pid}/smaps_rollup") for pid in self._processes]
+        readings = [procfs.read_memory_map_file(f"{procfs.PROC}/{process.pid}/smaps_rollup")
+                    for process in self._processes.values() if not process.wrapper]
         pss = [procfs.parse_pss(data) for data in readings if data]
         known = [value for value in pss if value is not None]
         if known:
@@ -196,10 +203,11 @@ class ProcessTree:
             attributed_ns[thread.core] += delta_ns
             process.attributed_ns += delta_ns
         switches = thread.switches
-        self._thread_rows.append(
-            (now, process.pid, thread.tid, thread.name, thread.core, runtime_ns,
-             switches.voluntary, switches.involuntary, switches.migrations)
-        )
+        if not process.wrapper:
+            self._thread_rows.append(
+                (now, process.pid, thread.tid, thread.name, thread.core, runtime_ns,
+                 switches.voluntary, switches.involuntary, switches.migrations)
+            )
         return True
 
     def _refresh_thread(self, process, thread, now, final) -> bool:
@@ -220,7 +228,8 @@ class ProcessTree:
             if switches_data is None:
                 return False
             thread.switches, thread.switches_read_at = self.files.parse_switches(switches_data), now
-            self._migrations_by_tid[thread.tid] = thread.switches.migrations
+            if not process.wrapper:
+                self._migrations_by_tid[thread.tid] = thread.switches.migrations
         return True
 
     @staticmethod
