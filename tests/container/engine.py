@@ -7,17 +7,17 @@ processes.py and mounts.py (pid and mount helpers), dockerd.py (``Engine``), ima
 What it does (each step idempotent, progress on stderr):
 
 1. ``ensure_host_packages``: make sure Debian's ``docker.io`` (dockerd, containerd, runc and a matching
-   ``docker`` CLI) and ``debootstrap`` are installed, with ``apt-get`` if they are missing.
+   ``docker`` CLI) and ``mmdebstrap`` are installed, with ``apt-get`` if they are missing.
 2. ``Engine.start``: start our own ``dockerd`` in a short temp dir, with no network bridge, no iptables,
    no IP forwarding, its own data root (a tmpfs when RAM allows), exec root, socket, pid file and its own
    containerd (dockerd's managed one; a private one started here if a system containerd socket exists).
 3. ``ensure_test_image``: import ``polylab-test:bookworm`` from a cached rootfs tarball
    (``/var/cache/polylab/polylab-test-bookworm-<hash>.tar``), building that tarball once with
-   ``debootstrap --variant=minbase`` from the Debian mirror apt already uses.
+   ``mmdebstrap --variant=essential`` from the Debian mirror apt already uses.
 4. ``Engine.stop``: remove our containers, stop dockerd (and its containerd and shims) by pid, unmount what
    is left under the temp dir, delete it. The image cache is kept.
 
-Network rules of the development/CI machines (see shared MACHINE-NOTES): dockerd runs with
+Network rules of the development/CI machines (no bridge, no traffic off the host): dockerd runs with
 ``--bridge=none --iptables=false --ip6tables=false``; every container must run with ``--network none``
 (``Engine.run`` refuses ``run``/``create`` without it). Nothing is downloaded except Debian packages.
 """
