@@ -141,7 +141,8 @@ def migrations(results: ResultsSet) -> Drawn:
 
 def memory(results: ResultsSet) -> Drawn:
     head, runs = _every_worker_count(results)
-    measures = {"max_rss_mib": "largest process", "tree_rss_mib": "whole tree (sum of peaks)"}
+    tree_column, tree_label, tree_source = _tree_memory(runs)
+    measures = {"max_rss_mib": "largest process", tree_column: tree_label}
     long = runs.melt(id_vars=["language", "mode", "workers"], value_vars=list(measures), var_name="measure",
                      value_name="mib").dropna(subset=["mib"])
     if long.empty:
@@ -150,9 +151,27 @@ def memory(results: ResultsSet) -> Drawn:
     long["measure"] = ordered(long["measure"].map(measures), list(measures.values()))
     return Drawn(plots.peak_memory(long), (
         f"Peak resident memory in experiment '{head.experiment}': top, the largest single process (its VmHWM "
-        f"from /proc/<pid>/status, read by the sampler; the cgroup's peak for container runs); bottom, the sum "
-        f"of every process's own peak in the run's tree — what processes mode costs. Median and min–max over "
-        f"repetitions."))
+        f"from /proc/<pid>/status, read by the sampler; the cgroup's peak for container runs); bottom, the whole "
+        f"tree — what processes mode costs: {tree_source}. Median and min–max over repetitions."))
+
+
+TREE_MEMORY_SOURCES = {
+    "pss": "the largest sum of its processes' PSS read at one sample (/proc/<pid>/smaps_rollup; a page k processes "
+           "share counts 1/k in each, so once in the sum)",
+    "cgroup": "the container cgroup's peak (each page charged once, page cache included)",
+}
+
+
+def _tree_memory(runs) -> tuple[str, str, str]:
+    """The tree's memory counted once where the set has it; a set from before that reading has only the sum of
+    each process's own peak, which counts shared pages once per process, and the caption says so."""
+    sources = [str(source) for source in runs["tree_memory_source"].dropna().unique()]
+    if sources:
+        return "tree_memory_mib", "whole tree, each page once", "; ".join(
+            TREE_MEMORY_SOURCES.get(source, source) for source in sorted(sources))
+    return ("tree_rss_mib", "whole tree (sum of peaks)", "the sum of every process's own peak (VmHWM), which counts "
+            "pages the processes share (libraries, copy-on-write after fork) once per process, so it overstates "
+            "the tree (this set predates the PSS reading)")
 
 
 def startup(results: ResultsSet) -> Drawn:

@@ -143,6 +143,7 @@ def derive(runs: pd.DataFrame, machine_cores_count: int) -> pd.DataFrame:
     runs["switches_per_s"] = runs["voluntary_per_s"] + runs["involuntary_per_s"]
     runs["max_rss_mib"] = runs["max_rss_bytes"] / 2**20
     runs["tree_rss_mib"] = runs["tree_rss_bytes"] / 2**20
+    runs["tree_memory_mib"] = runs["tree_memory_bytes"] / 2**20
     runs["measured"] = (runs["status"] == "ok") & ~runs["warmup"]
     return runs
 

@@ -24,11 +24,17 @@ def methods(results: ResultsSet) -> list[str]:
         "sys_s = ru_stime, voluntary switches = ru_nvcsw (the thread waited: a lock, I/O, sleep), involuntary = "
         "ru_nivcsw (the scheduler preempted it). Runs in a container take user and sys from the container's "
         "cgroup instead (no context switch counts there), or the sampler's total when the cgroup is "
-        "unreadable. " + source_note,
+        "unreadable. Where perf stat can count (local runs; `perf: auto`), the run's totals of context switches "
+        "and migrations are perf's, which counts every thread however short (switches_source, "
+        "migrations_source); elsewhere switches are wait4's and migrations the sampler's lower bound. "
+        + source_note,
         "Peak memory: each process's VmHWM from /proc/<pid>/status, read by the sampler (not ru_maxrss, which on "
         "Linux carries the orchestrator's own peak into every child it forks); `max_rss_bytes` is the largest "
-        "single process, `tree_rss_bytes` the sum of every process's peak (a process that lived shorter than "
-        "one interval is missed); the cgroup's peak for container runs; none when sampling is off.",
+        "single process (the cgroup's peak for container runs). The tree's memory, `tree_memory_bytes`, counts "
+        "each page once: the largest sum of its processes' PSS (/proc/<pid>/smaps_rollup) read at one sample, "
+        "at most once a second (source pss), or the container cgroup's peak (cgroup); `tree_rss_bytes`, the sum "
+        "of every process's own peak, counts shared pages once per process. A process that lived shorter than "
+        "one interval is missed; none when sampling is off.",
         "Work time: the program's own clock, from its first worker's start to its last worker's join (the "
         "result file's elapsed_s). Start-up = wall − work (runtime start and tear-down, and child processes' "
         "start in processes mode).",

@@ -104,3 +104,25 @@ def test_draw_all_saves_pngs_and_reasons(make_set, tmp_path):
     assert not (tmp_path / "figures" / "task-manager.png").exists()  # no stale picture left behind
     assert outcomes["speedup"].path is None and "1-worker" in outcomes["speedup"].caption
     assert outcomes["parallelism"].path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_memory_figure_counts_a_trees_shared_pages_once_and_says_where_that_came_from(default_results):
+    """The synthetic set is of schema version 1, which read no PSS: its tree panel is the sum of peaks, and the
+    caption says it overstates; with the tree memory of version 2 the panel draws it and names PSS."""
+    import dataclasses
+
+    def tallest_tree_bar(drawn) -> float:
+        bottom_row = _panels(drawn.figure)[4:8]
+        return max(patch.get_height() for axes in bottom_row for patch in axes.patches
+                   if np.isfinite(patch.get_height()))
+
+    old = figures.memory(default_results)
+    assert "sum of every process's own peak" in old.caption and "predates the PSS reading" in old.caption
+    runs = default_results.runs.copy()
+    runs["tree_memory_mib"] = runs["tree_rss_mib"] / 4
+    runs["tree_memory_source"] = runs["tree_rss_mib"].map(lambda mib: "pss" if mib == mib else None)
+    new = figures.memory(dataclasses.replace(default_results, runs=runs))
+    assert "PSS read at one sample" in new.caption and "overstates" not in new.caption
+    assert tallest_tree_bar(new) == pytest.approx(tallest_tree_bar(old) / 4)
+    plt.close(old.figure)
+    plt.close(new.figure)
