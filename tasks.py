@@ -85,9 +85,9 @@ def compare(c, a, b, out=None, factor=None):
 
 
 @task(name="bench-sampler", help={"lang": "language of the fixed CPU-bound run (default go)",
-                                   "max-pairs": "most A/B pairs per sampling rate (default 200); the bench stops "
+                                   "max-pairs": "most A/B pairs per sampling rate (default 120); the bench stops "
                                                 "sooner once the 95% interval of the median ratio is within ±1%"})
-def bench_sampler(c, lang="go", max_pairs=200):
+def bench_sampler(c, lang="go", max_pairs=120):
     """Sampler overhead: ABBA pairs without and with sampling at 10 and 50 Hz, with the median ratio's 95%
     interval and the bound its CPU share implies; JSON on stdout."""
     cli.bench_sampler(lang=lang, max_pairs=max_pairs)

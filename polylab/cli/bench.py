@@ -79,7 +79,7 @@ def _calibrated_n(lab: Lab, choice: Choice, out: Path, loop_s: float) -> int:
         n *= 10
 
 
-def bench_sampler(lang: str = "go", max_pairs: int = 200, rates=(10.0, 50.0), loop_s: float = SAMPLER_LOOP_S) -> dict:
+def bench_sampler(lang: str = "go", max_pairs: int = 120, rates=(10.0, 50.0), loop_s: float = SAMPLER_LOOP_S) -> dict:
     """Pairs of the same CPU-bound 2-worker run without (A) and with (B) sampling, in ABBA blocks, until the
     95 % interval of the median ratio B/A is within ±1 % or max_pairs is reached; per sampling rate."""
     lab = load_lab()

@@ -137,7 +137,7 @@ def new_lang(name):
 
 
 @user_errors()
-def bench_sampler(*, lang="go", max_pairs=200):
+def bench_sampler(*, lang="go", max_pairs=120):
     from polylab.cli.bench import bench_sampler as measure
     print(json.dumps(measure(lang=lang, max_pairs=int(max_pairs)), indent=2))
 
