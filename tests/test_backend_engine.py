@@ -90,14 +90,14 @@ def test_ensure_image_pulls_an_absent_image_once_and_says_so(stub, capsys):
 
 def test_detection_reports_an_absent_image_and_pulls_nothing(stub, tmp_path):
     lab = stub_lab(tmp_path)
-    found = ContainerBackend({}).detect(lab.languages["stub"])
-    assert (found.ok, found.absent, found.path, found.variant, found.version) == (True, IMAGE, IMAGE, None, None)
+    [found] = ContainerBackend({}).detect(lab.languages["stub"])
+    assert (found.ok, found.absent, found.path, found.toolchain, found.version) == (True, IMAGE, IMAGE, None, None)
     assert stub.verbs() == ["version", "image"]
 
 
 def test_auto_uses_local_when_the_image_is_absent_and_says_so(stub, tmp_path, capsys):
     [choice] = choose(stub_lab(tmp_path), ["stub"], "auto")
-    assert (choice.backend.name, choice.detection.variant) == ("local", "fallback")
+    assert (choice.backend.name, choice.detection.toolchain) == ("local", "fallback")
     assert capsys.readouterr().err.splitlines() == [
         "backend auto: the images of stub are not present here, so those use the local toolchains (pull the images, "
         "or use --backend container, which pulls them)"]
@@ -107,8 +107,8 @@ def test_auto_uses_local_when_the_image_is_absent_and_says_so(stub, tmp_path, ca
 def test_auto_uses_the_container_when_the_image_is_present(stub, tmp_path):
     stub.configure(present=[IMAGE], tools=["python3"], version_output="Python 3.13.9")
     [choice] = choose(stub_lab(tmp_path), ["stub"], "auto")
-    assert (choice.backend.name, choice.detection.variant, choice.detection.version) == ("container", "fallback",
-                                                                                       "3.13.9")
+    assert (choice.backend.name, choice.detection.toolchain, choice.detection.version) == ("container", "fallback",
+                                                                                         "3.13.9")
     assert choice.target.build_dir == (tmp_path / "build" / "_container" / "stub").resolve()
 
 
@@ -127,8 +127,8 @@ def test_fetch_pulls_the_image_then_detects_inside_it(stub, tmp_path):
     stub.configure(pullable=[IMAGE], tools=["polylab-stub-preferred", "python3"])
     [choice] = fetch_absent(choose(stub_lab(tmp_path), ["stub"], "container"))
     found = choice.detection
-    assert (found.ok, found.absent, found.path, found.variant, found.version) == (True, None, IMAGE, "preferred",
-                                                                                   "1.2.3")
+    assert (found.ok, found.absent, found.path, found.toolchain, found.version) == (True, None, IMAGE, "preferred",
+                                                                                     "1.2.3")
     assert stub.verbs().count("pull") == 1
 
 
@@ -145,6 +145,6 @@ def test_local_and_container_choose_the_toolchain_the_same_way(stub, tmp_path):
     # python3 is on this machine's PATH, polylab-stub-preferred nowhere: both backends fall back alike.
     stub.configure(present=[IMAGE], tools=["python3"], version_output="Python 3.13.9")
     language = stub_lab(tmp_path).languages["stub"]
-    local, container = LocalBackend().detect(language), ContainerBackend({}).detect(language)
-    assert local.variant == container.variant == "fallback"
+    [local], [container] = LocalBackend().detect(language), ContainerBackend({}).detect(language)
+    assert local.toolchain == container.toolchain == "fallback"
     assert local.version.count(".") == 2 and local.version[0] == "3"      # 'Python 3.x.y' through the regex

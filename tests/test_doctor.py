@@ -3,6 +3,7 @@
 import io
 import re
 import shutil
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
@@ -52,8 +53,8 @@ def test_the_table_shows_the_broken_folder_as_error_with_its_line(lab_with_a_bro
     print_doctor(choices, [], lab.broken, console=Console(width=400, file=out))
     lines = out.getvalue().splitlines()
     broken = next(line for line in lines if "│ broken " in line)
-    assert [cell.strip() for cell in broken.strip("│ ").split("│")] == ["broken", "-", "-", "-", "-", "error",
-                                                                        BROKEN_LINE]
+    assert [cell.strip() for cell in broken.strip("│ ").split("│")] == ["broken", "-", "-", "-", "-", "-", "-",
+                                                                        "error", BROKEN_LINE]
     assert any(line.startswith("│ faulty ") and "│ ok " in line for line in lines)
 
 
@@ -73,12 +74,18 @@ DEBIAN_PACKAGE = {"c": "gcc", "csharp": "mono-mcs", "go": "golang-go", "java": "
 def test_a_missing_toolchain_is_a_missing_row_with_its_install_hint(name, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))        # an empty PATH: no toolchain is found
     language = load_language(ROOT / "langs" / name, ROOT)
+    # A search also looks outside PATH (a JDK under /usr/lib/jvm is found whatever PATH says): PATH only here.
+    language = replace(language, variants=tuple(replace(v, search=("PATH",)) if v.search else v
+                                                for v in language.variants))
     local = get_backend("local")
-    [row] = doctor_rows([Choice.of(local, language, local.detect(language), tmp_path)])
-    assert (row["language"], row["status"], row["toolchain"], row["path"]) == (name, "missing", "-", "-")
-    problem, _, hint = row["hint"].partition(" — install: ")
-    assert problem.startswith("no toolchain found: needs ") and language.toolchains[0].requires[0] in problem
-    assert f"apt-get install -y {DEBIAN_PACKAGE[name]}" in hint.split(" | ")
+    rows = doctor_rows([Choice.of(local, language, found, tmp_path) for found in local.detect(language)])
+    assert len(rows) == len(language.variants)            # one row per variant, a search that found nothing too
+    assert {(row["language"], row["status"], row["toolchain"], row["path"]) for row in rows} == {
+        (name, "missing", "-", "-")}
+    hints = [hint for row in rows for hint in row["hint"].partition(" — install: ")[2].split(" | ")]
+    assert all(row["hint"].startswith("no toolchain found") for row in rows)
+    assert any(language.toolchains[0].requires[0] in row["hint"] for row in rows)
+    assert f"apt-get install -y {DEBIAN_PACKAGE[name]}" in hints
 
 
 @pytest.mark.parametrize("name", ["c", "node", "rust"])

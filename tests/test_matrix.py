@@ -20,7 +20,7 @@ CONFIG = ("profiles:\n  p:\n    defaults: {repetitions: 3, sample_hz: 0}\n    ex
 def _plan(tmp_path):
     config = tmp_path / "experiments.yaml"
     config.write_text(CONFIG)
-    return cli.plan_matrix(profile="p", langs="python", out=str(tmp_path / "set"), config=str(config),
+    return cli.plan_matrix(profile="p", langs="python:cpython", out=str(tmp_path / "set"), config=str(config),
                            backend="local")
 
 
@@ -41,7 +41,7 @@ def test_disk_full_mid_matrix_keeps_finished_rows_and_says_what_to_do(tmp_path, 
     assert str(caught.value) == (f"cannot write to {out}: No space left on device — finished runs are saved; free "
                                  f"space and continue with `invoke all --resume {out}`")
     rows = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
-    assert [r["run_id"] for r in rows] == ["x.python.threads.w1.r1"] and rows[0]["status"] == "ok"
+    assert [r["run_id"] for r in rows] == ["x.python:cpython.threads.w1.r1"] and rows[0]["status"] == "ok"
 
 
 def test_one_pass_plans_once_and_the_matrix_runs_that_plan(tmp_path, monkeypatch):
@@ -55,8 +55,9 @@ def test_one_pass_plans_once_and_the_matrix_runs_that_plan(tmp_path, monkeypatch
     monkeypatch.setattr(cli, "plan", counting_plan)
     config = tmp_path / "experiments.yaml"
     config.write_text(CONFIG)
-    out, code = cli.run(profile="p", langs="python", out=str(tmp_path / "set"), config=str(config), backend="local")
+    out, code = cli.run(profile="p", langs="python:cpython", out=str(tmp_path / "set"), config=str(config),
+                        backend="local")
     assert code == 0 and planned == ["p"] and not hasattr(matrix_module, "plan")
     rows = store.read_runs(out)
-    assert [r["run_id"] for r in rows] == [f"x.python.threads.w1.r{k}" for k in (1, 2, 3)]
+    assert [r["run_id"] for r in rows] == [f"x.python:cpython.threads.w1.r{k}" for k in (1, 2, 3)]
     assert json.loads((out / "meta.json").read_text())["planned_runs"] == 3

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from labpaths import ROOT
+from polylab.config.manifests import load_language
 from polylab.results.schema import ContainerRun, CpuSource, RunRecord, Status, Totals
 from polylab.run import runner
 from polylab.run.backends import Detection, cgroups
@@ -48,7 +49,9 @@ def test_a_finish_hook_replaces_wait4s_totals_and_adds_the_containers_facts(tmp_
                                                               cleanup=lambda: cleaned.append(True)), tmp_path)
     assert verdict.status == Status.OK and samples is None and len(finished) == 1 and cleaned == [True]
     assert measured.totals == cgroup and measured.container.image == "python:3"
-    detection = Detection(lang="faulty", backend="container", variant="cpython", path="python:3", version="3")
+    faulty = load_language(FAULTY, ROOT)
+    detection = Detection(lang="faulty", backend="container", variant=faulty.variants[0], toolchain="cpython",
+                          path="python:3", version="3")
     row = RunRecord(planned(SPEC, detection), measured, verdict).to_row()
     assert row["cpu_source"] == "cgroup" and row["ctx_voluntary"] is None and row["container_start_s"] == 0.05
     assert row["parallelism"] == pytest.approx(0.4 / (measured.wall_s - 0.05))

@@ -23,9 +23,9 @@ OLD_ROWS = [json.loads(line) for name in ("v1-smoke", "v1-faults")
 
 
 def _planned(**changes) -> Planned:
-    fields = dict(run_id="x.go.threads.w2.r1", experiment="x", lang="go", variant="go", toolchain_version="1.22",
-                  backend="container", workload=Workload.SUM, mode=Mode.THREADS, workers=2, n=None, seconds=1.0,
-                  rep=1, warmup=False, sink=Sink.PIPE, sample_hz=10.0, cpus=None)
+    fields = dict(run_id="x.go.threads.w2.r1", experiment="x", lang="go", variant="go", toolchain="go",
+                  toolchain_version="1.22", backend="container", workload=Workload.SUM, mode=Mode.THREADS, workers=2,
+                  n=None, seconds=1.0, rep=1, warmup=False, sink=Sink.PIPE, sample_hz=10.0, cpus=None)
     return Planned(**{**fields, **changes})
 
 

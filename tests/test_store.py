@@ -70,9 +70,29 @@ def _run(tmp, profile: str, config_text: str, langs: str | None = None):
     return out
 
 
+# Python as it was declared when v1-smoke was written: one variant (the language's own), so its run ids are the
+# same as then; today's langs/python declares three.
+ONE_VARIANT_PYTHON = """name: python
+sources: ["*.py"]
+toolchains:
+  - name: cpython
+    requires: [python3]
+    version: [python3, --version]
+    version_regex: 'Python (\\S+)'
+    run: [python3, "{src}/workload.py"]
+"""
+
+
 @pytest.fixture(scope="module")
 def new_smoke(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("smoke"), "smoke", SMOKE, langs="python")
+    tmp = tmp_path_factory.mktemp("smoke")
+    (tmp / "langs" / "python").mkdir(parents=True)
+    for source in (ROOT / "langs" / "python").glob("*.py"):
+        shutil.copy(source, tmp / "langs" / "python")
+    (tmp / "langs" / "python" / "lang.yaml").write_text(ONE_VARIANT_PYTHON)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("POLYLAB_LANGS", str(tmp / "langs"))
+        return _run(tmp, "smoke", SMOKE, langs="python")
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,7 @@ def _spec(lang: str, run_id: str, *, mode="threads", workers=2, n=None, seconds=
 def _ready(lab: Lab, langs: list[str]) -> list[Choice]:
     choices = [c for c in choose(lab, langs, "local") if c.detection.ok]
     builds = build_all(lab, choices)
-    ready = [c for c in choices if not isinstance(builds[c.language.name], BuildError)]
+    ready = [c for c in choices if not isinstance(builds[c.key], BuildError)]
     if not ready:
         raise UserError(f"none of {', '.join(langs)} can be built here — see `invoke doctor`")
     return ready
@@ -197,9 +197,9 @@ def bench_accuracy(langs: list[str] | None = None, seconds: float = ACCURACY_SEC
         for choice in ready:
             for mode in ("threads", "processes"):
                 for rep in range(1, repetitions + 1):
-                    name = choice.language.name
-                    spec = _spec(name, f"accuracy-{name}-{mode}-{rep}", mode=mode, seconds=seconds, hz=hz,
-                                 perf=use_perf)
+                    name = choice.key     # a variant: python:pypy
+                    spec = _spec(choice.language.name, f"accuracy-{name}-{mode}-{rep}", mode=mode, seconds=seconds,
+                                 hz=hz, perf=use_perf)
                     rows.append(_accuracy_row(_checked(run_one(lab, spec, choice, out, sampler)), rep))
                     say(f"{name} {mode} #{rep}: sampled/wait4 {_shown(rows[-1]['sampled_vs_wait4'], '.3f')}, "
                         f"migrations sampled/perf {_shown(rows[-1]['sampled_migrations_vs_perf'], '.3f')}, "

@@ -16,7 +16,7 @@ from polylab.cli.scaffold import new_language
 from polylab.config.errors import UserError
 from polylab.console import say
 from polylab.results import store
-from polylab.results.schema import RUNS
+from polylab.results.schema import RUNS, split_key
 from polylab.run.backends import BuildError
 from polylab.run.lab import (ROOT, build_all, choose, fetch_absent, langs_folder, load_lab, parse_images,
                              parse_lang_list, select_langs, usable)
@@ -42,7 +42,7 @@ def _ready_languages(config, langs, backend, strict, images=None):
     lab = load_lab(config)
     names = select_langs(lab, parse_lang_list(langs))
     choices = fetch_absent(choose(lab, names, backend, parse_images(images)))   # pulls only here, never in doctor
-    skipped = {c.language.name: f"{c.detection.problem} — {c.detection.hint}" for c in choices if not c.detection.ok}
+    skipped = {c.key: f"{c.detection.problem} — {c.detection.hint}" for c in choices if not c.detection.ok}
     ready = usable(choices, strict)
     if not ready:
         raise UserError("no language can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
@@ -63,7 +63,7 @@ def resolve_out(out: str | None, resume: str | bool | None, lab_root: Path) -> t
 @user_errors()
 def doctor(*, config=None, langs=None, backend=None, images=None):
     lab = load_lab(config, keep_broken=True)
-    runnable = [name for name in parse_lang_list(langs) or lab.languages if name not in lab.broken]
+    runnable = [name for name in parse_lang_list(langs) or lab.languages if split_key(name)[0] not in lab.broken]
     choices = choose(lab, select_langs(lab, runnable), backend, parse_images(images)) if runnable else []
     notes = [f"languages from {langs_folder()}; experiments from {lab.config.file}; "
              f"default profile '{lab.config.default_profile}'", *container_notes(lab, parse_images(images))]
@@ -90,7 +90,7 @@ def plan_matrix(*, profile=None, langs=None, out=None, config=None, backend=None
     lab, ready, skipped = _ready_languages(config, langs, backend, strict, images)
     directory, resuming = resolve_out(out, resume, lab.root)
     chosen = lab.config.profile(profile)
-    specs = plan(chosen, [choice.language.name for choice in ready], lab.config.file)
+    specs = plan(chosen, [choice.key for choice in ready], lab.config.file)
     store.prepare(directory)
     return MatrixPlan(lab=lab, profile=chosen, specs=specs, choices=ready, skipped=skipped, out=directory,
                       resume=resuming)

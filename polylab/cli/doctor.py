@@ -1,4 +1,5 @@
-"""`invoke doctor`: what each language would run with here, and what to install when something is missing.
+"""`invoke doctor`: what each variant of each language would run with here, and what to install when something
+is missing (one row per variant: a language without variants is one row, a search that found nothing too).
 
 A broken language folder is listed as `error` with its one-line message among the others, and doctor then
 exits 1: every other command stops on that folder until it is fixed, whatever --langs says.
@@ -18,34 +19,38 @@ STATUS_STYLE = {"ok": "green", ABSENT: "yellow"}
 
 
 def doctor_rows(choices: list[Choice], broken: dict[str, ConfigError] | None = None) -> list[dict]:
-    """One row per language folder, in folder order: each chosen language, and each broken folder."""
-    rows = [{"language": folder, "folder": folder, "toolchain": "-", "path": "-", "version": "-", "backend": "-",
-             "status": "error", "hint": str(error)} for folder, error in (broken or {}).items()]
+    """One row per variant, by language folder: each chosen variant, and each broken folder."""
+    rows = [{"language": folder, "folder": folder, "variant": "-", "threads": "-", "toolchain": "-", "path": "-",
+             "version": "-", "backend": "-", "status": "error", "hint": str(error)}
+            for folder, error in (broken or {}).items()]
     for choice in choices:
         found = choice.detection
         rows.append({
             "language": choice.language.name,
             "folder": str(choice.language.folder.name),
-            "toolchain": found.variant or "-",
+            "variant": choice.key,
+            "threads": found.variant.threads.value,
+            "toolchain": found.toolchain or "-",
             "path": found.path or "-",
             "version": found.version or "-",
             "backend": found.backend,
             "status": ABSENT if found.absent else "ok" if found.ok else "missing",
             "hint": "" if found.ok else f"{found.problem} — install: {found.hint}",
         })
-    return sorted(rows, key=lambda row: row["folder"])
+    return sorted(rows, key=lambda row: row["folder"])     # stable: a language's variants stay in manifest order
 
 
 def print_doctor(choices: list[Choice], notes: list[str], broken: dict[str, ConfigError] | None = None,
                  console: Console | None = None) -> None:
     console = console or Console(width=None if Console().is_terminal else 160)
     table = Table(title="polylab doctor")
-    for column in ("language", "toolchain", "path", "version", "backend", "status", "install hint"):
+    for column in ("language", "variant", "threads", "toolchain", "path", "version", "backend", "status",
+                   "install hint"):
         table.add_column(column, overflow="fold")
     for row in doctor_rows(choices, broken):
         style = STATUS_STYLE.get(row["status"], "red")
-        table.add_row(row["language"], row["toolchain"], row["path"], row["version"], row["backend"],
-                      f"[{style}]{row['status']}[/{style}]", row["hint"])
+        table.add_row(row["language"], row["variant"], row["threads"], row["toolchain"], row["path"], row["version"],
+                      row["backend"], f"[{style}]{row['status']}[/{style}]", row["hint"])
     console.print(table)
     for note in notes:
         console.print(note, markup=False)

@@ -1,6 +1,10 @@
 """Language folders: discover `langs/*/lang.yaml` and validate each manifest into frozen records.
 
 A language is data, not code: adding a folder with a manifest is all it takes (see langs/README.md).
+A language runs as one or more *variants* (runtimes side by side: CPython with and without the GIL, each
+JDK found). A folder without `variants:` is one variant named after the language, made of its top-level
+`toolchains` and `threads`. A variant with `search:` stands for every installation found there; the backend
+that finds them names each one from its version (`{major}`), so this module only validates the template.
 """
 
 from __future__ import annotations
@@ -12,12 +16,19 @@ from pathlib import Path, PurePosixPath
 import cfgv
 
 from polylab.config.errors import ConfigError
-from polylab.config.validation import (Numbered, Record, Section, check_and, check_argv_list, check_problem,
-                                       check_str, check_str_list, check_str_map, load_yaml, str_map, validate)
+from polylab.config.validation import (Across, Numbered, Record, Section, check_and, check_argv_list,
+                                       check_one_of, check_problem, check_str, check_str_list, check_str_map,
+                                       load_yaml, str_map, validate)
+from polylab.results.schema import ThreadModel, variant_key
 
 MANIFEST = "lang.yaml"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+TOOLCHAIN_PATTERN = re.compile(r"^[a-z][a-z0-9.-]*$")
+VARIANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")      # a JDK's variant is its major version: "17"
+VERSION_FIELDS = ("{major}", "{version}")                    # what a search variant's name and display may hold
+PATH_ENTRY = "PATH"                                          # in `search:`: the executables on PATH
 PLACEHOLDERS = ("{src}", "{build}")
+THREAD_MODELS = tuple(model.value for model in ThreadModel)
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,28 @@ class Toolchain:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One runtime of a language. `threads` is the thread model the article's hypothesis predicts for it,
+    which the analysis judges it by. With `search`, the variant is a template that the backend expands into
+    one variant per installation found (`home` set, name and display filled from the version)."""
+
+    name: str
+    display: str
+    threads: ThreadModel
+    toolchains: tuple[Toolchain, ...]
+    search: tuple[str, ...] = ()
+    home: str | None = None          # an installation found by search: its bin/ goes first on PATH
+
+    @property
+    def shown_name(self) -> str:
+        """The name, with a search template's version fields as '*' (a search that found nothing)."""
+        name = self.name
+        for field in VERSION_FIELDS:
+            name = name.replace(field, "*")
+        return name
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """The official, pinned image to build and run the language in. The toolchain candidates are the same
     as on the host: the first whose executables exist in the image is used, with its build and run."""
@@ -49,12 +82,26 @@ class Language:
     display: str
     folder: Path
     sources: tuple[str, ...]
-    toolchains: tuple[Toolchain, ...]
+    variants: tuple[Variant, ...]
     container: ContainerSpec | None
 
     @property
     def manifest(self) -> Path:
         return self.folder / MANIFEST
+
+    @property
+    def toolchains(self) -> tuple[Toolchain, ...]:
+        """Every variant's candidates, in order."""
+        return tuple(toolchain for variant in self.variants for toolchain in variant.toolchains)
+
+    @property
+    def searches(self) -> bool:
+        """Whether some variant is found by search, so its names are known only once detected."""
+        return any(variant.search for variant in self.variants)
+
+    def key(self, variant: Variant) -> str:
+        """How the variant is named in --langs, run ids and meta.json (`python:pypy`; `go` for an only variant)."""
+        return variant_key(self.name, variant.shown_name)
 
     def source_files(self) -> list[Path]:
         """The files the sources globs match, sorted: the build cache hashes exactly these."""
@@ -122,13 +169,59 @@ def _regex_problem(pattern: str) -> str | None:
     return None
 
 
+def _search_problem(entries: tuple[str, ...]) -> str | None:
+    """Absolute directory globs, $VARIABLES naming a directory, or PATH; nothing relative to an unknown place."""
+    if not entries:
+        return "Expected at least one place to search"
+    for entry in entries:
+        if entry != PATH_ENTRY and not entry.startswith(("/", "$", "~")):
+            return (f"{entry!r} is neither an absolute directory glob, a $VARIABLE naming a directory, "
+                    f"nor {PATH_ENTRY}")
+    return None
+
+
+def _variant_name_problem(name: str) -> str | None:
+    filled = name
+    for field in VERSION_FIELDS:
+        filled = filled.replace(field, "0")
+    return None if VARIANT_PATTERN.match(filled) else \
+        "Expected lowercase letters, digits and '-' (and {major} or {version} in a search variant)"
+
+
+def _variant_problem(variant: dict) -> str | None:
+    """A search variant's name must hold a version field, or every installation would get the same name."""
+    templated = any(field in variant["name"] for field in VERSION_FIELDS)
+    if "search" in variant and not templated:
+        return f"a variant with `search:` is one per installation found: put {{major}} in its name"
+    if "search" not in variant and templated:
+        return "{major} and {version} are filled only for a variant with `search:`"
+    return None
+
+
+def _variants_problem(spec: dict) -> str | None:
+    """Exactly one of `toolchains` (one variant) and `variants`; `threads` goes in each variant then."""
+    if ("toolchains" in spec) == ("variants" in spec):
+        return "Set exactly one of 'toolchains' (one variant) or 'variants' (several, each with its toolchains)"
+    if "variants" in spec and "threads" in spec:
+        return "'threads' belongs in each variant when a language declares variants"
+    variants = spec.get("variants")
+    names = [variant.get("name") for variant in variants if isinstance(variant, dict)] \
+        if isinstance(variants, list) else []
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    return f"variant '{repeated}' is declared twice; names must be unique" if repeated else None
+
+
 check_name = check_and(check_str, check_problem(
     lambda name: None if NAME_PATTERN.match(name) else "Expected lowercase letters, digits and '-'"))
 check_argv = check_and(check_str_list, check_problem(_check_argv))
+check_threads = check_one_of(THREAD_MODELS)
+check_toolchain_name = check_and(check_str, check_problem(   # a candidate is often named after its executable
+    lambda name: None if TOOLCHAIN_PATTERN.match(name) else "Expected lowercase letters, digits, '.' and '-'"))
+TOOLCHAINS_PROBLEM = "Expected a non-empty list of toolchain candidates"
 
 TOOLCHAIN = Record(
     cfgv.OptionalNoDefault("version_regex", check_and(check_str, check_problem(_regex_problem))),
-    cfgv.Required("name", check_name),
+    cfgv.Required("name", check_toolchain_name),
     cfgv.Required("requires", check_and(check_str_list, check_problem(_check_executables))),
     cfgv.Required("version", check_argv),
     cfgv.Optional("env", check_str_map, {}),
@@ -142,9 +235,20 @@ CONTAINER = Record(
         "Expected an image reference such as golang:1.25.4-bookworm"))),
     cfgv.Optional("env", check_str_map, {}),
 )
+VARIANT = Record(
+    cfgv.Required("name", check_and(check_str, check_problem(_variant_name_problem))),
+    cfgv.OptionalNoDefault("display", check_str),
+    cfgv.Optional("threads", check_threads, ThreadModel.ALL_CORES.value),
+    cfgv.OptionalNoDefault("search", check_and(check_str_list, check_problem(_search_problem))),
+    Across("search", _variant_problem),
+    Numbered("toolchains", "toolchain", TOOLCHAIN, TOOLCHAINS_PROBLEM),
+)
 LANGUAGE = Record(
     cfgv.Required("name", check_name),
-    Numbered("toolchains", "toolchain", TOOLCHAIN, "Expected a non-empty list of toolchain candidates"),
+    Across("variants", _variants_problem),
+    Numbered("toolchains", "toolchain", TOOLCHAIN, TOOLCHAINS_PROBLEM, optional=True),
+    Numbered("variants", "variant", VARIANT, "Expected a non-empty list of variants", optional=True),
+    cfgv.Optional("threads", check_threads, ThreadModel.ALL_CORES.value),
     Section("container", CONTAINER),
     cfgv.OptionalNoDefault("display", check_str),
     cfgv.Required("sources", check_and(check_str_list, check_problem(_check_sources))),
@@ -164,6 +268,17 @@ def _toolchain(spec: dict) -> Toolchain:
     )
 
 
+def _variants(spec: dict, display: str) -> tuple[Variant, ...]:
+    """The declared variants; a folder without `variants:` is one, named after the language."""
+    if "variants" not in spec:
+        return (Variant(spec["name"], display, ThreadModel(spec["threads"]),
+                        tuple(map(_toolchain, spec["toolchains"]))),)
+    return tuple(Variant(name=variant["name"], display=variant.get("display", f"{display} {variant['name']}"),
+                         threads=ThreadModel(variant["threads"]),
+                         toolchains=tuple(map(_toolchain, variant["toolchains"])),
+                         search=tuple(variant.get("search", ()))) for variant in spec["variants"])
+
+
 def _shown(path: Path, display_root: Path | None) -> str:
     return str(path.relative_to(display_root)) if display_root else str(path)
 
@@ -178,12 +293,13 @@ def load_language(folder: Path, display_root: Path | None = None) -> Language:
                           f"(copy one with `invoke new-lang NAME`)")
     spec = validate(load_yaml(manifest, shown), LANGUAGE, shown, f"language '{folder.name}'")
     container = spec.get("container")
+    display = spec.get("display", spec["name"])
     return Language(
         name=spec["name"],
-        display=spec.get("display", spec["name"]),
+        display=display,
         folder=folder.resolve(),
         sources=tuple(spec["sources"]),
-        toolchains=tuple(map(_toolchain, spec["toolchains"])),
+        variants=_variants(spec, display),
         container=ContainerSpec(image=container["image"], env=str_map(container["env"])) if container else None,
     )
 

@@ -207,14 +207,18 @@ class Named(_Item):
 
 @dataclass(frozen=True)
 class Numbered(_Item):
-    """`key` holds a non-empty list of `schema`; each item is the entry "<kind> #<n>", counted from 1."""
+    """`key` holds a non-empty list of `schema`; each item is the entry "<kind> #<n>", counted from 1.
+    An `optional` key may also be absent (an Across item then says which keys go together)."""
 
     key: str
     kind: str
     schema: Record
     problem: str
+    optional: bool = False
 
     def check(self, mapping: dict) -> None:
+        if self.optional and self.key not in mapping:
+            return
         with cfgv.validate_context(KEY_CONTEXT + self.key):
             value = mapping.get(self.key)
             if not isinstance(value, list) or not value:
@@ -224,7 +228,8 @@ class Numbered(_Item):
                     self.schema.check(spec)
 
     def apply_default(self, mapping: dict) -> None:
-        mapping[self.key] = [self.schema.apply_defaults(spec) for spec in mapping[self.key]]
+        if self.key in mapping:
+            mapping[self.key] = [self.schema.apply_defaults(spec) for spec in mapping[self.key]]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,12 @@ set of the previous version becomes one of the new version, and document it in d
   `migrations_source` says which. `ctx_switches` and `switches_source` likewise (perf, else wait4).
   `tree_memory_bytes` is the tree's memory counted once (`tree_memory_source`: the peak of Σ PSS the sampler
   read, `tree_pss_bytes`, or a container's cgroup peak); `tree_rss_bytes` (Σ of per-process VmHWM) stays.
+- 3: runtime variants. `variant` is the variant's name (`cpython-ft`, `17`; a folder without variants has one,
+  named after the language), and the new `toolchain` is the toolchain candidate that ran it (what `variant`
+  held before). meta.json's `toolchains` has one entry per variant, keyed by `variant_key` (`python:pypy`, or
+  the bare language), each with `lang`, `variant`, `label`, `threads` and `toolchain`. An older set had one
+  variant per language: its rows get `variant` = `lang`, and its meta entries `lang` and `variant` = their
+  key; they have no `threads`, so the analysis reads the article's own expectation for them.
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
@@ -35,7 +41,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from typing import Callable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 META = "meta.json"
 RUNS = "runs.jsonl"
@@ -77,6 +83,25 @@ class Mode(Word):
 class Workload(Word):
     SUM = "sum"
     SUM_PRINT = "sum-print"
+
+
+class ThreadModel(Word):
+    """What the article's hypothesis predicts for a variant's threads (its manifest's `threads:`)."""
+
+    ONE_CORE = "one-core"      # a GIL: one thread runs at a time (CPython with the GIL, PyPy)
+    ALL_CORES = "all-cores"    # threads run on every core at once
+
+
+def variant_key(lang: str, variant: str) -> str:
+    """A variant's name in --langs, run ids and meta.json: `lang:variant`, or just `lang` for a folder's only
+    variant, which is named after the language (so its run ids are those of sets written before variants)."""
+    return lang if variant == lang else f"{lang}:{variant}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(lang, variant) of a variant key; a bare language names its only variant, which bears its name."""
+    lang, _, variant = key.partition(":")
+    return lang, variant or lang
 
 
 class Sink(Word):
@@ -130,7 +155,8 @@ class Planned:
     run_id: str
     experiment: str
     lang: str
-    variant: str | None
+    variant: str | None              # the runtime variant's name (the language's own for a one-variant folder)
+    toolchain: str | None            # the toolchain candidate that built and ran it
     toolchain_version: str | None
     backend: str
     workload: Workload
@@ -404,5 +430,17 @@ def _flatten_values(values: dict) -> dict:
             if value is not None}
 
 
+def _v2_row_to_v3(row: dict) -> dict:
+    """One variant per language: it takes the language's name, and the candidate moves to `toolchain`."""
+    return {**row, "variant": row.get("lang"), "toolchain": row.get("variant")}
+
+
+def _v2_meta_to_v3(meta: dict) -> dict:
+    toolchains = {lang: {**info, "lang": lang, "variant": lang, "toolchain": info.get("variant")}
+                  for lang, info in (meta.get("toolchains") or {}).items()}
+    return {**meta, "toolchains": toolchains}
+
+
 # UPGRADES[v] upgrades version v to v + 1; an older set is read through each step in turn (results/store.py).
-UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2)}
+UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2),
+                               2: Upgrade(row=_v2_row_to_v3, meta=_v2_meta_to_v3)}

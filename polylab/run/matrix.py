@@ -42,8 +42,9 @@ class Interrupted(Exception):
 
 @dataclass(frozen=True)
 class MatrixPlan:
-    """What one pass decided before anything runs: the lab, the profile, its runs in order, the languages
-    that run them (their backend and target) and those skipped, and the prepared results folder."""
+    """What one pass decided before anything runs: the lab, the profile, its runs in order, the variants
+    that run them (their backend and target) and those skipped (by variant key), and the prepared results
+    folder."""
 
     lab: Lab
     profile: Profile
@@ -72,11 +73,12 @@ def expected_seconds(spec: RunSpec) -> float:
 
 
 def planned(spec: RunSpec, detection: Detection) -> Planned:
-    """The part of a run's record known before it starts: the planned run and the toolchain chosen for it."""
-    return Planned(run_id=spec.run_id, experiment=spec.experiment, lang=spec.lang, variant=detection.variant,
-                   toolchain_version=detection.version, backend=detection.backend, workload=Workload(spec.workload),
-                   mode=Mode(spec.mode), workers=spec.workers, n=spec.n, seconds=spec.seconds, rep=spec.rep,
-                   warmup=spec.warmup, sink=Sink(spec.sink), sample_hz=spec.sample_hz, cpus=spec.cpus)
+    """The part of a run's record known before it starts: the planned run, its variant and the toolchain chosen."""
+    return Planned(run_id=spec.run_id, experiment=spec.experiment, lang=spec.lang, variant=detection.variant.name,
+                   toolchain=detection.toolchain, toolchain_version=detection.version, backend=detection.backend,
+                   workload=Workload(spec.workload), mode=Mode(spec.mode), workers=spec.workers, n=spec.n,
+                   seconds=spec.seconds, rep=spec.rep, warmup=spec.warmup, sink=Sink(spec.sink),
+                   sample_hz=spec.sample_hz, cpus=spec.cpus)
 
 
 def _build_failure(spec: RunSpec, choice: Choice, error: BuildError) -> RunRecord:
@@ -129,13 +131,13 @@ def run_matrix(matrix: MatrixPlan, builds: dict[str, BuildOutcome | BuildError])
     say(f"profile '{matrix.profile.name}': {len(specs)} runs"
         + (f", {len(specs) - len(todo)} already done, {len(todo)} to go" if matrix.resume else "")
         + f" → {out}")
-    by_lang = {choice.language.name: choice for choice in matrix.choices}
-    statuses = _execute_all(matrix.lab, todo, by_lang, builds, out)
+    by_key = {choice.key: choice for choice in matrix.choices}
+    statuses = _execute_all(matrix.lab, todo, by_key, builds, out)
     gather_parts(out)
     return statuses
 
 
-def _execute_all(lab, todo, by_lang, builds, out) -> int:
+def _execute_all(lab, todo, by_key, builds, out) -> int:
     handler = _interrupt_once()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     become_subreaper()
@@ -144,9 +146,9 @@ def _execute_all(lab, todo, by_lang, builds, out) -> int:
         with ExitStack() as stack, MatrixProgress(sum(map(expected_seconds, todo)), len(todo)) as progress:
             samplers: dict = {}
             for spec in todo:
-                choice = by_lang[spec.lang]
+                choice = by_key[spec.key]
                 progress.started(spec.label)
-                build = builds[spec.lang]
+                build = builds[spec.key]
                 if isinstance(build, BuildError):
                     record = _build_failure(spec, choice, build)
                 else:
@@ -169,12 +171,16 @@ def _execute_all(lab, todo, by_lang, builds, out) -> int:
 
 
 def _meta(matrix: MatrixPlan, builds: dict) -> dict:
+    """meta.json: `toolchains` has one entry per variant, by key, with the thread model it declares (which the
+    analysis judges it by) and the label reports show for it."""
     toolchains = {}
     for choice in matrix.choices:
-        build = builds.get(choice.language.name)
-        toolchains[choice.language.name] = {
-            "display": choice.language.display, "backend": choice.detection.backend,
-            "variant": choice.detection.variant, "path": choice.detection.path, "version": choice.detection.version,
+        build, variant = builds.get(choice.key), choice.detection.variant
+        toolchains[choice.key] = {
+            "lang": choice.language.name, "variant": variant.name, "display": choice.language.display,
+            "label": variant.display, "threads": variant.threads.value, "backend": choice.detection.backend,
+            "toolchain": choice.detection.toolchain, "path": choice.detection.path,
+            "version": choice.detection.version,
             "build": "failed" if isinstance(build, BuildError) else getattr(build, "cache_key", None),
         }
     return {

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from polylab.config.experiments import Experiment, Profile
 from polylab.config.errors import ConfigError
+from polylab.results.schema import split_key, variant_key
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class RunSpec:
     sample_hz: float
     perf: bool
     cpus: int | None
+    variant: str | None = None      # None: the language's only variant, which bears its name
+
+    @property
+    def key(self) -> str:
+        """The variant this run is of, as --langs, meta.json and the lab's choices name it."""
+        return variant_key(self.lang, self.variant or self.lang)
 
     def contract_args(self, result_path: str) -> list[str]:
         """The workload contract's arguments (langs/README.md)."""
@@ -45,14 +52,15 @@ class RunSpec:
     def label(self) -> str:
         amount = f"n={self.n:,}" if self.n is not None else f"{self.seconds:g}s"
         kind = "warm-up" if self.warmup else f"rep {self.rep}"
-        return f"{self.experiment}: {self.lang} {self.mode} ×{self.workers} {self.workload} {amount} ({kind})"
+        return f"{self.experiment}: {self.key} {self.mode} ×{self.workers} {self.workload} {amount} ({kind})"
 
 
-def _runs_of(experiment: Experiment, lang: str) -> list[RunSpec]:
+def _runs_of(experiment: Experiment, key: str) -> list[RunSpec]:
+    lang, variant = split_key(key)
     runs = []
     for mode in experiment.modes:
         for workers in experiment.workers:
-            base = f"{experiment.name}.{lang}.{mode}.w{workers}"
+            base = f"{experiment.name}.{key}.{mode}.w{workers}"   # a one-variant language: ids as before variants
             labels = [(f"warmup{k}", True, k) for k in range(1, experiment.warmup + 1)]
             labels += [(f"r{k}", False, k) for k in range(1, experiment.repetitions + 1)]
             for suffix, warmup, rep in labels:
@@ -61,17 +69,21 @@ def _runs_of(experiment: Experiment, lang: str) -> list[RunSpec]:
                     workload=experiment.workload, mode=mode, workers=workers, n=experiment.n,
                     seconds=experiment.seconds, rep=rep, warmup=warmup, timeout_s=experiment.timeout_s,
                     sink=experiment.sink, sample_hz=experiment.sample_hz, perf=experiment.perf,
-                    cpus=experiment.cpus))
+                    cpus=experiment.cpus, variant=variant))
     return runs
 
 
+def _named_in(key: str, langs: tuple[str, ...] | None) -> bool:
+    """Whether an experiment's `langs` takes this variant: by its language's name or by its own key."""
+    return langs is None or key in langs or split_key(key)[0] in langs
+
+
 def plan(profile: Profile, langs: list[str], file: str = "experiments.yaml") -> list[RunSpec]:
-    """Experiments in profile order, then languages in the given order."""
+    """Experiments in profile order, then variants (keys: `go`, `python:pypy`) in the given order."""
     runs = []
     for experiment in profile.experiments:
-        chosen = [lang for lang in langs if experiment.langs is None or lang in experiment.langs]
-        for lang in chosen:
-            runs.extend(_runs_of(experiment, lang))
+        for key in [key for key in langs if _named_in(key, experiment.langs)]:
+            runs.extend(_runs_of(experiment, key))
     available = len(os.sched_getaffinity(0))
     for experiment in profile.experiments:
         if experiment.cpus and experiment.cpus > available:

@@ -44,10 +44,12 @@ def built(request, tmp_path_factory):
     except ConfigError as exc:
         pytest.fail(f"{request.param}: manifest is not valid: {exc}", pytrace=False)
     lab = load_lab()
-    choice = choose(lab, [language.name], "local")[0]
-    if not choice.detection.ok:
-        pytest.fail(f"{language.name}: {choice.detection.problem} — install: {choice.detection.hint}", pytrace=False)
-    outcome = build_all(lab, [choice])[language.name]
+    variants = choose(lab, [language.name], "local")     # the first variant found here runs the contract
+    choice = next((c for c in variants if c.detection.ok), None)
+    if choice is None:
+        pytest.fail("; ".join(f"{language.name}: {c.detection.problem} — install: {c.detection.hint}"
+                              for c in variants), pytrace=False)
+    outcome = build_all(lab, [choice])[choice.key]
     if isinstance(outcome, BuildError):
         pytest.fail(f"{language.name}: {outcome}\n{outcome.log_tail}", pytrace=False)
     out = tmp_path_factory.mktemp(f"contract-{language.name}")

@@ -2,8 +2,9 @@
 
 Each backend is a small object behind the `Backend` protocol; the registry below is an explicit dict whose
 keys are the values `--backend` and the config accept. A language goes through a backend in four steps:
-`detect` looks (never installs or pulls anything), `fetch` gets what detection found absent but obtainable
-(the container image), `build` compiles into the target's build folder, `launch` describes one run.
+`detect` looks for each of its variants (never installs or pulls anything), `fetch` gets what detection found
+absent but obtainable (the container image), `build` compiles one variant into its target's build folder,
+`launch` describes one run.
 The engine lives in engine.py, toolchain choice and versions in toolchains.py, shared by both backends.
 """
 
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from polylab.config.manifests import Language
+from polylab.config.manifests import Language, Variant
+from polylab.results.schema import variant_key
 from polylab.results.store import atomic_write_text
 from polylab.run.plan import RunSpec
 from polylab.run.runner import Launch
@@ -26,11 +28,12 @@ from polylab.run.runner import Launch
 
 @dataclass(frozen=True)
 class Detection:
-    """Whether a language can be built and run by a backend here, and with what."""
+    """Whether a variant of a language can be built and run by a backend here, and with what."""
 
     lang: str
     backend: str
-    variant: str | None          # toolchain candidate name
+    variant: Variant             # as found: a search variant's installation is named from its version
+    toolchain: str | None        # the candidate found
     path: str | None             # executable (local) or image (container) found
     version: str | None
     problem: str | None = None   # why it cannot run; None when usable
@@ -41,14 +44,30 @@ class Detection:
     def ok(self) -> bool:
         return self.problem is None
 
+    @property
+    def key(self) -> str:
+        """`python:pypy`, or `go` for a language's only variant: its name in --langs, run ids and meta.json."""
+        return variant_key(self.lang, self.variant.shown_name)
+
 
 @dataclass(frozen=True)
 class Target:
-    """One language as a backend builds and runs it: what detection found, and its build folder."""
+    """One variant of a language as a backend builds and runs it: what detection found, and its build folder."""
 
     language: Language
     detection: Detection
     build_dir: Path
+
+    @property
+    def variant(self) -> Variant:
+        return self.detection.variant
+
+
+def variant_folder(language: Language, variant: Variant) -> Path:
+    """Where a variant builds, relative to a backend's build root: `go/` for a language's only variant,
+    `python/pypy/` for one of several, so each variant keeps its own cache."""
+    name = variant.shown_name
+    return Path(language.name) if name == language.name else Path(language.name) / name
 
 
 @dataclass(frozen=True)
@@ -80,17 +99,19 @@ class BuildError(Exception):
 class Backend(Protocol):
     name: str
 
-    def detect(self, language: Language) -> Detection:
-        """Look for what this backend needs for the language (toolchain, or engine + image); change nothing."""
+    def detect(self, language: Language) -> list[Detection]:
+        """Look for each variant of the language (toolchain, or engine + image), one detection per variant (a
+        search variant: one per installation found, or one that says none was); change nothing."""
 
     def fetch(self, language: Language, detection: Detection) -> Detection:
-        """Get what detection found absent (`detection.absent`), then detect again; a problem when it fails."""
+        """Get what detection found absent (`detection.absent`), then detect that variant again; a problem when
+        it fails."""
 
-    def build_dir(self, language: Language, build_root: Path) -> Path:
-        """Where this backend builds the language, under the lab's build root."""
+    def build_dir(self, language: Language, variant: Variant, build_root: Path) -> Path:
+        """Where this backend builds the variant, under the lab's build root."""
 
     def build(self, target: Target) -> BuildOutcome:
-        """Compile into target.build_dir, skipping the work when the cache key is unchanged."""
+        """Compile one variant into target.build_dir, skipping the work when the cache key is unchanged."""
 
     def launch(self, spec: LaunchSpec) -> Launch:
         """One run: argv, environment, and how to find and total its processes."""
@@ -100,14 +121,16 @@ STAMP = ".polylab-build.json"
 
 
 def cache_key(target: Target, extra: str = "") -> str:
-    """Hash of the manifest, every source file, the backend and the toolchain version."""
+    """Hash of the manifest, every source file, the backend, the variant (and where it was found) and the
+    toolchain version."""
     language, detection = target.language, target.detection
     digest = hashlib.sha256()
     digest.update(language.manifest.read_bytes())
     for path in language.source_files():
         digest.update(str(path.relative_to(language.folder)).encode() + b"\0")
         digest.update(path.read_bytes())
-    digest.update(f"{detection.backend}\0{detection.variant}\0{detection.version}\0{extra}".encode())
+    digest.update(f"{detection.backend}\0{detection.key}\0{detection.variant.home}\0{detection.toolchain}\0"
+                  f"{detection.version}\0{extra}".encode())
     return digest.hexdigest()
 
 
@@ -119,7 +142,8 @@ def cached(build_dir: Path, key: str) -> bool:
 
 
 def write_stamp(build_dir: Path, key: str, detection: Detection) -> None:
-    stamp = {"key": key, "backend": detection.backend, "variant": detection.variant, "version": detection.version}
+    stamp = {"key": key, "backend": detection.backend, "variant": detection.key, "toolchain": detection.toolchain,
+             "version": detection.version}
     atomic_write_text(build_dir / STAMP, json.dumps(stamp))
 
 

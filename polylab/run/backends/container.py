@@ -3,7 +3,9 @@
 The host keeps measuring: the container's processes run on the same kernel, so the sampler follows the
 container's init process and its descendants, and run totals come from the container's cgroup.
 Detection only looks: an absent image is reported (`Detection.absent`) and pulled by `fetch`, which the
-commands that build call; `doctor` never pulls.
+commands that build call; `doctor` never pulls. One image serves every variant of a language: a variant
+whose candidates are not in it is missing there. A search variant looks only at the image's PATH, and is
+named from the version found there.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ import uuid
 from pathlib import Path
 
 from polylab.config.errors import UserError
-from polylab.config.manifests import Language, Toolchain
+from polylab.config.manifests import Language, Toolchain, Variant
 from polylab.results.schema import ContainerRun, Totals
 from polylab.run.runner import Launch
-from polylab.run.backends import BuildOutcome, Detection, LaunchSpec, Target, build_cached, cache_key, substitute
+from polylab.run.backends import (BuildOutcome, Detection, LaunchSpec, Target, build_cached, cache_key, substitute,
+                                  variant_folder)
 from polylab.run.backends.cgroups import CgroupTotals
-from polylab.run.backends.engine import engine, engine_cli, find_engine, image_id, pull_image
-from polylab.run.backends.toolchains import first_present, named, read_version, required_tools
+from polylab.run.backends.engine import engine, engine_cli, ensure_image, find_engine, image_id
+from polylab.run.backends.toolchains import first_present, found_installation, named, read_version, required_tools
 
 SRC, BUILD, OUT = "/src", "/build", "/out"
-# Container builds live apart from local ones (build/_container/<lang>/), so switching backends keeps both
-# caches; language names cannot start with '_'.
+# Container builds live apart from local ones (build/_container/<lang>/[<variant>/]), so switching backends
+# keeps both caches; language names cannot start with '_'.
 BUILD_SUBDIR = "_container"
 PROBE_TIMEOUT_S = 120
 PID_TIMEOUT_S = 30
@@ -58,57 +61,65 @@ class ContainerBackend:
 
     def __init__(self, images: dict):
         self.images = images
+        self.pull_failed: dict[str, str] = {}     # image → why: one pull per image, whatever its variants
 
     def image_for(self, language: Language) -> str | None:
         return self.images.get(language.name) or (language.container.image if language.container else None)
 
-    def _missing(self, language: Language, problem: str, hint: str) -> Detection:
-        return Detection(language.name, self.name, None, None, None, problem=problem, hint=hint)
+    def _missing(self, language: Language, variant: Variant, problem: str, hint: str) -> Detection:
+        return Detection(language.name, self.name, variant, None, None, None, problem=problem, hint=hint)
 
-    def detect(self, language: Language) -> Detection:
+    def detect(self, language: Language) -> list[Detection]:
         if find_engine() is None:
-            return self._missing(language, "no container engine answers (docker or podman)",
-                                 "install docker or podman and start it, or use --backend local")
+            return [self._missing(language, variant, "no container engine answers (docker or podman)",
+                                  "install docker or podman and start it, or use --backend local")
+                    for variant in language.variants]
         image = self.image_for(language)
         if image is None:
-            return self._missing(language, "lang.yaml has no container section",
-                                 f"add `container: {{image: ...}}` to {language.manifest.name} or pass "
-                                 f"--image {language.name}=IMAGE")
+            return [self._missing(language, variant, "lang.yaml has no container section",
+                                  f"add `container: {{image: ...}}` to {language.manifest.name} or pass "
+                                  f"--image {language.name}=IMAGE") for variant in language.variants]
         if image_id(image) is None:
-            return Detection(language.name, self.name, None, image, None, absent=image)
-        return self._detect_in(language, image)
+            return [Detection(language.name, self.name, variant, None, image, None, absent=image)
+                    for variant in language.variants]
+        present = _in_image(image, {})(["sh", "-c", PRESENT, "sh", *required_tools(language)]).stdout.split()
+        return [self._detect_in(language, variant, image, present) for variant in language.variants]
 
     def fetch(self, language: Language, detection: Detection) -> Detection:
         if not detection.absent:
             return detection
-        try:
-            pull_image(detection.absent)
-        except UserError as exc:
-            problem, _, hint = str(exc).partition(" — ")
-            return self._missing(language, problem, hint)
-        return self._detect_in(language, detection.absent)
+        if detection.absent not in self.pull_failed:
+            try:
+                ensure_image(detection.absent)     # pulled for an earlier variant of the language: present now
+            except UserError as exc:
+                self.pull_failed[detection.absent] = str(exc)
+        if detection.absent in self.pull_failed:
+            problem, _, hint = self.pull_failed[detection.absent].partition(" — ")
+            return self._missing(language, detection.variant, problem, hint)
+        present = _in_image(detection.absent, {})(["sh", "-c", PRESENT, "sh", *required_tools(detection.variant)])
+        return self._detect_in(language, detection.variant, detection.absent, present.stdout.split())
 
-    def _detect_in(self, language: Language, image: str) -> Detection:
-        """The toolchain inside a present image: the first candidate whose executables all exist there."""
-        probe = _in_image(image, {})(["sh", "-c", PRESENT, "sh", *required_tools(language)])
-        toolchain = first_present(language, probe.stdout.split())
+    def _detect_in(self, language: Language, variant: Variant, image: str, present: list[str]) -> Detection:
+        """The variant inside a present image: the first candidate whose executables all exist there."""
+        toolchain = first_present(variant, present)
         if toolchain is None:
-            return self._missing(language, f"image {image} has none of the toolchains in {language.manifest.name}",
-                                 "use an image with " + " or ".join("+".join(t.requires) for t in language.toolchains))
-        return Detection(language.name, self.name, toolchain.name, image,
-                         read_version(toolchain, _in_image(image, self._env(language, toolchain))))
+            return self._missing(language, variant, f"image {image} has none of the toolchains of this variant",
+                                 "use an image with " + " or ".join("+".join(t.requires) for t in variant.toolchains))
+        version = read_version(toolchain, _in_image(image, self._env(language, toolchain)))
+        found = found_installation(variant, version) if variant.search else variant
+        return Detection(language.name, self.name, found, toolchain.name, image, version)
 
     @staticmethod
     def _env(language: Language, toolchain: Toolchain) -> dict:
         # HOME in /tmp: build tools write caches there, and the sources are mounted read-only.
         return {"HOME": "/tmp", **toolchain.env, **(language.container.env if language.container else {})}
 
-    def build_dir(self, language: Language, build_root: Path) -> Path:
-        return (build_root / BUILD_SUBDIR / language.name).resolve()
+    def build_dir(self, language: Language, variant: Variant, build_root: Path) -> Path:
+        return (build_root / BUILD_SUBDIR / variant_folder(language, variant)).resolve()
 
     def build(self, target: Target) -> BuildOutcome:
         language, image = target.language, target.detection.path
-        toolchain = named(language, target.detection.variant)
+        toolchain = named(target.variant, target.detection.toolchain)
         env = self._env(language, toolchain)
         prefix = [engine_cli(), *run_options(env, "--rm", *_user(), "--volume", f"{language.folder}:{SRC}:ro",
                                              "--volume", f"{target.build_dir}:{BUILD}", "--workdir", SRC), image]
@@ -118,7 +129,7 @@ class ContainerBackend:
 
     def launch(self, spec: LaunchSpec) -> Launch:
         run, target, result_path = spec.run, spec.target, spec.result_path
-        toolchain = named(target.language, target.detection.variant)
+        toolchain = named(target.variant, target.detection.toolchain)
         image = target.detection.path
         raw = result_path.parent
         token = f"polylab-{uuid.uuid4().hex[:12]}"
