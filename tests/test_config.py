@@ -62,7 +62,8 @@ def test_invalid_yaml_syntax_names_line(tmp_path):
 
 
 @pytest.mark.parametrize("change, key, problem", [
-    ("workload: sum,", "workload", "Expected one of sum, sum-print, got 'summ'"),
+    ("workload: sum,", "workload", "Expected one of sum, sum-print, pingpong, contended, io, native, crash, got "
+                                   "'summ'"),
     ("seconds: 1}", "n", "Set exactly one of 'n' (count mode) or 'seconds' (duration mode)"),
     ("workers: [1, 2]", "workers", "Expected a non-empty list of positive worker counts"),
 ])

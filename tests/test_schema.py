@@ -35,7 +35,9 @@ def _everything() -> RunRecord:
                         totals=Totals(1.2, 0.3, 2**20, None, None, CpuSource.CGROUP),
                         container=ContainerRun(container_start_s=0.5, image="golang:1"),
                         stdout_lines=0, stdout_bytes=0, stdout_reader_cpu_s=0.01)
-    verdict = Verdict(Status.OK, None, True, ProgramResult(1.1, {"name": "go"}, 10, [1.1, 1.0]), stdout_ok=True)
+    verdict = Verdict(Status.OK, None, True, ProgramResult(1.1, {"name": "go"}, 10, [1.1, 1.0], token=10, counter=10),
+                      stdout_ok=True, crash=schema.CrashOutcome(workers_started=2, workers_finished=1,
+                                                                process_survived=True))
     sampler = SamplerSummary(samples=20, workload_cpu_s=1.4, unplaced_cpu_s=0.0, sampler_migrations=3, threads_max=5,
                              per_core_busy_s=[0.7, 0.7], sampler_cpu_s=0.01, interval_s=0.1, tree_rss_bytes=2**21,
                              tree_pss_bytes=2**20)
@@ -145,7 +147,8 @@ def test_a_run_that_never_started_has_no_times_and_no_derived_numbers():
 
 def test_the_enums_are_the_strings_rows_and_configs_use():
     assert [status.value for status in Status] == ["ok", "failed", "timeout", "invalid"]   # best to worst
-    assert experiments.MODES == ("threads", "processes") and experiments.WORKLOADS == ("sum", "sum-print")
+    assert experiments.MODES == ("threads", "processes") and experiments.WORKLOADS == (
+        "sum", "sum-print", "pingpong", "contended", "io", "native", "crash")
     assert experiments.SINKS == ("devnull", "pipe", "file", "tty")
     assert f"{Status.TIMEOUT}" == str(Status.TIMEOUT) == "timeout" and Mode.THREADS == "threads"
     assert {"ok": 1}[Status.OK] == 1

@@ -91,6 +91,9 @@ def plan_matrix(*, profile=None, langs=None, out=None, config=None, backend=None
     directory, resuming = resolve_out(out, resume, lab.root)
     chosen = lab.config.profile(profile)
     specs = plan(chosen, [choice.key for choice in ready], lab.config.file)
+    for experiment in chosen.experiments:   # planned without a mode its workload cannot run in: say why
+        for note in experiment.left_out:
+            say(f"experiment '{experiment.name}': {note}")
     store.prepare(directory)
     return MatrixPlan(lab=lab, profile=chosen, specs=specs, choices=ready, skipped=skipped, out=directory,
                       resume=resuming)

@@ -14,6 +14,7 @@ from polylab.config.validation import (Across, Named, Record, Section, check_and
                                        str_map, validate)
 from polylab.results.schema import Mode, Sink, Workload
 from polylab.sample.rates import MAX_HZ, MIN_HZ
+from polylab.workloads import workload_spec
 
 WORKLOADS = tuple(workload.value for workload in Workload)
 MODES = tuple(mode.value for mode in Mode)
@@ -42,7 +43,7 @@ SETTING_DEFAULTS = {
 class Experiment:
     name: str
     workload: str
-    modes: tuple[str, ...]
+    modes: tuple[str, ...]          # those asked for, else every mode the workload runs in
     workers: tuple[int, ...]
     n: int | None
     seconds: float | None
@@ -54,6 +55,7 @@ class Experiment:
     sample_hz: float
     perf: bool          # wrap local runs in perf stat where it can count (`auto`, `true`), or never (`false`)
     cpus: int | None
+    left_out: tuple[str, ...] = ()  # modes the workload does not run in, each with why (when none were asked for)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ EXPERIMENT = Record(
         lambda workers: None if workers and all(w > 0 for w in workers) else
         "Expected a non-empty list of positive worker counts"))),
     cfgv.Required("workload", check_one_of(WORKLOADS)),
-    cfgv.Optional("modes", check_values_from(MODES), list(MODES)),
+    cfgv.OptionalNoDefault("modes", check_values_from(MODES)),   # default: the workload's (polylab/workloads)
     cfgv.OptionalNoDefault("langs", check_str_list),
     *SETTINGS,
 )
@@ -172,6 +174,12 @@ def _settings(spec: dict, inherited: dict) -> dict:
 
 def _experiment(file: str, profile: str, name: str, spec: dict, inherited: dict) -> Experiment:
     settings = _settings(spec, inherited)
+    workload = workload_spec(spec["workload"])
+    asked = tuple(spec["modes"]) if "modes" in spec else None
+    unfit = workload.setting_problem(asked, tuple(spec["workers"]), spec.get("n"))
+    if unfit:
+        raise ConfigError(file, f"profile '{profile}' / experiment '{name}'", *unfit)
+    modes, left_out = workload.modes_for(asked)
     if "n" in spec:
         problem = count_fits_timeout(spec["n"], settings["timeout_s"])
         if problem:
@@ -179,12 +187,13 @@ def _experiment(file: str, profile: str, name: str, spec: dict, inherited: dict)
     return Experiment(
         name=name,
         workload=spec["workload"],
-        modes=tuple(spec["modes"]),
+        modes=modes,
         workers=tuple(spec["workers"]),
         n=spec.get("n"),
         seconds=float(spec["seconds"]) if "seconds" in spec else None,
         langs=tuple(spec["langs"]) if "langs" in spec else None,
         **settings,
+        left_out=left_out,
     )
 
 

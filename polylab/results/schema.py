@@ -30,6 +30,10 @@ set of the previous version becomes one of the new version, and document it in d
   the bare language), each with `lang`, `variant`, `label`, `threads` and `toolchain`. An older set had one
   variant per language: its rows get `variant` = `lang`, and its meta entries `lang` and `variant` = their
   key; they have no `threads`, so the analysis reads the article's own expectation for them.
+- 4: contract 2's workloads (`pingpong`, `contended`, `io`, `native`, `crash`; polylab/workloads/). Rows of
+  those runs add what the workload reports: `token` (pingpong) with the derived `handoffs_per_s` and
+  `ns_per_handoff`, `counter` (contended), and for crash `workers_started`, `workers_finished` and
+  `process_survived`. Older rows hold none of these keys and are read unchanged.
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
@@ -41,7 +45,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from typing import Callable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 META = "meta.json"
 RUNS = "runs.jsonl"
@@ -83,6 +87,11 @@ class Mode(Word):
 class Workload(Word):
     SUM = "sum"
     SUM_PRINT = "sum-print"
+    PINGPONG = "pingpong"      # contract 2 (polylab/workloads/): hand-offs around a ring of workers
+    CONTENDED = "contended"    # one shared counter under a mutex (threads only)
+    IO = "io"                  # a 1 ms blocking wait per iteration
+    NATIVE = "native"          # SHA-256 chains through the standard library
+    CRASH = "crash"            # worker 0 fails midway; who survives
 
 
 class ThreadModel(Word):
@@ -217,6 +226,17 @@ class ProgramResult:
     runtime: dict | None
     iterations: int | None
     worker_elapsed_s: list[float] | None = optional()
+    token: int | None = optional()         # pingpong: the token's final value, the hand-offs made
+    counter: int | None = optional()       # contended: the shared counter's final value
+
+
+@dataclass(frozen=True)
+class CrashOutcome:
+    """What survived a `crash` run, as the judge found it: a process that died wrote no result."""
+
+    workers_started: int
+    workers_finished: int
+    process_survived: bool
 
 
 @dataclass(frozen=True)
@@ -228,6 +248,7 @@ class Verdict:
     checksum_ok: bool
     result: ProgramResult | None = None     # None: the program never ran, so there was nothing to judge
     stdout_ok: bool | None = optional()      # whether stdout held exactly the expected sums, when counted
+    crash: CrashOutcome | None = None        # the `crash` workload's outcome
 
 
 @dataclass(frozen=True)
@@ -273,10 +294,12 @@ class RunRecord:
     switches_source: CounterSource | None = derived()
     tree_memory_bytes: int | None = derived()
     tree_memory_source: MemorySource | None = derived()
+    handoffs_per_s: float | None = derived()
+    ns_per_handoff: float | None = derived()
 
     def __post_init__(self):
         derived_values = {"startup_s": self._startup_s(), "parallelism": self._parallelism(),
-                          **run_totals(self.measured.totals, self.sampler, self.perf)}
+                          **run_totals(self.measured.totals, self.sampler, self.perf), **self._handoffs()}
         for name, value in derived_values.items():
             object.__setattr__(self, name, value)
 
@@ -284,6 +307,13 @@ class RunRecord:
         """Wall time outside the program's own work: runtime start-up and tear-down."""
         result, wall_s = self.verdict.result, self.measured.wall_s
         return wall_s - result.inner_s if result and result.inner_s is not None and wall_s is not None else None
+
+    def _handoffs(self) -> dict:
+        """pingpong: hand-offs per second of the program's clock, and nanoseconds per hand-off."""
+        result = self.verdict.result
+        if not result or not result.token or not result.inner_s:
+            return {"handoffs_per_s": None, "ns_per_handoff": None}
+        return {"handoffs_per_s": result.token / result.inner_s, "ns_per_handoff": 1e9 * result.inner_s / result.token}
 
     def _parallelism(self) -> float | None:
         """Effective parallelism, CPU seconds per second of the run. A container's start is the engine's time,
@@ -442,5 +472,6 @@ def _v2_meta_to_v3(meta: dict) -> dict:
 
 
 # UPGRADES[v] upgrades version v to v + 1; an older set is read through each step in turn (results/store.py).
-UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2),
-                               2: Upgrade(row=_v2_row_to_v3, meta=_v2_meta_to_v3)}
+# 3 → 4 only adds workloads and keys, so its step changes nothing: it exists so a reader of 3 refuses a set of 4.
+UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2), 2: Upgrade(row=_v2_row_to_v3, meta=_v2_meta_to_v3),
+                                3: Upgrade()}

@@ -1,4 +1,7 @@
-"""What a correct run looks like: the result file's schema, its checksums and the exact stdout it implies."""
+"""What a correct run looks like: the result file's schema, its checksums and the exact stdout it implies.
+
+The checks every workload shares live here; each workload's own (a pingpong token, a SHA-256 digest, the
+workers a crash leaves) are declared with it in polylab/workloads/catalog.py and run after these."""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from polylab.run.printed import PrintedDigest, printed_problem
+from polylab.workloads import WorkloadSpec, workload_spec
 
-CONTRACT_VERSION = 1
 INT64 = 2 ** 64
 
 
@@ -61,18 +64,19 @@ class ResultCheck:
         return [w["iterations"] for w in self.data["workers"]] if self.data else []
 
 
-def _problem(data, lang: str, workload: str, mode: str, workers: int, n: int | None) -> str | None:
+def _problem(data, lang: str, spec: WorkloadSpec, mode: str, workers: int, n: int | None) -> str | None:
+    """The first way the result breaks the universal checks, then the workload's own; None when it passes."""
     if not isinstance(data, dict):
         return "result is not a JSON object"
-    if data.get("contract") != CONTRACT_VERSION:
-        return f"contract version {data.get('contract')!r}, expected {CONTRACT_VERSION}"
+    if not spec.accepts_contract(data.get("contract")):
+        return f"contract version {data.get('contract')!r}, expected {spec.contract_expected()}"
     for key in ("lang", "runtime", "args", "workers", "elapsed_s"):
         if key not in data:
             return f"result has no '{key}'"
     if data["lang"] != lang:
         return f"result says lang {data['lang']!r}, expected {lang!r}"
     args = data["args"] if isinstance(data["args"], dict) else {}
-    for key, want in (("workload", workload), ("mode", mode), ("workers", workers), ("n", n)):
+    for key, want in (("workload", spec.name.value), ("mode", mode), ("workers", workers), ("n", n)):
         if args.get(key) != want:
             return f"result args.{key} is {args.get(key)!r}, expected {want!r}"
     if not isinstance(data["elapsed_s"], (int, float)) or data["elapsed_s"] < 0:
@@ -85,12 +89,13 @@ def _problem(data, lang: str, workload: str, mode: str, workers: int, n: int | N
             return f"worker #{position} lacks integer iterations/sum/pid"
         if not isinstance(entry.get("elapsed_s"), (int, float)):
             return f"worker #{position} lacks elapsed_s"
-        if n is not None and entry["iterations"] != n:
-            return f"worker #{position} did {entry['iterations']} iterations, expected {n}"
+        owed = spec.count_iterations(n, workers, position) if n is not None else None
+        if owed is not None and entry["iterations"] != owed:
+            return f"worker #{position} did {entry['iterations']} iterations, expected {owed}"
         if entry["sum"] != expected_sum(entry["iterations"]):
             return (f"worker #{position} checksum {entry['sum']} != c(c-1)/2 = "
                     f"{expected_sum(entry['iterations'])} for c = {entry['iterations']}")
-    return None
+    return spec.check(data)
 
 
 def check_result(path: Path, lang: str, workload: str, mode: str, workers: int, n: int | None) -> ResultCheck:
@@ -100,13 +105,14 @@ def check_result(path: Path, lang: str, workload: str, mode: str, workers: int, 
         return ResultCheck(False, "no result file written", None)
     except (OSError, ValueError) as exc:
         return ResultCheck(False, f"result file is not valid JSON: {exc}", None)
-    problem = _problem(data, lang, workload, mode, workers, n)
+    problem = _problem(data, lang, workload_spec(workload), mode, workers, n)
     return ResultCheck(problem is None, problem, data if problem is None else None)
 
 
 def check_stdout(workload: str, iterations: list[int], printed: PrintedDigest) -> str | None:
-    """stdout must hold exactly the printed partial sums (nothing at all for `sum`), checked by content."""
-    if workload == "sum":
-        return None if printed.size == 0 else f"`sum` must print nothing, got {printed.lines} lines / {printed.size} bytes"
+    """stdout must hold exactly the printed partial sums (nothing at all but for `sum-print`), checked by content."""
+    if not workload_spec(workload).prints:
+        return None if printed.size == 0 else \
+            f"`{workload}` must print nothing, got {printed.lines} lines / {printed.size} bytes"
     per_worker = [expected_print_bytes(c) for c in iterations]
     return printed_problem(printed, iterations, None if None in per_worker else sum(per_worker))

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -23,6 +23,7 @@ from polylab.run.checks import check_result, check_stdout
 from polylab.run.plan import RunSpec
 from polylab.run.printed import PrintedDigest, digest_file
 from polylab.run.reaper import child_pids, kill_run_group, reap_escaped, reap_group
+from polylab.workloads import workload_spec
 
 if TYPE_CHECKING:   # the sampler's handle is only passed through here
     from polylab.sample.sampler import RunSamples, Sampler
@@ -249,23 +250,36 @@ def _timestamp(epoch_s: float) -> str:
 
 def _judge(spec: RunSpec, launch: Launch, measured: Measured, printed: PrintedDigest | None,
            timed_out: bool) -> Verdict:
-    """Decide the status from exit, timeout, result file and stdout, most severe first."""
+    """Decide the status from exit, timeout, result file and stdout, most severe first. A workload whose
+    process may die (crash) is ok when it died without writing a result: what the runtime did is the finding."""
     unverified = ProgramResult(inner_s=None, runtime=None, iterations=None)
+    workload = workload_spec(spec.workload)
     if timed_out:
         return Verdict(Status.TIMEOUT, f"killed after the {spec.timeout_s:g} s timeout", False, unverified)
     exit_code = measured.exit_code
     if exit_code != 0:
         how = f"killed by signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
-        return Verdict(Status.FAILED, f"program failed: {how}", False, unverified)
+        if not (workload.death_is_a_finding and not launch.result_path.exists()):
+            return Verdict(Status.FAILED, f"program failed: {how}", False, unverified)
+        died = workload.outcome(None, spec.workers)
+        return _with_stdout(Verdict(Status.OK, None, False, unverified, crash=died), spec.workload, [], printed)
     checked = check_result(launch.result_path, spec.lang, spec.workload, spec.mode, spec.workers, spec.n)
     if not checked.ok:
         return Verdict(Status.INVALID, checked.problem, False, unverified)
-    result = ProgramResult(inner_s=checked.data["elapsed_s"], runtime=checked.data["runtime"],
-                           iterations=sum(checked.iterations),
-                           worker_elapsed_s=[worker["elapsed_s"] for worker in checked.data["workers"]])
+    data = checked.data
+    result = ProgramResult(inner_s=data["elapsed_s"], runtime=data["runtime"], iterations=sum(checked.iterations),
+                           worker_elapsed_s=[worker["elapsed_s"] for worker in data["workers"]],
+                           **{key: data[key] for key in workload.recorded})
+    survived = workload.outcome(data, spec.workers) if workload.death_is_a_finding else None
+    return _with_stdout(Verdict(Status.OK, None, True, result, crash=survived), spec.workload, checked.iterations,
+                        printed)
+
+
+def _with_stdout(verdict: Verdict, workload: str, iterations: list[int], printed: PrintedDigest | None) -> Verdict:
+    """An ok verdict, judged on stdout too when a sink kept it."""
     if printed is None:
-        return Verdict(Status.OK, None, True, result)
-    problem = check_stdout(spec.workload, checked.iterations, printed)
+        return verdict
+    problem = check_stdout(workload, iterations, printed)
     if problem is not None:
-        return Verdict(Status.INVALID, problem, True, result, stdout_ok=False)
-    return Verdict(Status.OK, None, True, result, stdout_ok=True)
+        return replace(verdict, status=Status.INVALID, reason=problem, stdout_ok=False)
+    return replace(verdict, stdout_ok=True)

@@ -9,9 +9,15 @@ Every process it starts announces itself on stderr (`faulty: <fault> pid=… pgi
 `faulty: child pid=… pgid=…` for each child), so a test can read the run's pids from the row's stderr tail
 and check that none of them survives the run. `--echo TEXT` (repeatable) prints its values back as one
 JSON list: a test can see exactly what argv the program received.
+
+Experiments named `v2…` answer as a contract-2 program (langs/README.md, "Contract version 2") for the
+workload asked: `v2` is correct for every workload (a crash that its process survives), the others break
+one rule each, so a test can see that the lab's check of that workload catches it. Whatever follows a `+`
+in the experiment's name is left out of the fault (`v2+native`), so one fault can run in several experiments.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -20,6 +26,7 @@ import time
 from pathlib import Path
 
 LINGER_S = 60      # how long a hang or a child lasts: far past any test timeout, but not forever if one leaks
+ELAPSED_V2_S = 0.01   # the work time a contract-2 result claims, so rates derived from it are known
 
 
 def to_int64(value):
@@ -112,6 +119,71 @@ def child_outlives(args, escape_group=False):
     write_result(args)
 
 
+def v2_result(args, tweak=None):
+    """A correct contract-2 result for args.workload (count mode), changed by tweak(result) if given."""
+    workers = [{"index": index, "pid": os.getpid(), "iterations": args.n, "elapsed_s": 0.0}
+               for index in range(args.workers)]
+    extra = {}
+    if args.workload == "pingpong":     # n hand-offs round the ring: worker i makes ceil((n - i) / N)
+        for worker in workers:
+            worker["iterations"] = max(0, -(-(args.n - worker["index"]) // args.workers))
+        extra["token"] = args.n
+    elif args.workload == "contended":
+        extra["counter"] = args.n * args.workers
+    elif args.workload == "native":
+        for worker in workers:
+            worker["digest"] = sha256_chain(worker["iterations"])
+    elif args.workload == "crash":      # worker 0 failed halfway; the process lived on
+        for worker in workers:
+            worker["finished"] = worker["index"] != 0
+        workers[0]["iterations"] = args.n // 2
+        extra["crash"] = {"worker": 0, "survived": True}
+    for worker in workers:
+        worker["sum"] = to_int64(worker["iterations"] * (worker["iterations"] - 1) // 2)
+    data = {**result(args), "contract": 2, "workers": workers, "elapsed_s": ELAPSED_V2_S, **extra}
+    if tweak:
+        tweak(data)
+    return data
+
+
+def sha256_chain(iterations):
+    """The native workload as the contract states it: hash a 64 KiB buffer, write the digest over its start."""
+    buffer, digest = bytearray(64 * 1024), b""
+    for _ in range(iterations):
+        digest = hashlib.sha256(buffer).digest()
+        buffer[0:32] = digest
+    return digest.hex()
+
+
+def write_v2(args, tweak=None):
+    Path(args.result).write_text(json.dumps(v2_result(args, tweak)))
+
+
+def v2_tweak(tweak):
+    return lambda args: write_v2(args, tweak)
+
+
+def result_then_die(args):
+    write_v2(args)
+    sys.exit(1)
+
+
+def crash_process(args):
+    say("worker 0 fails: the whole process goes down")
+    os.abort()
+
+
+def wrong_ring_share(data):
+    """The right token, but worker 0 made every hand-off."""
+    for worker in data["workers"]:
+        worker["iterations"], worker["sum"] = 0, 0
+    data["workers"][0].update(iterations=data["token"], sum=to_int64(data["token"] * (data["token"] - 1) // 2))
+
+
+def change_worker(index, **changes):
+    return lambda data: data["workers"][index].update(changes)
+
+
 FAULTS = {
     "well-behaved": write_result,
     "exit-nonzero": exit_nonzero,
@@ -130,6 +202,17 @@ FAULTS = {
     "print-drop-line": lambda args: print_damaged(args, lambda lines: lines.pop()),
     "print-repeat-line": lambda args: print_damaged(args, lambda lines: lines.append(lines[-1])),
     "print-torn-halves": lambda args: print_damaged(args, torn_halves),
+    # contract 2, count mode; each wrong one is meant for one workload
+    "v2": write_v2,
+    "v2-as-contract-1": v2_tweak(lambda data: data.update(contract=1)),
+    "v2-wrong-token": v2_tweak(lambda data: data.update(token=data["token"] + 1)),
+    "v2-wrong-ring-share": v2_tweak(wrong_ring_share),
+    "v2-lost-update": v2_tweak(lambda data: data.update(counter=data["counter"] - 1)),
+    "v2-wrong-digest": v2_tweak(change_worker(1, digest=sha256_chain(1))),
+    "v2-crash-dies": crash_process,
+    "v2-crash-result-then-dies": result_then_die,
+    "v2-crash-all-finished": v2_tweak(change_worker(0, finished=True)),
+    "v2-crash-wrong-sum": v2_tweak(change_worker(1, sum=1)),
 }
 SINK_SUFFIXES = ("-on-pipe", "-on-file", "-on-tty")
 
@@ -144,7 +227,7 @@ def main():
     parser.add_argument("--echo", action="append", default=[])
     args = parser.parse_args()
     experiment = Path(args.result).name.split(".")[0]
-    fault = experiment
+    fault = experiment.split("+")[0]
     for suffix in SINK_SUFFIXES:
         fault = fault.removesuffix(suffix)
     if fault not in FAULTS:

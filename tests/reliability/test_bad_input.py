@@ -59,7 +59,8 @@ def test_unknown_workload(session):
     session.add_language()
     done, config = run_with(session, workload="summ")
     assert single_error_line(done) == (f"error: ==> File {config} ==> At profile 'p' / experiment 'well-behaved' "
-                                       "==> At key: workload =====> Expected one of sum, sum-print, got 'summ'")
+                                       "==> At key: workload =====> Expected one of sum, sum-print, pingpong, contended, io, "
+                                       "native, crash, got 'summ'")
 
 
 @pytest.mark.parametrize("changes, problem", [
