@@ -207,9 +207,6 @@ static void format_double(char *text, size_t size, double value) {
     }
 }
 
-/* Contract 1's workloads still say 1: their results are unchanged, and contract-1 readers accept them. */
-static int contract(Workload workload) { return workload == SUM || workload == SUM_PRINT ? 1 : 2; }
-
 /* The workload's keys after workers[] (pingpong's final token, the contended counter, crash's outcome). */
 static void write_extras(FILE *f, const Args *args, const Worker *workers, int64_t counter) {
     if (args->workload == PINGPONG) {
@@ -239,7 +236,7 @@ static void write_result(const Args *args, const Worker *workers, int64_t counte
     if (args->by_count) snprintf(n, sizeof n, "%" PRId64, args->n);
     else format_double(seconds, sizeof seconds, args->seconds);
     format_double(elapsed_text, sizeof elapsed_text, elapsed);
-    fprintf(f, "{\n  \"contract\": %d,\n  \"lang\": \"c\",\n", contract(args->workload));
+    fprintf(f, "{\n  \"contract\": 2,\n  \"lang\": \"c\",\n");
     fprintf(f, "  \"runtime\": {\"name\": \"gcc\", \"version\": \"%s\"},\n", __VERSION__);
     fprintf(f, "  \"args\": {\"workload\": \"%s\", \"mode\": \"%s\", \"workers\": %ld, \"n\": %s, \"seconds\": %s},\n",
             WORKLOAD_NAMES[args->workload], args->threads ? "threads" : "processes", args->workers, n, seconds);

@@ -219,9 +219,7 @@ static partial class Program
     static string ResultJson(Options o, WorkerResult[] results, long counter, double elapsed)
     {
         var j = new StringBuilder();
-        // Contract 1's workloads still say 1: their results are unchanged, and contract-1 readers accept them.
-        int contract = o.Workload == "sum" || o.Workload == "sum-print" ? 1 : 2;
-        j.Append("{\n  \"contract\": ").Append(contract).Append(",\n  \"lang\": \"csharp\",\n");
+        j.Append("{\n  \"contract\": 2,\n  \"lang\": \"csharp\",\n");
         j.AppendFormat(Inv, "  \"runtime\": {{\"name\": {0}, \"version\": {1}}},\n",
             JsonString(IsMono ? "mono" : ".NET"), JsonString(RuntimeVersion()));
         j.AppendFormat(Inv, "  \"args\": {{\"workload\": {0}, \"mode\": {1}, \"workers\": {2}, \"n\": {3}, \"seconds\": {4}}},\n",

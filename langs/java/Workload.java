@@ -175,9 +175,7 @@ public final class Workload {
     static String resultJson(Args args, Worker[] workers, long counter, double elapsed) throws IOException {
         StringBuilder b = new StringBuilder();
         b.append("{\n");
-        // Contract 1's workloads still say 1: their results are unchanged, and contract-1 readers accept them.
-        b.append("  \"contract\": ").append(List.of("sum", "sum-print").contains(args.workload()) ? 1 : 2)
-                .append(",\n");
+        b.append("  \"contract\": 2,\n");
         b.append("  \"lang\": \"java\",\n");
         b.append("  \"runtime\": {\"name\": ").append(jsonString(System.getProperty("java.vm.name", "OpenJDK")))
                 .append(", \"version\": ").append(jsonString(System.getProperty("java.version"))).append("},\n");

@@ -278,8 +278,6 @@ fn result_json(args: &Args, workers: &[Worker], counter: i64, elapsed: f64) -> R
         Limit::Count(n) => (n.to_string(), "null".to_string()),
         Limit::Seconds(s) => ("null".to_string(), format!("{s:?}")),
     };
-    // Contract 1's workloads still say 1: their results are unchanged, and contract-1 readers accept them.
-    let contract = if matches!(args.workload, Workload::Sum | Workload::SumPrint) { 1 } else { 2 };
     let extra = match args.workload {
         Workload::Pingpong => {
             let token = workers.iter().find_map(|w| w.token).ok_or("no worker saw the token's final value")?;
@@ -291,7 +289,7 @@ fn result_json(args: &Args, workers: &[Worker], counter: i64, elapsed: f64) -> R
     };
     let rows: Vec<String> = workers.iter().map(|w| format!("    {}", entry_json(w, false))).collect();
     Ok(format!(
-        "{{\n  \"contract\": {contract},\n  \"lang\": \"rust\",\n  \"runtime\": {{\"name\": \"rustc\", \"version\": \"{}\"}},\n  \
+        "{{\n  \"contract\": 2,\n  \"lang\": \"rust\",\n  \"runtime\": {{\"name\": \"rustc\", \"version\": \"{}\"}},\n  \
          \"args\": {{\"workload\": \"{}\", \"mode\": \"{}\", \"workers\": {}, \"n\": {n}, \"seconds\": {seconds}}},\n  \
          \"workers\": [\n{}\n  ],\n{extra}  \"elapsed_s\": {elapsed:?}\n}}\n",
         compiler_version(),
