@@ -132,7 +132,7 @@ final class Work {
             }
         }
         // Using s (and i) in the result keeps the JIT from dropping the loop.
-        return Workload.Worker.of(index, args, i, s, start);
+        return Workload.Worker.of(index, args, i, s, secondsSince(start));
     }
 
     /** io, native, contended and crash: one step per iteration (a 1 ms sleep, a 64 KiB hash, a locked increment
@@ -174,11 +174,15 @@ final class Work {
             }
             s += i;
         }
-        Workload.Worker w = Workload.Worker.of(index, args, i, s, start);
+        Workload.Worker w = Workload.Worker.of(index, args, i, s, secondsSince(start));
         if (sha256 != null) {
             w = w.withDigest(i == 0 ? "" : HexFormat.of().formatHex(buffer, 0, 32));
         }
         return w;
+    }
+
+    static double secondsSince(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
     }
 
     private static MessageDigest sha256() {
@@ -231,6 +235,6 @@ final class Work {
                 token = ring.receive();
             }
         }
-        return Workload.Worker.of(index, args, handoffs, s, start).withToken(finalToken);
+        return Workload.Worker.of(index, args, handoffs, s, secondsSince(start)).withToken(finalToken);
     }
 }

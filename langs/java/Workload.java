@@ -36,10 +36,11 @@ public final class Workload {
      *  (pingpong: the token's final value, seen by one worker) are null where they do not apply. */
     record Worker(int index, long pid, long iterations, long sum, double elapsedS, Boolean finished, String digest,
                   Long token) {
-        static Worker of(int index, Args args, long iterations, long sum, long startNanos) {
-            double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        /** elapsedS is read by the caller: calling of() first loads this class, milliseconds of JVM work that
+         *  must not count as the worker's. */
+        static Worker of(int index, Args args, long iterations, long sum, double elapsedS) {
             Boolean finished = args.workload().equals("crash") ? Boolean.TRUE : null;
-            return new Worker(index, PID, iterations, sum, elapsed, finished, null, null);
+            return new Worker(index, PID, iterations, sum, elapsedS, finished, null, null);
         }
 
         /** The entry of a worker that died before it could report (the crash workload's worker 0). */
