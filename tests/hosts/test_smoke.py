@@ -90,11 +90,15 @@ def test_progress_is_one_line_per_finished_run_prefixed_by_host(smoke):
         assert all(line.endswith(" s") and ": ok " in line for line in progress)
 
 
-def test_each_host_gets_its_report(smoke):
+def test_one_report_sets_the_hosts_side_by_side(smoke):
+    """One report for the merged set, with its Machines section; `host` is a column of its tables."""
     results, _ = smoke
-    for name in HOSTS:
-        assert (results / "hosts" / name / "report.html").stat().st_size > 10_000
-        assert "Wall time" in (results / "hosts" / name / "summary.md").read_text()
+    page = (results / "report.html").read_text()
+    assert ">Machines</h2>" in page and ">Each host against h1</h3>" in page and "Wall time" in page
+    assert all(f"Go @ {name}" in page for name in HOSTS)          # each host's runs are its own
+    assert not any((results / "hosts" / name / "report.html").exists() for name in HOSTS)
+    table = pd.read_csv(results / "runs.csv")
+    assert set(table["host"]) == set(HOSTS) and (table["run_id"].str.split("/").str[0] == table["host"]).all()
 
 
 def test_nothing_is_left_running(smoke, ssh_hosts):
