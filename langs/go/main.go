@@ -103,9 +103,6 @@ func main() {
 		Workers:  workers,
 		ElapsedS: time.Since(start).Seconds(),
 	}
-	if contract1[args.Workload] {
-		res.Contract = 1
-	}
 	switch args.Workload {
 	case "pingpong":
 		var token int64

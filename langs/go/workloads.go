@@ -31,8 +31,6 @@ var workloads = map[string]func(index int, args Args, sh *shared, w *Worker){
 	"crash":     crashLoop,
 }
 
-// contract1 are the workloads of contract version 1, whose results still say 1.
-var contract1 = map[string]bool{"sum": true, "sum-print": true}
 
 // unsupported says why the program will not run these settings (the lab never asks for them), or "".
 func unsupported(args Args) string {

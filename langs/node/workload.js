@@ -100,7 +100,7 @@ function workerJson(w) {
 
 function resultJson(args, workers, elapsed, extra) {
   const fields = {
-    contract: workloads.CONTRACT_1.includes(args.workload) ? 1 : 2,
+    contract: 2,
     lang: 'node',
     runtime: { name: 'node', version: process.versions.node },
     args: { workload: args.workload, mode: args.mode, workers: args.workers, n: args.n, seconds: args.seconds },

@@ -19,7 +19,6 @@ const BLOCK = 4096;
 const PINGPONG_CLOCK_EVERY = 1024; // worker 0 reads the clock once per this many of its hand-offs
 const STOP = -1n; // the pingpong token that tells the ring to stop (real tokens are >= 0)
 const NATIVE_BUFFER_BYTES = 64 * 1024;
-const CONTRACT_1 = ['sum', 'sum-print'];
 const RING_FDS = [4, 5]; // a processes-mode pingpong child's inbox and outbox (3 is the IPC channel)
 
 const wrap = (s, partial) => BigInt.asIntN(64, s + BigInt(partial));
@@ -310,5 +309,5 @@ function topLevel(workload, entries, data) {
 }
 
 module.exports = {
-  CONTRACT_1, LOOPS, RING_FDS, childShared, pipeRing, threadShared, threadsData, topLevel, unfinished, unsupported, work,
+  LOOPS, RING_FDS, childShared, pipeRing, threadShared, threadsData, topLevel, unfinished, unsupported, work,
 };

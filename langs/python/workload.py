@@ -227,7 +227,7 @@ def main():
     if failed != ([0] if args.workload == "crash" else []):  # crash: worker 0, on purpose
         sys.exit(f"workload: worker(s) {failed} failed")
     write_json_atomic(args.result, {
-        "contract": 1 if args.workload in workloads.CONTRACT_1 else 2,
+        "contract": 2,
         "lang": "python",
         "runtime": runtime,
         "args": {

@@ -19,7 +19,6 @@ STOP = -1  # the pingpong token that tells the ring to stop (real tokens are >= 
 NATIVE_BUFFER_BYTES = 64 * 1024
 TOKEN = struct.Struct("<q")  # the pingpong token on a pipe: 8 bytes, a little-endian int64
 
-CONTRACT_1 = ("sum", "sum-print")
 THREADS_ONLY = ("contended",)  # processes share no heap, so there is no counter to contend for
 
 
