@@ -1,0 +1,61 @@
+"""Claims (a)-(c) on the article's printing workload, judged apart from sum; the sentence of what that experiment
+measured, computed from the set; and the one-line pointer of a set that ran every configuration once."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis import claims, claims_printing
+from analysis.claims import CONTRADICTED, SUPPORTED
+from analysis.load import load_results
+
+
+def _judged(results) -> dict:
+    return {claim.key: claim for claim in claims.evaluate(results) if claim.key.endswith("-print")}
+
+
+def test_printing_claims_are_judged_on_sum_print_only(default_results):
+    judged = _judged(default_results)
+    assert {key: claim.verdict for key, claim in judged.items()} == {
+        "a-print": SUPPORTED, "b-print": CONTRADICTED, "c-print": CONTRADICTED}
+    assert judged["b-print"].by_variant == {"C#": CONTRADICTED, "Go": CONTRADICTED, "Java": CONTRADICTED}
+    groups = judged["b-print"].evidence["group"]
+    assert groups.str.endswith("· threads · 8 workers · print").all() and len(groups) == 3
+    sum_groups = next(c for c in claims.evaluate(default_results) if c.key == "b").evidence["group"]
+    assert sum_groups.str.endswith("· cpu").all()    # and sum's own claim has no printing group
+
+
+def test_the_sentence_says_the_multithreaded_runtimes_did_not_spread_while_printing(default_results):
+    finding = claims_printing.article_experiment_finding(default_results)
+    assert "8 threads printing" in finding and "experiment 'print'" in finding
+    assert "threads did not spread (C# 1.4" in finding and "under 1.8" in finding
+    assert "stayed on one core (Python 0.7" in finding and "console's write path" in finding
+
+
+def test_the_sentence_says_python_left_one_core_when_its_runs_did(make_set):
+    results = load_results(make_set(gil=False, print_slows=False, workers=(1, 8)))
+    finding = claims_printing.article_experiment_finding(results)
+    assert "threads spread (C# 1.9" in finding and "did not stay on one core (Python 1.9" in finding
+    assert _judged(results)["a-print"].verdict == CONTRADICTED
+
+
+def test_a_set_without_printing_runs_has_no_sentence(make_set):
+    results = load_results(make_set(workers=(1,)))   # print runs at 1 worker: nothing to spread
+    assert claims_printing.article_experiment_finding(results) is None
+
+
+@pytest.mark.parametrize("reps, pointed", [(1, True), (2, False)])
+def test_a_one_run_set_points_to_the_claims_profile(make_set, reps, pointed):
+    note = claims_printing.single_run_note(load_results(make_set(reps=reps, workers=(2,), failures=False)))
+    assert (note is not None) == pointed
+    if pointed:
+        assert "invoke all --profile claims" in note and f"fewer than {claims.MIN_REPS} times" in note
+
+
+def test_the_report_of_a_one_run_set_shows_the_pointer_not_the_verdicts(make_set, tmp_path):
+    from analysis import report
+    from analysis.document import to_markdown
+    results = load_results(make_set(reps=1, workers=(2,), failures=False))
+    markdown = to_markdown(report.build_document(results, [], claims.evaluate(results)), tmp_path)
+    assert "invoke all --profile claims" in markdown and "In the article's own experiment" in markdown
+    assert "(a) Python threads use one core" not in markdown and "Verdict: " not in markdown
