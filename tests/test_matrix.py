@@ -1,6 +1,7 @@
 """The matrix loop: rows are kept when the disk fills mid-matrix, and the error is one clear message; one pass
 plans the runs once and hands the plan down."""
 
+import ctypes
 import errno
 import json
 
@@ -61,3 +62,6 @@ def test_one_pass_plans_once_and_the_matrix_runs_that_plan(tmp_path, monkeypatch
     rows = store.read_runs(out)
     assert [r["run_id"] for r in rows] == [f"x.python:cpython.threads.w1.r{k}" for k in (1, 2, 3)]
     assert json.loads((out / "meta.json").read_text())["planned_runs"] == 3
+    flag = ctypes.c_int(-1)
+    ctypes.CDLL(None).prctl(37, ctypes.byref(flag), 0, 0, 0)   # PR_GET_CHILD_SUBREAPER
+    assert flag.value == 0     # the matrix was a subreaper while it ran, not for the rest of this process's life

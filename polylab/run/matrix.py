@@ -24,7 +24,7 @@ from polylab.run.backends import BuildError, BuildOutcome, Detection, LaunchSpec
 from polylab.run.lab import Choice, Lab
 from polylab.run.machine import describe
 from polylab.run.plan import RunSpec
-from polylab.run.reaper import become_subreaper
+from polylab.run.reaper import subreaper
 from polylab.run.runner import execute
 from polylab.sample import perfstat
 
@@ -140,10 +140,9 @@ def run_matrix(matrix: MatrixPlan, builds: dict[str, BuildOutcome | BuildError])
 def _execute_all(lab, todo, by_key, builds, out) -> int:
     handler = _interrupt_once()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    become_subreaper()
     bad = 0
     try:
-        with ExitStack() as stack, MatrixProgress(sum(map(expected_seconds, todo)), len(todo)) as progress:
+        with subreaper(), ExitStack() as stack, MatrixProgress(sum(map(expected_seconds, todo)), len(todo)) as progress:
             samplers: dict = {}
             for spec in todo:
                 choice = by_key[spec.key]

@@ -9,21 +9,34 @@ from __future__ import annotations
 
 import ctypes
 import os
+from contextlib import contextmanager
 import signal
 import time
 
 import psutil
 
-PR_SET_CHILD_SUBREAPER = 36
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 SETTLE_TIMEOUT_S = 5.0
 
 
-def become_subreaper() -> bool:
+@contextmanager
+def subreaper():
+    """Be a child subreaper while the block runs, then what the process was before: a matrix run from a
+    longer-lived process (a test session, say) must not leave it adopting the orphans of everything it
+    starts afterwards. Where prctl is unavailable the block runs without it."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        before = ctypes.c_int(0)
+        usable = libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(before), 0, 0, 0) == 0
     except (OSError, AttributeError):
-        return False
+        usable = False
+    if usable:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        yield
+    finally:
+        if usable:
+            libc.prctl(PR_SET_CHILD_SUBREAPER, before.value, 0, 0, 0)
 
 
 def _group_exists(pgid: int) -> bool:
