@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import warnings
 
 import pandas as pd
 import pytest
@@ -181,3 +182,54 @@ def test_an_older_set_goes_through_the_registered_upgrade(tmp_path, monkeypatch)
     upgraded, current = load_results(folder), load_results(FIXTURES / "v1-smoke")
     assert upgraded.meta["profile"] == "up" and upgraded.meta["schema_version"] == schema.SCHEMA_VERSION
     pd.testing.assert_frame_equal(upgraded.runs, current.runs)
+
+
+ROW = '{"run_id": "cpu.go.threads.w1.r%d", "schema_version": 4}'
+
+
+def _runs_file(folder, text: bytes):
+    folder.mkdir()
+    (folder / "runs.jsonl").write_bytes(text)
+    return folder
+
+
+def test_lines_that_hold_no_row_are_skipped_counted_and_named(tmp_path):
+    """Not JSON, not an object, an object without a run id, not UTF-8, an empty line: each is skipped, by number."""
+    lines = [ROW % 1, "{torn", "[1, 2]", '{"status": "ok"}', ROW % 2, "\udcff", "", ROW % 3]
+    text = "\n".join(lines).encode("utf-8", "surrogateescape") + b"\n"
+    folder = _runs_file(tmp_path / "set", text)
+    with pytest.warns(store.DamagedResults) as caught:
+        read = store.read_run_rows(folder)
+    assert [str(w.message) for w in caught] == [f"{folder / 'runs.jsonl'}: skipped 5 unreadable lines (lines 2, 3, "
+                                                f"4, 6, 7); a run written there counts as not run"]
+    assert read.skipped_lines == (2, 3, 4, 6, 7)
+    assert [row["run_id"] for row in read.rows] == [f"cpu.go.threads.w1.r{k}" for k in (1, 2, 3)]
+
+
+def test_a_torn_last_line_is_dropped_without_a_word(tmp_path):
+    folder = _runs_file(tmp_path / "set", f"{ROW % 1}\n{ROW % 2}\n{{\"run_id\": \"cpu.go".encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read = store.read_run_rows(folder)
+    assert read.skipped_lines == () and [row["run_id"] for row in read.rows] == ["cpu.go.threads.w1.r1",
+                                                                                 "cpu.go.threads.w1.r2"]
+
+
+def test_the_warning_lists_ten_line_numbers_at_most():
+    assert store.skipped_lines_text(range(1, 14)) == ("13 unreadable lines (lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 "
+                                                      "and 3 more)")
+
+
+@pytest.mark.parametrize("text, problem", [
+    (b'{"schema_version": 4,', "Expecting property name enclosed in double quotes: line 1 column 22 (char 21)"),
+    (b'{"profile": "\xff"}', "'utf-8' codec can't decode byte 0xff in position 13: invalid start byte"),
+    (b"[1, 2]", "it holds a JSON list, not an object"),
+], ids=["cut short", "not UTF-8", "not an object"])
+def test_a_damaged_meta_json_is_one_line_naming_it(tmp_path, text, problem):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "meta.json").write_bytes(text)
+    with pytest.raises(UserError) as caught:
+        store.read_meta(folder)
+    assert str(caught.value) == (f"{folder / 'meta.json'} cannot be read: {problem} — the set cannot be interpreted "
+                                 f"without it")

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from polylab.config.errors import UserError
-from polylab.results.schema import META, PARTS, RAW, RUNS, SCHEMA_VERSION, UPGRADES, RunRecord
+from polylab.results.schema import META, PARTS, RAW, RUN_ID, RUNS, SCHEMA_VERSION, UPGRADES, RunRecord
 
 # A quick-profile set takes a few MiB; below this much free space a matrix would likely be cut short.
 MIN_FREE_BYTES = 32 * 2**20
@@ -94,13 +96,29 @@ def _current(record: dict, kind: str, path: Path) -> dict:
     return {**record, "schema_version": SCHEMA_VERSION} if version != SCHEMA_VERSION else record
 
 
+class DamagedResults(UserWarning):
+    """Part of a results set could not be read and was left out; the rest is read."""
+
+
 def read_meta(directory: Path) -> dict:
+    """meta.json ({} where there is none). Without it a set cannot be read: its machine, toolchains and config
+    explain every row, so a damaged one is an error, not something to skip."""
     path = directory / META
     try:
-        meta = json.loads(path.read_text())
+        meta = json.loads(path.read_bytes())
     except FileNotFoundError:
         return {}
+    except ValueError as exc:    # not JSON, or not UTF-8
+        raise UserError(f"{path} cannot be read: {_one_line(exc)} — the set cannot be interpreted without "
+                        f"it") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"{path} cannot be read: it holds a JSON {type(meta).__name__}, not an object — the set "
+                        f"cannot be interpreted without it")
     return _current(meta, "meta", path)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
 
 
 def _cut_torn_line(fd: int) -> None:
@@ -122,17 +140,55 @@ def append_run(directory: Path, record: RunRecord) -> None:
         os.close(fd)
 
 
-def read_runs(directory: Path) -> list[dict]:
-    """Every complete row, as the current version has it; a torn last line (the process died mid-write) is
-    ignored."""
+@dataclass(frozen=True)
+class RunRows:
+    """runs.jsonl as read: its rows, and the numbers (from 1) of the lines that held no row and were skipped."""
+
+    rows: list[dict]
+    skipped_lines: tuple[int, ...] = ()
+
+
+def _row(line: bytes) -> dict | None:
+    try:
+        row = json.loads(line)
+    except ValueError:           # not JSON, or not UTF-8
+        return None
+    return row if isinstance(row, dict) and isinstance(row.get(RUN_ID), str) else None
+
+
+def read_run_rows(directory: Path) -> RunRows:
+    """Every row, as the current version has it. A line that holds no row is skipped and counted, with a warning
+    that names it; a torn last line (no newline: the process died mid-write, losing the run in flight, and the
+    next append cuts it) is dropped without a word."""
     path = directory / RUNS
     if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
+        return RunRows([])
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    torn = lines.pop()           # b"" when the file ends with its newline
+    rows, skipped = [], []
+    for number, line in enumerate(lines, start=1):
+        row = _row(line)
+        if row is None:
+            skipped.append(number)
+        else:
+            rows.append(_current(row, "row", path))
+    if torn and (row := _row(torn)) is not None:    # a last row written without its newline (by hand) still counts
         rows.append(_current(row, "row", path))
-    return rows
+    if skipped:   # warned from here, not from the caller: Python shows a text once per place, so two reads warn once
+        warnings.warn(f"{path}: skipped {skipped_lines_text(skipped)}; a run written there counts as not run",
+                      DamagedResults)
+    return RunRows(rows, tuple(skipped))
+
+
+def skipped_lines_text(numbers) -> str:
+    """'1 unreadable line (line 7)', '3 unreadable lines (lines 2, 5, 9)', at most ten numbers listed."""
+    numbers = list(numbers)
+    shown = ", ".join(map(str, numbers[:10])) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
+    plural = "s" if len(numbers) > 1 else ""
+    return f"{len(numbers)} unreadable line{plural} (line{plural} {shown})"
+
+
+def read_runs(directory: Path) -> list[dict]:
+    """The rows of read_run_rows (which warns about the lines it skipped)."""
+    return read_run_rows(directory).rows
