@@ -313,6 +313,8 @@ def unmet_need(spec: ClaimSpec, results: ResultsSet) -> str | None:
     if spec.needs_cores and results.cores < 2:
         return f"the machine has {results.cores} core: parallelism cannot show"
     if spec.needs_samples and (results.samples.empty or results.threads.empty):
+        if results.unreadable:   # a sample table that could not be read says why
+            return f"{'; '.join(results.unreadable.values())} — this claim needs the per-core and per-thread samples"
         return "no samples: this claim needs the per-core and per-thread samples"
     if spec.needs_headline and tidy.headline(results) is None:
         return "no measured run: this claim looks at the headline experiment's runs"

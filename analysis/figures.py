@@ -12,6 +12,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from polylab.results.schema import SAMPLES, THREADS
+
 from . import plots, tidy
 from .load import ResultsSet, ordered
 
@@ -47,7 +49,7 @@ def _headline_or_fail(results: ResultsSet) -> tidy.Headline:
 
 def _representatives(results: ResultsSet) -> tuple[tidy.Headline, pd.DataFrame]:
     if not results.has_samples:
-        raise NoData(NO_SAMPLES)
+        raise NoData(results.unreadable.get(SAMPLES, NO_SAMPLES))
     head = _headline_or_fail(results)
     chosen = tidy.representative(tidy.headline_runs(results, head), set(results.samples["run_id"]),
                                  tidy.quiet_runs(results))
@@ -123,7 +125,7 @@ def context_switches(results: ResultsSet) -> Drawn:
 
 def migrations(results: ResultsSet) -> Drawn:
     if results.threads.empty:
-        raise NoData(NO_THREADS)
+        raise NoData(results.unreadable.get(THREADS, NO_THREADS))
     head = _headline_or_fail(results)
     threads = tidy.thread_stats(results, tidy.headline_runs(results, head))
     busy = threads[threads["busy"]]

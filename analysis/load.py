@@ -10,11 +10,13 @@ schema declares them (statuses from best to worst).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from polylab.results import store
 from polylab.results.schema import (ROW_KEYS, RUN_COLUMNS, RUN_ID, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS, THREADS,
@@ -32,13 +34,17 @@ COUNTS = ["workers", "rep"]   # never missing: whole numbers that stay whole
 
 @dataclass(frozen=True)
 class ResultsSet:
-    """One results folder, loaded: `runs` has every row of runs.jsonl (warm-ups and failures included)."""
+    """One results folder, loaded: `runs` has every row of runs.jsonl (warm-ups and failures included).
+    What could not be read is left out and listed: `skipped_lines` of runs.jsonl, and `unreadable` sample
+    tables (file name → why; their table is then empty)."""
 
     directory: Path
     meta: dict
     runs: pd.DataFrame
     samples: pd.DataFrame
     threads: pd.DataFrame
+    skipped_lines: tuple[int, ...] = ()
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     @property
     def machine(self) -> dict:
@@ -95,11 +101,28 @@ def experiment_order(meta: dict, seen) -> list[str]:
     return declared + sorted(set(str(x) for x in seen if pd.notna(x)) - set(declared))
 
 
-def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
-    frame = pd.read_parquet(path) if path.exists() and path.stat().st_size else pd.DataFrame()
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype({"run_id": "object"})
-    return frame[columns]
+SAMPLE_TYPES = {"t_s": "float64", "core": "int64", "system_pct": "float64", "workload_pct": "float64"}
+THREAD_TYPES = {"t_s": "float64", "core": "int64", "cpu_s": "float64", "tid": "int64", "pid": "int64",
+                "ctx_voluntary": "float64", "ctx_involuntary": "float64", "migrations": "float64"}
+
+
+def _read_table(path: Path, columns: list[str], types: dict) -> tuple[pd.DataFrame, str | None]:
+    """A sample table, typed, and None; where the file cannot be read, an empty table and why (the runs are
+    read all the same, and what needs the table says why it has none)."""
+    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype({RUN_ID: "object", **types})
+    try:
+        frame = pd.read_parquet(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+        missing = [column for column in columns if column not in frame]
+        if frame.empty:
+            return empty, None
+        if missing:
+            raise ValueError(f"it has no column {', '.join(missing)}")
+        return frame[columns].astype(types), None
+    except (pa.ArrowException, ValueError, TypeError, OSError) as exc:   # pyarrow's ArrowInvalid is a ValueError
+        reason = " ".join(str(exc).split()).split(f"'{path}': ", 1)[-1].rstrip(".")   # pyarrow names the path too
+        warnings.warn(f"{path} could not be read: {reason}; the figures and claims that need it are left out, "
+                      f"saying why", store.DamagedResults)
+        return empty, f"{path.name} could not be read: {reason}"
 
 
 def type_runs(rows: list[dict], meta: dict) -> pd.DataFrame:
@@ -150,14 +173,13 @@ def derive(runs: pd.DataFrame, machine_cores_count: int) -> pd.DataFrame:
 
 def load_results(directory: Path) -> ResultsSet:
     directory = Path(directory)
-    meta = store.read_meta(directory)
-    runs = type_runs(store.read_runs(directory), meta)
-    samples = _read_parquet(directory / SAMPLES, [RUN_ID, *SAMPLE_COLUMNS])
-    threads = _read_parquet(directory / THREADS, [RUN_ID, *THREAD_COLUMNS])
-    samples = samples.astype({"t_s": "float64", "core": "int64", "system_pct": "float64", "workload_pct": "float64"})
+    meta = store.read_meta(directory)    # first: a set without a readable meta.json is not read further
+    read = store.read_run_rows(directory)
+    runs = type_runs(read.rows, meta)
+    samples, samples_problem = _read_table(directory / SAMPLES, [RUN_ID, *SAMPLE_COLUMNS], SAMPLE_TYPES)
+    threads, threads_problem = _read_table(directory / THREADS, [RUN_ID, *THREAD_COLUMNS], THREAD_TYPES)
     # Only the cores the runs could use: on a machine lent in part (a container, taskset) the others are noise.
     samples = samples[samples["core"].isin(usable_core_ids(meta.get("machine", {})))].reset_index(drop=True)
-    threads = threads.astype({"t_s": "float64", "core": "int64", "cpu_s": "float64", "tid": "int64",
-                              "pid": "int64", "ctx_voluntary": "float64", "ctx_involuntary": "float64",
-                              "migrations": "float64"})
-    return ResultsSet(directory, meta, runs, samples, threads)
+    unreadable = {name: problem for name, problem in ((SAMPLES, samples_problem), (THREADS, threads_problem))
+                  if problem}
+    return ResultsSet(directory, meta, runs, samples, threads, read.skipped_lines, unreadable)

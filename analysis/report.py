@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from polylab.console import say
-from polylab.results.store import atomic_write_text
+from polylab.results.schema import RUNS, SAMPLES, THREADS
+from polylab.results.store import atomic_write_text, skipped_lines_text
 
 from . import claims as claims_module
 from . import tidy
@@ -39,8 +40,9 @@ def _overview(results: ResultsSet) -> list:
         f"Headline experiment (figures of one run per language and mode): {head.label()}." if head else
         "No measured run: the figures and claims are left out.",
         "Per-core samples: " + ("present." if results.has_samples else
-                                "none (figures that need them say 'no samples'; claims that need them are "
-                                "inconclusive)."),
+                                f"{results.unreadable.get(SAMPLES, 'none')} (figures that need them say why they "
+                                "are left out; claims that need them are inconclusive)."),
+        *_unread_data(results),
     ]
     window = tidy.window_stats(results)
     noisy = window[window["other_load_cores"] > tidy.QUIET_OTHER_LOAD]
@@ -50,6 +52,18 @@ def _overview(results: ResultsSet) -> list:
                      f"{noisy['other_load_cores'].max():.2f}). Claims (a)–(c) and (e) set them aside; see the 'rest of "
                      f"machine' panels.")
     return [Bullets(facts)]
+
+
+def _unread_data(results: ResultsSet) -> list[str]:
+    """What the set holds that could not be read, beyond the per-core samples (said above): left out, said here."""
+    notes = []
+    if THREADS in results.unreadable:
+        notes.append(f"Per-thread samples: {results.unreadable[THREADS]}; the figures and claims that need them say "
+                     f"so.")
+    if results.skipped_lines:
+        notes.append(f"{RUNS}: skipped {skipped_lines_text(results.skipped_lines)}; a run written there is not in "
+                     f"this report.")
+    return notes
 
 
 def _verdicts_table(claims: list) -> Table:
