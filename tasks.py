@@ -18,7 +18,9 @@ COMMON_HELP = {
     "config": "experiments file (default: experiments.yaml)",
     "backend": "local, container or auto (default: the config's `backend`, auto)",
     "strict": "a missing toolchain is an error instead of a skipped language",
-    "resume": "continue an interrupted set: DIR, or 'latest'; runs only what is missing",
+    "resume": "continue an interrupted set: DIR, or 'latest'; runs only what is missing, with the set's profile, "
+              "experiments and languages (another one is refused)",
+    "extend": "with --resume: add the languages that --langs names beyond the set's to it",
     "image": "LANG=IMAGE: use this container image for LANG (repeatable; e.g. a locally built one)",
 }
 
@@ -26,12 +28,13 @@ COMMON_HELP = {
 # No automatic short flags for the two matrix tasks: --hosts would take -h from --help.
 @task(help={**COMMON_HELP, **on_hosts.HELP}, optional=["resume"], iterable=["image"], auto_shortflags=False)
 def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None,
-        hosts=None, serial=False, inventory=None, accept_new_host_keys=False):
+        extend=False, hosts=None, serial=False, inventory=None, accept_new_host_keys=False):
     """Build every language, run the profile's matrix with sampling, and write the report."""
     from analysis.report import build_report
     directory, code = on_hosts.run(cli.run, hosts=hosts, serial=serial, inventory=inventory,
                                    accept_new_host_keys=accept_new_host_keys, profile=profile, langs=langs, out=out,
-                                   config=config, backend=backend, strict=strict, resume=resume, images=image)
+                                   config=config, backend=backend, strict=strict, resume=resume, images=image,
+                                   extend=extend)
     if not cli.interrupted(code):
         with cli.user_errors():
             for folder in on_hosts.report_folders(directory):
@@ -41,11 +44,12 @@ def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict
 
 @task(help={**COMMON_HELP, **on_hosts.HELP}, optional=["resume"], iterable=["image"], auto_shortflags=False)
 def run(c, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None, image=None,
-        hosts=None, serial=False, inventory=None, accept_new_host_keys=False):
+        extend=False, hosts=None, serial=False, inventory=None, accept_new_host_keys=False):
     """Build (cached) and run the profile's matrix, without the report."""
     directory, code = on_hosts.run(cli.run, hosts=hosts, serial=serial, inventory=inventory,
                                    accept_new_host_keys=accept_new_host_keys, profile=profile, langs=langs, out=out,
-                                   config=config, backend=backend, strict=strict, resume=resume, images=image)
+                                   config=config, backend=backend, strict=strict, resume=resume, images=image,
+                                   extend=extend)
     cli.exit_for(code, directory)
 
 

@@ -22,6 +22,7 @@ from polylab.run.lab import (ROOT, build_all, choose, fetch_absent, langs_folder
                              parse_lang_list, select_langs, usable)
 from polylab.run.matrix import EXIT_SIGINT, EXIT_SIGTERM, MatrixPlan, run_matrix
 from polylab.run.plan import plan
+from polylab.run.resume import StartedSet
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -84,19 +85,28 @@ def build(*, config=None, langs=None, backend=None, strict=False, images=None):
 
 
 def plan_matrix(*, profile=None, langs=None, out=None, config=None, backend=None, strict=False, resume=None,
-                images=None) -> MatrixPlan:
+                images=None, extend=False) -> MatrixPlan:
     """Everything decided once, before anything is built: the profile, its runs, the languages and the
-    results folder. An empty matrix or an unusable results folder is reported here."""
+    results folder. An empty matrix, an unusable results folder or a resume that is not the set's plan
+    (polylab/run/resume.py) is reported here."""
+    directory, resuming = resolve_out(out, resume, ROOT)
+    if extend and not resuming:
+        raise UserError("--extend adds languages to a set you continue: use it with --resume DIR")
+    started = StartedSet.read(directory) if resuming else None
+    if started:
+        profile, langs, config = started.defaults(ROOT, profile, langs, config)
     lab, ready, skipped = _ready_languages(config, langs, backend, strict, images)
-    directory, resuming = resolve_out(out, resume, lab.root)
     chosen = lab.config.profile(profile)
+    added = started.check(chosen, lab.config.file, [choice.key for choice in ready], extend) if started else []
+    if added:
+        say(f"extending {directory} with {', '.join(added)}")
     specs = plan(chosen, [choice.key for choice in ready], lab.config.file)
     for experiment in chosen.experiments:   # planned without a mode its workload cannot run in: say why
         for note in experiment.left_out:
             say(f"experiment '{experiment.name}': {note}")
     store.prepare(directory)
     return MatrixPlan(lab=lab, profile=chosen, specs=specs, choices=ready, skipped=skipped, out=directory,
-                      resume=resuming)
+                      resume=resuming, extend=bool(extend))
 
 
 @user_errors()

@@ -79,17 +79,32 @@ def _request(out: Path, saved: dict) -> Request:
                    config=Path(saved["config"]) if saved.get("config") else None)
 
 
+def _refuse_another_plan(directory: Path, saved: dict, options: dict) -> None:
+    """--resume continues the hosts with the request the set was started with: a profile, languages or
+    experiments file given again must be that one (each host's own set is held to its plan as well)."""
+    config = options.get("config")
+    given = {"profile": options.get("profile"), "langs": options.get("langs"),
+             "config": str(Path(config).resolve()) if config else None}
+    for key, value in given.items():
+        if value is not None and value != saved.get(key):
+            raise UserError(f"{directory} was run with --{key} {saved.get(key) or '(the default)'}; --resume with "
+                            f"--{key} {value} would mix them — resume without --{key}, or start a new set")
+
+
 def run_on_hosts(*, hosts: str | None = None, resume=None, out: str | None = None, serial: bool = False,
                  inventory: str | None = None, accept_new_host_keys: bool = False, **options) -> tuple[Path, int]:
     """Run the profile on the hosts (or continue the hosts set `resume`); returns (results folder, exit code).
     options: profile, langs, config, backend, strict, as for one machine."""
     if options.pop("images", None):
         raise UserError("--image is not passed to hosts yet: set `images:` in experiments.yaml instead")
+    if options.pop("extend", False):
+        raise UserError("--extend is not passed to hosts yet: start a new set with the languages you want")
     if resume:
         if hosts:
             raise UserError("--resume continues the hosts the set was started on: leave out --hosts")
         directory = _resolve_resume(resume)
         ledger = Ledger.load(directory)
+        _refuse_another_plan(directory, ledger.request, options)
         request = _request(directory, ledger.request)
         todo = [host for host in ledger.hosts() if ledger.status(host.name) != OK]
         done = [host.name for host in ledger.hosts() if ledger.status(host.name) == OK]

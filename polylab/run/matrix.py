@@ -24,6 +24,7 @@ from polylab.run.backends import BuildError, BuildOutcome, Detection, LaunchSpec
 from polylab.run.lab import Choice, Lab
 from polylab.run.machine import describe
 from polylab.run.plan import RunSpec
+from polylab.run.resume import extended_meta, recorded_experiments
 from polylab.run.reaper import subreaper
 from polylab.run.runner import execute
 from polylab.sample import perfstat
@@ -53,6 +54,7 @@ class MatrixPlan:
     skipped: dict[str, str]
     out: Path
     resume: bool = False
+    extend: bool = False    # a resume that adds variants to the set (polylab/run/resume.py)
 
 
 def _interrupt_once():
@@ -126,6 +128,8 @@ def run_matrix(matrix: MatrixPlan, builds: dict[str, BuildOutcome | BuildError])
     todo = [spec for spec in specs if spec.run_id not in done]
     if not started:
         store.write_meta(out, _meta(matrix, builds))
+    elif matrix.extend:
+        store.write_meta(out, extended_meta(store.read_meta(out), _meta(matrix, builds)))
     if out.parent.name == "results":
         store.point_latest(out)
     say(f"profile '{matrix.profile.name}': {len(specs)} runs"
@@ -187,7 +191,7 @@ def _meta(matrix: MatrixPlan, builds: dict) -> dict:
         "profile": matrix.profile.name,
         "config_file": matrix.lab.config.file,
         "config": {"description": matrix.profile.description,
-                   "experiments": [vars(e) for e in matrix.profile.experiments]},
+                   "experiments": recorded_experiments(matrix.profile)},
         "planned_runs": len(matrix.specs),
         "machine": describe(matrix.lab.root),
         "toolchains": toolchains,
