@@ -41,10 +41,22 @@ def default_results(default_set):
 
 
 @pytest.fixture(scope="session")
-def built_report(default_set, tmp_path_factory) -> Path:
-    """A copy of the default set with its report built; returns the folder."""
+def workload_set(make_set) -> Path:
+    """The default set and runs of every contract-2 workload (synthetic_workloads.py); do not modify it."""
+    return make_set(workloads=synthetic.contract_2.CONTRACT_2)
+
+
+@pytest.fixture(scope="session")
+def workload_results(workload_set):
+    from analysis.load import load_results
+    return load_results(workload_set)
+
+
+@pytest.fixture(scope="session")
+def built_report(workload_set, tmp_path_factory) -> Path:
+    """A copy of the workload set (every workload, so every figure and claim) with its report built."""
     from analysis.report import build_report
     folder = tmp_path_factory.mktemp("report") / "set"
-    shutil.copytree(default_set, folder)
+    shutil.copytree(workload_set, folder)
     build_report(folder)
     return folder

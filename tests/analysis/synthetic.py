@@ -3,7 +3,8 @@
 The machine has 2 cores and is sampled at 10 Hz. Each language has a start-up time and a per-core loop speed;
 in the work phase a run keeps min(workers, cores) cores busy, except Python threads (the GIL): one core's
 worth, handed back and forth between the cores at every sample, with many voluntary switches. Printing
-(sum-print) cuts throughput and moves CPU into the kernel. Everything is drawn from a seeded generator.
+(sum-print) cuts throughput and moves CPU into the kernel. Contract 2's workloads, when a scenario asks for
+them, behave as synthetic_workloads.py says. Everything is drawn from a seeded generator.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from labpaths import load_by_path
+
+contract_2 = load_by_path("polylab_tests_analysis_synthetic_workloads", Path(__file__).parent / "synthetic_workloads.py")
 
 CORES, HZ = 2, 10.0
 LANGS = ("csharp", "go", "java", "python")
@@ -43,6 +48,8 @@ class Scenario:
     seed: int = 1
     machine: dict = field(default_factory=dict)  # overrides of meta.json's machine
     displays: bool = True  # False: meta.json's toolchains without display names, as sets written before them
+    workloads: tuple = ()  # contract 2's workloads to add (contract_2.CONTRACT_2: all), each its own experiment
+    behaviour: object = contract_2.Behaviour()  # how the runtimes behave in them
 
 
 def _experiments(scenario: Scenario) -> list[dict]:
@@ -50,7 +57,8 @@ def _experiments(scenario: Scenario) -> list[dict]:
               "repetitions": scenario.reps, "timeout_s": 60.0, "sink": "devnull",
               "sample_hz": HZ if scenario.samples else 0.0, "perf": False, "cpus": None}
     return [{"name": "cpu", "workload": "sum", "workers": list(scenario.workers), **common},
-            {"name": "print", "workload": "sum-print", "workers": [max(scenario.workers)], **common}]
+            {"name": "print", "workload": "sum-print", "workers": [max(scenario.workers)], **common},
+            *contract_2.experiments(scenario.workloads, common)]
 
 
 def _meta(scenario: Scenario, experiments: list[dict], planned: int) -> dict:
@@ -79,7 +87,7 @@ class _Run:
         self.capacity = 1.0 if self.gil else float(min(workers, CORES))
         self.base_startup = startup
         self.startup = startup + (per_child * workers if mode == "processes" else 0.0)
-        self.inner = experiment["seconds"] + 0.002 * workers
+        self.inner = (experiment["seconds"] or 0.05) + 0.002 * workers
         self.level = 0.97 * (0.75 if printing else 1.0)  # share of the capacity the loop keeps busy
         slowdown = (4.0 if lang == "python" else 60.0) if printing else 1.0
         wobble = rng.normal(1.0, scenario.noise)
@@ -95,7 +103,7 @@ class _Run:
             "run_id": f"{experiment['name']}.{lang}.{mode}.w{workers}." + (f"warmup{rep}" if warmup else f"r{rep}"),
             "experiment": experiment["name"], "lang": lang, "variant": TOOLCHAINS[lang][0],
             "toolchain_version": TOOLCHAINS[lang][1], "backend": "local", "workload": experiment["workload"],
-            "mode": mode, "workers": workers, "n": None, "seconds": experiment["seconds"], "rep": rep,
+            "mode": mode, "workers": workers, "n": experiment["n"], "seconds": experiment["seconds"], "rep": rep,
             "warmup": warmup, "sink": "devnull", "sample_hz": experiment["sample_hz"], "cpus": None,
             "started_at": "2026-01-01T00:00:00", "wall_s": self.wall,
             "user_s": (work_cpu + startup_cpu) * (1 - sys_share), "sys_s": (work_cpu + startup_cpu) * sys_share,
@@ -172,6 +180,10 @@ def write_results_set(directory: Path, scenario: Scenario = Scenario()) -> Path:
                         runs.append(_Run(rng, scenario, experiment, lang, mode, workers, 1, warmup=True))
                     runs += [_Run(rng, scenario, experiment, lang, mode, workers, rep)
                              for rep in range(1, scenario.reps + 1)]
+    for run in runs:
+        if run.row["workload"] in contract_2.CONTRACT_2:
+            contract_2.shape(run.row, PROFILE[run.lang][0] * scenario.speed, CORES, run.gil,
+                             rng.normal(1.0, scenario.noise), scenario.behaviour)
     rows = [run.row for run in runs]
     if scenario.failures:
         lang = "java" if "java" in scenario.langs else scenario.langs[0]
@@ -184,7 +196,7 @@ def write_results_set(directory: Path, scenario: Scenario = Scenario()) -> Path:
             row.update(max_rss_bytes=None, tree_rss_bytes=None)
     if scenario.samples:
         for run in runs:
-            if run.row["status"] == "ok":
+            if run.row["status"] == "ok" and run.row["sample_hz"]:
                 sample_rows, thread_rows = run.sample()
                 samples += sample_rows
                 threads += thread_rows

@@ -1,0 +1,86 @@
+"""The plots of contract 2's workloads, in the manner of plots.py: each takes tidy long-form data
+(workload_tidy.py), makes one figure-level seaborn call and returns the figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from .plots import RANGE, _wide_enough, _worker_axis, compact, language_palette, themed
+
+SURVIVAL_COLOURS = "RdYlGn"    # red: the process died, green: it survived
+
+
+@themed
+def handoff_latency(runs: pd.DataFrame):
+    """ns per pingpong hand-off per runtime (x), threads against processes (hue), log scale."""
+    data = compact(runs)
+    several = data["workers"].nunique() > 1
+    grid = sns.catplot(data=data, kind="bar", x="language", y="ns_per_handoff", hue="mode",
+                       col="workers" if several else None, estimator="median", errorbar=RANGE, height=3.2,
+                       aspect=_wide_enough(data, 3.2, 1.5))
+    grid.set(yscale="log")
+    grid.set_titles("{col_name} workers" if several else "")
+    grid.set_axis_labels("", "ns per hand-off (median, log)")
+    return grid.figure
+
+
+def _workload_ideal(data: pd.DataFrame, cores: int, **_):
+    """Dashed: all workers at once for io (waiting needs no core), min(workers, cores) for CPU-bound work."""
+    workers = np.sort(data["workers"].astype(float).unique())
+    ideal = workers if str(data["workload"].iloc[0]) == "io" else np.minimum(workers, cores)
+    plt.gca().plot(workers, ideal, linestyle="--", color="0.25", linewidth=1.3, zorder=1)
+
+
+@themed
+def speedups_by_workload(speedups: pd.DataFrame, cores: int):
+    """Speedup against workers, a panel per workload (sum, io, native), hue the runtime, style the mode."""
+    data = compact(speedups)
+    grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="mode", markers=True,
+                       col="workload", estimator="median", errorbar=RANGE, height=3.0, aspect=1.1,
+                       palette=language_palette(speedups["language"]))
+    grid.map_dataframe(_workload_ideal, cores=cores)
+    grid.set_titles("{col_name}")
+    grid.set_ylabels("speedup over 1 worker")
+    _worker_axis(grid, data["workers"])
+    return grid.figure
+
+
+def _crash_cells(data: pd.DataFrame, **_):
+    share = data.pivot_table(index="language", columns="mode", values="survived_share", observed=True)
+    labels = data.pivot_table(index="language", columns="mode", values="label", aggfunc="first", observed=True)
+    sns.heatmap(share, annot=labels.reindex_like(share), fmt="", cmap=SURVIVAL_COLOURS, vmin=0, vmax=1, cbar=False,
+                linewidths=2, linecolor="white", ax=plt.gca(), annot_kws={"fontsize": "small"})
+    plt.gca().set(xlabel="", ylabel="")
+    plt.gca().tick_params(axis="y", rotation=0)   # runtime names read across
+
+
+@themed
+def crash_matrix(table: pd.DataFrame):
+    """Runtime × mode: did the process survive its failing worker, and how many workers finished."""
+    data = compact(table)
+    grid = sns.FacetGrid(data, height=0.9 + 0.55 * data["language"].nunique(), aspect=1.4)
+    grid.map_dataframe(_crash_cells)
+    return grid.figure
+
+
+@themed
+def contention_cost(long: pd.DataFrame):
+    """contended against sum (style) per runtime (hue), threads mode: throughput per worker and voluntary
+    switches per 1000 operations (rows), against workers; log scale."""
+    data = compact(long)
+    grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="workload",
+                       markers=True, row="measure", estimator="median", errorbar=RANGE, height=2.6, aspect=1.8,
+                       palette=language_palette(long["language"]), facet_kws={"sharey": False})
+    for measure, axes in grid.axes_dict.items():   # a switch count may be 0: linear near zero there
+        if "switches" in str(measure):
+            axes.set_yscale("symlog", linthresh=0.01)
+            axes.set_ylim(bottom=0)
+        else:
+            axes.set_yscale("log")
+    grid.set_titles("{row_name}")
+    grid.set_ylabels("")
+    _worker_axis(grid, data["workers"])
+    return grid.figure

@@ -1,0 +1,152 @@
+"""Claims (h)–(k) (analysis/workload_claims.py): each says supported, contradicted and inconclusive on synthetic
+sets whose runtimes behave accordingly, and its thresholds hold at their edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import claims, workload_claims as wc
+from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from analysis.load import load_results
+from labpaths import load_by_path
+
+synthetic = load_by_path("polylab_tests_analysis_synthetic", Path(__file__).parent / "synthetic.py")   # conftest's
+
+Behaviour = synthetic.contract_2.Behaviour
+ALL = synthetic.contract_2.CONTRACT_2
+LANGS = ("csharp", "go", "java", "python")
+
+
+def judged(make_set, key: str, **scenario) -> claims.Claim:
+    results = load_results(make_set(samples=False, **scenario))
+    return {claim.key: claim for claim in claims.evaluate(results)}[key]
+
+
+def test_the_workload_set_judges_each_claim_with_its_evidence(workload_results):
+    found = {claim.key: claim for claim in claims.evaluate(workload_results)}
+    assert {key: found[key].verdict for key in "hijk"} == {"h": SUPPORTED, "i": SUPPORTED, "j": CONTRADICTED,
+                                                            "k": SUPPORTED}
+    assert found["h"].reason.endswith("supported: C# · 2 workers, Go · 2 workers, Java · 2 workers, Python · 2 workers")
+    assert found["i"].reason == ("a failing thread took the whole process down in C#, Go; only that thread was lost "
+                                 "in Java, Python; a failing process left the others running in all 4")
+    gil = found["j"].reason
+    assert gil.startswith("Python threads sped some work up — sum · Python · 2 workers: 1.00× (supported)")
+    assert "io · Python · 2 workers: 2.0" in gil and "native · Python · 2 workers: 1.9" in gil
+    handoffs = found["h"].evidence.set_index("group")
+    assert handoffs.loc["Go · 2 workers · threads", "median"] == pytest.approx(250, rel=0.1)
+    assert handoffs.loc["Go · 2 workers · processes", "outcome"].startswith("supported (processes / threads = 2")
+    kept = found["k"].evidence[found["k"].evidence["measure"].str.startswith("per-worker throughput kept")]
+    assert kept["median"].tolist() == pytest.approx([0.35] * 8, abs=0.05) and (kept["n"] == 3).all()
+    for key in "hijk":
+        assert list(found[key].evidence.columns) == claims.EVIDENCE_COLUMNS and not found[key].evidence.empty
+    assert found["i"].by_variant == {"C#": SUPPORTED, "Go": SUPPORTED, "Java": CONTRADICTED, "Python": CONTRADICTED}
+    assert found["j"].by_variant == {"Python": CONTRADICTED}
+    assert found["h"].by_variant == found["k"].by_variant == dict.fromkeys(["C#", "Go", "Java", "Python"], SUPPORTED)
+
+
+@pytest.mark.parametrize("behaviour, verdict, reason", [
+    (Behaviour(handoff_ns={lang: (9000.0, 4000.0) for lang in LANGS}), CONTRADICTED,
+     "4 of 4 groups contradicted, none disagree"),
+    (Behaviour(handoff_ns={**Behaviour().handoff_ns, "python": (10_000.0, 8_000.0)}), INCONCLUSIVE,
+     "groups disagree: 3 support, 1 contradict — supported: C# · 2 workers, Go · 2 workers, Java · 2 workers; "
+     "contradicted: Python · 2 workers"),
+], ids=["threads slower", "python's threads slower than its processes"])
+def test_h_hand_offs(make_set, behaviour, verdict, reason):
+    claim = judged(make_set, "h", workloads=("pingpong",), behaviour=behaviour)
+    assert claim.verdict == verdict and claim.reason.startswith(reason)
+
+
+def test_claims_on_one_repetition_are_inconclusive(make_set):
+    results = load_results(make_set(samples=False, reps=1, workloads=ALL))
+    found = {claim.key: claim for claim in claims.evaluate(results)}
+    assert {key: found[key].verdict for key in "hijk"} == dict.fromkeys("hijk", INCONCLUSIVE)
+    assert found["i"].reason.startswith("only 0 of 4 runtimes conclusive")
+    assert found["j"].reason == "no runs of a GIL's threads (sum, io or native) at 1 and at more workers"
+
+
+def test_claims_without_their_workloads_say_so(default_results):
+    found = {claim.key: claim for claim in claims.evaluate(default_results)}
+    assert found["h"].reason == "no pingpong runs in both modes in this results set"
+    assert found["i"].reason == "no crash runs in this results set"
+    assert found["k"].reason.startswith("no contended runs")
+    assert {key: found[key].verdict for key in "hik"} == dict.fromkeys("hik", INCONCLUSIVE)
+    assert found["j"].verdict == SUPPORTED     # sum alone: the GIL holds Python threads to one core
+
+
+@pytest.mark.parametrize("threads, processes, expected", [
+    ([400.0, 800.0], [1000.0, 1200.0], SUPPORTED),          # 800 = 0.8 × 1000: at the edge
+    ([400.0, 801.0], [1000.0, 1200.0], INCONCLUSIVE),
+    ([1200.0, 1500.0], [1000.0, 1200.0], CONTRADICTED),     # the fastest thread = the slowest process
+    ([1199.0, 1500.0], [1000.0, 1200.0], INCONCLUSIVE),
+    ([400.0], [1000.0, 1200.0], INCONCLUSIVE),
+])
+def test_h_threshold_edges(threads, processes, expected):
+    assert wc.handoff_outcome(pd.Series(threads), pd.Series(processes)) == expected
+
+
+@pytest.mark.parametrize("behaviour, verdict, reason", [
+    (Behaviour(dies_in_threads=frozenset()), CONTRADICTED,
+     "no runtime's process died with its failing thread; only that thread was lost in C#, Go, Java, Python; a "
+     "failing process left the others running in all 4"),
+    (Behaviour(dies_in_processes=frozenset({"java"})), CONTRADICTED,
+     "a failing process took its parent down in Java"),
+], ids=["every thread's failure stays in its thread", "a failing child takes java's parent down"])
+def test_i_crash(make_set, behaviour, verdict, reason):
+    claim = judged(make_set, "i", workloads=("crash",), behaviour=behaviour)
+    assert (claim.verdict, claim.reason) == (verdict, reason)
+
+
+@pytest.mark.parametrize("states, verdict", [
+    ({"A": ("died", "survived"), "B": ("survived", "survived")}, SUPPORTED),    # one runtime shows it can
+    ({"A": ("died", "survived"), "B": (None, "survived"), "C": (None, None)}, INCONCLUSIVE),   # 1 of 3 conclusive
+    ({"A": ("died", "survived"), "B": (None, "survived")}, SUPPORTED),          # half conclusive is enough
+    ({"A": ("died", "survived"), "B": ("died", "died")}, CONTRADICTED),
+    ({}, INCONCLUSIVE),
+])
+def test_i_combines_runtimes_by_its_rule(states, verdict):
+    assert wc.crash_verdict(states).verdict == verdict
+
+
+@pytest.mark.parametrize("speedups, workers, cores, expected", [
+    ([1.0, 1.2], 2, 2, SUPPORTED),           # at the edge of no speed-up
+    ([1.0, 1.21], 2, 2, INCONCLUSIVE),
+    ([1.5, 1.9], 2, 2, CONTRADICTED),        # 0.75 × min(2, 2) = 1.5: at the edge of sped up
+    ([1.49, 1.9], 2, 2, INCONCLUSIVE),
+    ([1.5, 1.9], 4, 2, CONTRADICTED),        # the cores bound the bar, not the workers
+    ([3.0, 3.1], 4, 4, CONTRADICTED),        # 0.75 × 4 = 3.0
+    ([2.9, 3.1], 8, 8, INCONCLUSIVE),        # 6.0 needed
+    ([1.0], 2, 2, INCONCLUSIVE),
+])
+def test_j_threshold_edges(speedups, workers, cores, expected):
+    assert wc.speedup_outcome(pd.Series(speedups), workers, cores) == expected
+
+
+def test_j_is_supported_when_nothing_python_ran_sped_up(make_set):
+    claim = judged(make_set, "j", workloads=("native",), behaviour=Behaviour(gil_releases=False))
+    assert claim.verdict == SUPPORTED and claim.reason.startswith("no speed-up in any conclusive group — sum")
+    assert "native · Python · 2 workers: 1.0" in claim.reason
+
+
+@pytest.mark.parametrize("outcomes, verdict", [
+    ({"sum": SUPPORTED, "io": INCONCLUSIVE}, SUPPORTED),
+    ({"sum": SUPPORTED, "io": INCONCLUSIVE, "native": INCONCLUSIVE}, INCONCLUSIVE),
+    ({"sum": SUPPORTED, "io": CONTRADICTED, "native": INCONCLUSIVE}, CONTRADICTED),    # one counterexample
+])
+def test_j_combines_groups_by_its_rule(outcomes, verdict):
+    assert wc.gil_rule(list(outcomes.values())) == verdict
+
+
+@pytest.mark.parametrize("contention, verdict", [(1.0, CONTRADICTED), (0.88, INCONCLUSIVE)])
+def test_k_contention(make_set, contention, verdict):
+    claim = judged(make_set, "k", workloads=("contended",), behaviour=Behaviour(contention=contention))
+    assert claim.verdict == verdict
+
+
+@pytest.mark.parametrize("kept, expected", [
+    ([0.3, 0.8], SUPPORTED), ([0.3, 0.81], INCONCLUSIVE), ([0.95, 1.2], CONTRADICTED), ([0.94, 1.2], INCONCLUSIVE),
+])
+def test_k_threshold_edges(kept, expected):
+    assert wc.between(pd.Series(kept), wc.CONTENTION_COST, wc.NO_COST) == expected

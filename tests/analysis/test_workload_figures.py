@@ -1,0 +1,82 @@
+"""The figures of contract 2's workloads (analysis/workload_figures.py): drawn from the right data when the set
+ran their workloads, left out of the report when it did not, and NoData when it ran them but none was measured."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from analysis import figures, workload_figures
+from analysis.drawn import NoData, NotShown
+
+NAMES = [name for name, _, _ in workload_figures.WORKLOAD_FIGURES]
+
+
+@pytest.fixture(scope="module")
+def drawn(workload_results):
+    made = {name: draw(workload_results) for name, _, draw in workload_figures.WORKLOAD_FIGURES}
+    yield made
+    for result in made.values():
+        plt.close(result.figure)
+
+
+def test_every_workload_figure_is_registered_with_the_others():
+    assert [name for name, _, _ in figures.FIGURES][-len(NAMES):] == NAMES == ["handoffs", "gil-reach", "crash",
+                                                                               "contention"]
+
+
+def test_hand_offs_are_bars_per_runtime_and_mode_on_a_log_scale(drawn):
+    axes = drawn["handoffs"].figure.axes[0]
+    assert axes.get_yscale() == "log" and [t.get_text() for t in axes.get_xticklabels()] == ["C#", "Go", "Java",
+                                                                                             "Python"]
+    heights = [patch.get_height() for patch in axes.patches if np.isfinite(patch.get_height()) and patch.get_height()]
+    threads, processes = heights[:4], heights[4:8]      # seaborn draws one hue after the other
+    assert threads[1] == pytest.approx(250, rel=0.1) and processes[1] == pytest.approx(7000, rel=0.1)
+
+
+def test_gil_reach_has_a_panel_per_workload(drawn):
+    titles = [axes.get_title() for axes in drawn["gil-reach"].figure.axes]
+    assert titles == ["sum", "io", "native"]
+    assert "min(N, cores)" in drawn["gil-reach"].caption and "N for io" in drawn["gil-reach"].caption
+
+
+def test_the_crash_matrix_says_what_each_runtime_did(drawn):
+    axes = drawn["crash"].figure.axes[0]
+    cells = [text.get_text() for text in axes.texts]
+    assert cells[0] == "process died\n(3 of 3 runs)"                                         # C# threads
+    assert cells[1] == "process survived\n1 of 2 workers finished\n(3 of 3 runs)"            # C# processes
+    assert [t.get_text() for t in axes.get_yticklabels()] == ["C#", "Go", "Java", "Python"]
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["threads", "processes"]
+
+
+def test_contention_has_throughput_and_switches_against_workers(drawn):
+    panels = drawn["contention"].figure.axes
+    assert [axes.get_title() for axes in panels] == ["iterations / s per worker",
+                                                      "voluntary switches per 1000 operations"]
+    assert panels[0].get_yscale() == "log" and panels[1].get_yscale() == "symlog"
+
+
+def test_a_set_without_the_workloads_leaves_their_figures_out(default_results, tmp_path):
+    for _, _, draw in workload_figures.WORKLOAD_FIGURES:
+        with pytest.raises(NotShown):
+            draw(default_results)
+    small = two_workers_only(default_results)
+    outcomes = [outcome.name for outcome in figures.draw_all(small, tmp_path)]
+    assert not set(NAMES) & set(outcomes) and "printing" in outcomes
+
+
+def two_workers_only(results):
+    """The set with only its 2-worker runs, so draw_all is quick."""
+    return dataclasses.replace(results, runs=results.runs[results.runs["workers"] == 2],
+                               samples=results.samples.iloc[:0], threads=results.threads.iloc[:0])
+
+
+def test_workloads_run_but_never_measured_say_why(workload_results):
+    nothing = dataclasses.replace(workload_results, runs=workload_results.runs.assign(measured=False))
+    for name, _, draw in workload_figures.WORKLOAD_FIGURES:
+        with pytest.raises(NoData) as raised:
+            draw(nothing)
+        assert not isinstance(raised.value, NotShown), name
