@@ -75,3 +75,28 @@ def test_unreadable_cgroup_totals_leave_the_cpu_to_the_sampler(tmp_path, monkeyp
     monkeypatch.setattr(cgroups, "ROOT", tmp_path)
     assert cgroups.CgroupTotals("polylab/token").read() == Totals(None, None, None, None, None, CpuSource.SAMPLER)
     assert cgroups.CgroupTotals(None).read().cpu_source == CpuSource.SAMPLER
+
+
+def test_a_death_by_signal_under_perf_is_read_back_from_its_psignal_line():
+    """perf stat exits 0 when its program dies by a signal; its last stderr line, from psignal(), tells which."""
+    from polylab.run.runner import _wrapped_signal
+    assert _wrapped_signal("output\nsh: Segmentation fault\n", 0) == -11
+    assert _wrapped_signal("/build/workload: Aborted", 0) == -6
+    assert _wrapped_signal("an ordinary last line\n", 0) == 0
+    assert _wrapped_signal("sh: Segmentation fault", 3) == 3      # a real exit status is kept
+
+
+def test_perf_wrapped_program_killed_by_a_signal_is_failed_with_its_signal(tmp_path):
+    from polylab.run.plan import RunSpec
+    from polylab.run.runner import Launch, execute
+    from polylab.sample import perfstat
+    if not perfstat.available():
+        pytest.fail("perf stat cannot count here: install linux-perf (make toolchains does)")
+    spec = RunSpec(run_id="signal.x", experiment="signal", lang="x", workload="sum", mode="threads", workers=1, n=1,
+                   seconds=None, rep=1, warmup=False, timeout_s=30, sink="devnull", sample_hz=0, perf=True, cpus=None)
+    program = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"]
+    argv = perfstat.wrap(program, tmp_path / "perf.csv")
+    launch = Launch(argv=argv, env={}, cwd=tmp_path, result_path=tmp_path / "r.json", sample_wrapper=True)
+    measured, verdict, _ = execute(spec, launch, tmp_path)
+    assert measured.exit_code == -11 and verdict.status == "failed"
+    assert verdict.reason == "program failed: killed by signal 11"

@@ -148,6 +148,19 @@ def _wait_exit(pid: int, deadline: float) -> bool:
         os.close(pidfd)
 
 
+def _wrapped_signal(stderr_tail: str, exit_code: int) -> int:
+    """A wrapper (perf stat) exits 0 when its program dies by a signal, and reports the death only as psignal()'s
+    last line on stderr, "<program>: <signal's description>": read the signal back from it (-N, as wait4 says)."""
+    lines = stderr_tail.rstrip("\n").splitlines()
+    if exit_code != 0 or not lines:
+        return exit_code
+    description = lines[-1].rpartition(": ")[2]
+    for number in signal.valid_signals():
+        if signal.strsignal(number) == description:
+            return -int(number)
+    return exit_code
+
+
 def _stderr_tail(path: Path) -> str:
     try:
         with open(path, "rb") as handle:
@@ -235,7 +248,9 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
         printed, reader_cpu_s = reader.digest, reader.cpu_s
     elif spec.sink == Sink.FILE:
         printed, reader_cpu_s = _read_file(stdout_path)
-    measured = Measured(exit_code=proc.returncode, stderr_tail=_stderr_tail(stderr_path),
+    stderr_tail = _stderr_tail(stderr_path)
+    exit_code = _wrapped_signal(stderr_tail, proc.returncode) if launch.sample_wrapper else proc.returncode
+    measured = Measured(exit_code=exit_code, stderr_tail=stderr_tail,
                         started_at=_timestamp(started_at), wall_s=wall_s, totals=totals, container=container,
                         stdout_lines=printed.lines if printed else None, stdout_bytes=printed.size if printed else None,
                         stdout_reader_cpu_s=reader_cpu_s)
