@@ -17,10 +17,10 @@ import pandas as pd
 from polylab.hosts.inventory import LOCAL
 from polylab.hosts.state import Ledger, host_folder
 from polylab.results import store
-from polylab.results.schema import META, PARTS, RUN_ID, RUNS, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS, THREADS
+from polylab.results.schema import (HOST, META, PARTS, RUN_ID, RUNS, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS,
+                                    THREADS)
 from polylab.results.tables import gather_parts
 
-HOST = "host"
 TABLES = {SAMPLES: SAMPLE_COLUMNS, THREADS: THREAD_COLUMNS}
 
 

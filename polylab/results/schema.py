@@ -59,6 +59,12 @@ RUN_ID = "run_id"
 SAMPLE_COLUMNS = ("t_s", "core", "system_pct", "workload_pct")
 THREAD_COLUMNS = ("t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations")
 
+# A set run on several hosts (polylab/hosts/merge.py): each row of runs.jsonl and of the two sample tables gains
+# HOST, the inventory name of the host that ran it (its run_id becomes `<host>/<run_id>`), and meta.json gains
+# HOSTS: per host, in the inventory's order, its settings, status, reason, machine and toolchains.
+HOST = "host"
+HOSTS = "hosts"
+
 
 class Word(str, Enum):
     """A str enum that equals, prints as and serialises to its value, so a row holds the same plain strings."""
