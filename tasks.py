@@ -37,8 +37,7 @@ def all(c, profile=None, langs=None, out=None, config=None, backend=None, strict
                                    extend=extend)
     if not cli.interrupted(code):
         with cli.user_errors():
-            for folder in on_hosts.report_folders(directory):
-                build_report(folder)
+            build_report(directory)
     cli.exit_for(code, directory)
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from polylab.cli.commands import user_errors
-from polylab.hosts.state import CHECKOUT, HOSTS, is_hosts_set
-from polylab.results.schema import RUNS
+from polylab.hosts.state import CHECKOUT, is_hosts_set
 
 HELP = {
     "hosts": "run on these hosts of the inventory over SSH: h1,h2 or 'all' ('local' is this machine)",
@@ -36,11 +35,3 @@ def run(run_here: Callable[..., tuple[Path, int]], *, hosts: str | None = None, 
     with user_errors():
         return run_on_hosts(hosts=hosts, serial=serial, inventory=inventory,
                             accept_new_host_keys=accept_new_host_keys, **options)
-
-
-def report_folders(directory: Path) -> list[Path]:
-    """The sets a report is built for: the set itself, or, for a hosts set until the analysis reads the
-    `host` column, each host's own set."""
-    if not is_hosts_set(directory):
-        return [directory]
-    return sorted(folder for folder in (directory / HOSTS).iterdir() if (folder / RUNS).exists())
