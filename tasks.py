@@ -72,19 +72,31 @@ def report(c, results=None):
         build_report(cli.results_set(results))
 
 
-@task(help={"a": "the baseline results folder", "b": "the results folder compared with A",
-            "out": "where to write compare.md and compare.html (default: B)",
+@task(help={"a": "the baseline results folder (with --variants: the one set)",
+            "b": "the results folder compared with A",
+            "out": "where to write the comparison (default: B; with --variants: the set)",
             "factor": "smallest ratio of medians that may be called significant (default 1.10: drift between two "
-                      "sets of one build on a shared machine stays below it)"})
-def compare(c, a, b, out=None, factor=None):
-    """Compare two results sets run by run: medians, ratio B/A, Mann-Whitney U corrected for the rows compared;
-    'not significant' when noisy or smaller than the factor."""
+                      "sets of one build on a shared machine stays below it)",
+            "variants": "A,B: compare two variants of one set instead of two sets, e.g. "
+                        "python:cpython,python:cpython-ft (written to compare-variants.md/.html)"})
+def compare(c, a, b=None, out=None, factor=None, variants=None):
+    """Compare two results sets (or two variants of one set) run by run: medians, ratio B/A, Mann-Whitney U
+    corrected for the rows compared; 'not significant' when noisy or smaller than the factor."""
     from analysis.compare import DEFAULT_FACTOR, write_comparison
+    from analysis.variants import write_variant_comparison
     with cli.user_errors():
-        markdown, written = write_comparison(*cli.results_sets(a, b), Path(out).resolve() if out else None,
-                                             factor=cli.factor_value(factor, DEFAULT_FACTOR))
+        where = Path(out).resolve() if out else None
+        factor = cli.factor_value(factor, DEFAULT_FACTOR)
+        if variants:
+            folder = cli.results_set(a)
+            markdown, written = write_variant_comparison(folder, *cli.variants_in_set(folder, variants), where,
+                                                         factor=factor)
+            name = "compare-variants"
+        else:
+            markdown, written = write_comparison(*cli.results_sets(a, b), where, factor=factor)
+            name = "compare"
     print(markdown)
-    say(f"written: {written / 'compare.md'}, {written / 'compare.html'}")
+    say(f"written: {written / f'{name}.md'}, {written / f'{name}.html'}")
 
 
 @task(name="bench-sampler", help={"lang": "language of the fixed CPU-bound run (default go)",

@@ -1,10 +1,18 @@
 """The seed article's claims, each judged by a rule written here and shown with its verdict.
 
-A verdict is `supported`, `contradicted` or `inconclusive`. Every claim is judged per group (a language,
-mode and worker count, say) and the groups are combined by one rule (`combine`): a group with fewer than
-MIN_REPS measured runs, or whose repetitions fall on both sides of a threshold, is inconclusive; the claim
-takes the verdict its conclusive groups agree on, if they are at least half of the groups, and is
-inconclusive otherwise. Thresholds are relative to the cores a run could use (meta.json), never absolute.
+A verdict is `supported`, `contradicted` or `inconclusive`. Every claim is judged per group (a runtime
+variant, mode and worker count, say) and the groups are combined by one rule (`combine`): a group with fewer
+than MIN_REPS measured runs, or whose repetitions fall on both sides of a threshold, is inconclusive; the
+claim takes the verdict its conclusive groups agree on, if they are at least half of the groups, and is
+inconclusive otherwise. The same rule over one variant's groups gives that variant's verdict (`by_variant`;
+each outcome a judge returns names its variant: a (name, outcome) pair). Thresholds are relative to the cores a
+run could use (meta.json), never absolute.
+
+Which runtimes a claim is about comes from the thread model each variant's manifest declares (the runs'
+`threads`, analysis/load.py), never from a language's name: the article's GIL claims (a), (c), (e) are about
+the variants declaring `one-core`; (b) about the `all-cores` variants of languages that have no `one-core`
+variant (C#, Java, Go, ...); (a2) about the `all-cores` variants of a language that has `one-core` ones too
+(free-threaded CPython beside CPython and PyPy), with its single-thread cost (analysis/variants.py).
 """
 
 from __future__ import annotations
@@ -16,9 +24,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from polylab.results.schema import ThreadModel
+
 from . import tidy
 from .document import number
 from .load import ResultsSet
+from .variants import single_thread_cost
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 MIN_REPS = 2
@@ -28,7 +39,7 @@ MIN_WINDOW_SAMPLES = 3
 ALPHA = 0.05
 MIN_CORRELATION_RUNS = 6
 SAME_THROUGHPUT, SAME_SYS_SHARE = 0.10, 0.05
-MULTITHREADED = ["csharp", "java", "go"]
+ONE, ALL = ThreadModel.ONE_CORE.value, ThreadModel.ALL_CORES.value
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class Claim:
     verdict: str
     reason: str
     evidence: pd.DataFrame = field(repr=False)  # group, measure, median, spread, n, outcome
+    by_variant: dict = field(default_factory=dict)  # the variant's shown name → its verdict, from its groups
 
 
 EVIDENCE_COLUMNS = ["group", "measure", "median", "spread", "n", "outcome"]
@@ -96,9 +108,23 @@ def threshold_outcome(runs: pd.DataFrame, threshold: float, at_most: bool) -> st
     return SUPPORTED if claimed.all() else CONTRADICTED if against.all() else INCONCLUSIVE
 
 
-def _parallel_claim(results: ResultsSet, langs: list[str], mode: str, at_most: bool) -> tuple[list[str], list[dict]]:
+Outcomes = list[tuple[str, str]]  # (variant's shown name, the outcome of one of its groups)
+
+
+def about(runs: pd.DataFrame, threads: str, beside_one_core: bool | None = None) -> pd.Series:
+    """Runs of the variants declaring `threads`; with beside_one_core, only those of languages that have (True)
+    or have not (False) a variant declaring one-core among the set's runs."""
+    chosen = runs["threads"] == threads
+    if beside_one_core is not None:
+        one_core_langs = set(runs.loc[runs["threads"] == ONE, "lang"].astype(str))
+        chosen &= runs["lang"].astype(str).isin(one_core_langs) == beside_one_core
+    return chosen
+
+
+def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
+                    beside_one_core: bool | None = None) -> tuple[Outcomes, list[dict]]:
     runs = tidy.measured(results)
-    runs = runs[runs["lang"].isin(langs) & (runs["mode"] == mode) & (runs["workload"] == "sum")
+    runs = runs[about(runs, threads, beside_one_core) & (runs["mode"] == mode) & (runs["workload"] == "sum")
                 & (runs["workers"] >= 2) & (runs["cores"] >= 2)]
     outcomes, rows = [], []
     for (experiment, language, workers), group in work_parallelism(results, runs).groupby(
@@ -107,7 +133,7 @@ def _parallel_claim(results: ResultsSet, langs: list[str], mode: str, at_most: b
         cores = int(group["cores"].iloc[0])
         threshold = ONE_CORE if at_most else ALL_CORES * min(int(workers), cores)
         outcome = threshold_outcome(kept, threshold, at_most)
-        outcomes.append(outcome)
+        outcomes.append((str(language), outcome))
         set_aside = len(group) - len(kept)
         note = f"{outcome} (threshold {threshold:.3g}; {kept['source'].iloc[0] if len(kept) else 'no runs'}" + \
             (f"; {set_aside} noisy run(s) set aside)" if set_aside else ")")
@@ -118,19 +144,30 @@ def _parallel_claim(results: ResultsSet, langs: list[str], mode: str, at_most: b
     return outcomes, rows
 
 
-def claim_gil(results: ResultsSet) -> tuple[list[str], list[dict]]:
-    return _parallel_claim(results, ["python"], "threads", at_most=True)
+def claim_gil(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
+    return _parallel_claim(results, ONE, "threads", at_most=True)
 
 
-def claim_threads_parallel(results: ResultsSet) -> tuple[list[str], list[dict]]:
-    return _parallel_claim(results, MULTITHREADED, "threads", at_most=False)
+def claim_threads_parallel(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
+    return _parallel_claim(results, ALL, "threads", at_most=False, beside_one_core=False)
 
 
-def claim_processes_parallel(results: ResultsSet) -> tuple[list[str], list[dict]]:
-    return _parallel_claim(results, ["python"], "processes", at_most=False)
+def claim_processes_parallel(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
+    return _parallel_claim(results, ONE, "processes", at_most=False)
 
 
-def claim_migrations(results: ResultsSet) -> tuple[list[str], list[dict]]:
+def claim_free_threaded(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
+    """(b)'s rule for the all-cores builds of a one-core language; evidence adds their single-thread cost."""
+    outcomes, rows = _parallel_claim(results, ALL, "threads", at_most=False, beside_one_core=True)
+    for cost in single_thread_cost(results).itertuples():
+        rows.append({"group": f"{cost.variant} vs {cost.baseline} · {cost.mode} · 1 worker · {cost.experiment}",
+                     "measure": "single-thread cost: 1-worker throughput ratio", "median": cost.ratio,
+                     "spread": f"{number(cost.ratio_low)}–{number(cost.ratio_high)}", "n": cost.n,
+                     "outcome": f"{cost.cost:+.0%} throughput; Mann-Whitney p = {cost.p:.2g}"})
+    return outcomes, rows
+
+
+def claim_migrations(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
     head = tidy.headline(results)
     threads = tidy.thread_stats(results, tidy.headline_runs(results, head))
     busy = threads[threads["busy"]]
@@ -148,7 +185,7 @@ def claim_migrations(results: ResultsSet) -> tuple[list[str], list[dict]]:
             outcome = CONTRADICTED
         else:
             outcome = INCONCLUSIVE
-        outcomes.append(outcome)
+        outcomes.append((str(language), outcome))
         label = f"{language} · {mode} · {tidy.workers_label(head.workers)}"
         rows.append(_row(label, "kernel migrations per busy thread", migrations, outcome))
         rows.append(_row(label, "core changes between samples per busy thread", changes,
@@ -170,37 +207,40 @@ NOISE_MEASURES = {"switches_per_s": "context switches / s (wait4, voluntary + in
                   "core_unsteadiness_pct": "per-core busy % standard deviation over time (work window)"}
 
 
-def claim_noisy(results: ResultsSet) -> tuple[list[str], list[dict]]:
+def claim_noisy(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
     head = tidy.headline(results)
     runs = tidy.headline_runs(results, head)
     runs = runs[runs["mode"] == "threads"].merge(tidy.window_stats(results), on="run_id", how="left")
     quiet = runs["run_id"].isin(tidy.quiet_runs(results))
     runs[list(NOISE_MEASURES)] = runs[list(NOISE_MEASURES)].where(quiet)  # noisy runs count as missing
-    python = runs[runs["lang"] == "python"]
-    others = runs[runs["lang"] != "python"]
-    if python.empty or others.empty:
+    subjects, others = runs[about(runs, ONE)], runs[about(runs, ALL)]
+    if subjects.empty or others.empty:
         return [], []
-    rows, verdicts, workers = [], {}, tidy.workers_label(head.workers)
-    python_name = python["language"].iloc[0]
-    for column, name in NOISE_MEASURES.items():
-        subject = tidy.spread(python[column])
-        rows.append(_row(f"{python_name} · threads · {workers}", name, subject, "the subject"))
-        comparisons = []
-        for language, group in others.groupby("language", observed=True):
-            comparison = _compare_ranges(subject, tidy.spread(group[column]))
-            rows.append(_row(f"{language} · threads · {workers}", name, tidy.spread(group[column]),
-                             f"{python_name} {comparison}" if comparison != "too few runs" else "too few quiet runs"))
-            if comparison != "too few runs":
-                comparisons.append(comparison)
-        verdicts[column] = comparisons
-    if all(comparisons and set(comparisons) == {"higher"} for comparisons in verdicts.values()):
-        return [SUPPORTED], rows
-    if any(comparisons and set(comparisons) == {"lower"} for comparisons in verdicts.values()):
-        return [CONTRADICTED], rows
-    return [INCONCLUSIVE], rows
+    outcomes, rows, workers = [], [], tidy.workers_label(head.workers)
+    for subject_name, subject_runs in subjects.groupby("language", observed=True):
+        verdicts = {}
+        for column, name in NOISE_MEASURES.items():
+            subject = tidy.spread(subject_runs[column])
+            rows.append(_row(f"{subject_name} · threads · {workers}", name, subject, "a subject"))
+            comparisons = []
+            for language, group in others.groupby("language", observed=True):
+                comparison = _compare_ranges(subject, tidy.spread(group[column]))
+                rows.append(_row(f"{language} · threads · {workers}", name, tidy.spread(group[column]),
+                                 f"{subject_name} {comparison}" if comparison != "too few runs"
+                                 else "too few quiet runs"))
+                if comparison != "too few runs":
+                    comparisons.append(comparison)
+            verdicts[column] = comparisons
+        if all(comparisons and set(comparisons) == {"higher"} for comparisons in verdicts.values()):
+            outcomes.append((str(subject_name), SUPPORTED))
+        elif any(comparisons and set(comparisons) == {"lower"} for comparisons in verdicts.values()):
+            outcomes.append((str(subject_name), CONTRADICTED))
+        else:
+            outcomes.append((str(subject_name), INCONCLUSIVE))
+    return outcomes, rows
 
 
-def claim_cpu_means_speed(results: ResultsSet) -> tuple[list[str], list[dict]]:
+def claim_cpu_means_speed(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
     head = tidy.headline(results)
     runs = work_parallelism(results, tidy.headline_runs(results, head, all_workers=True))
     outcomes, rows = [], []
@@ -210,14 +250,14 @@ def claim_cpu_means_speed(results: ResultsSet) -> tuple[list[str], list[dict]]:
         else:
             rho, p = scipy_stats.spearmanr(group["value"], group["throughput"])
             outcome = (SUPPORTED if rho > 0 else CONTRADICTED) if p < ALPHA else INCONCLUSIVE
-        outcomes.append(outcome)
+        outcomes.append((str(language), outcome))
         rows.append({"group": f"{language} · both modes · every worker count", "measure":
                      "Spearman ρ, work-phase parallelism vs throughput", "median": rho,
                      "spread": f"p = {p:.2g}" if not np.isnan(p) else "", "n": len(group), "outcome": outcome})
     return outcomes, rows
 
 
-def claim_printing(results: ResultsSet) -> tuple[list[str], list[dict]]:
+def claim_printing(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
     pairs = tidy.print_pairs(results)
     outcomes, rows = [], []
     for (language, mode, workers), group in pairs.groupby(["language", "mode", "workers"], observed=True):
@@ -231,7 +271,7 @@ def claim_printing(results: ResultsSet) -> tuple[list[str], list[dict]]:
         same = enough and abs(throughput[1]["median"] / throughput[0]["median"] - 1) < SAME_THROUGHPUT and \
             abs(sys_share[1]["median"] - sys_share[0]["median"]) < SAME_SYS_SHARE
         outcome = SUPPORTED if enough and slower and more_kernel else CONTRADICTED if same else INCONCLUSIVE
-        outcomes.append(outcome)
+        outcomes.append((str(language), outcome))
         ratio = throughput[1]["median"] / throughput[0]["median"] if throughput[0]["n"] else np.nan
         for workload, t_stats, s_stats in zip(["sum", "sum-print"], throughput, sys_share):
             rows.append(_row(f"{label} · {workload}", "throughput, iterations/s", t_stats,
@@ -247,7 +287,7 @@ class ClaimSpec:
     statement: str
     quote: str
     rule: str
-    judge: Callable[[ResultsSet], tuple[list[str], list[dict]]]
+    judge: Callable[[ResultsSet], tuple[Outcomes, list[dict]]]
     needs_cores: bool = False  # about parallelism: a machine with one core cannot show it
     needs_samples: bool = False  # reads the per-core and per-thread samples
     needs_headline: bool = False  # looks at the headline experiment's runs
@@ -263,17 +303,27 @@ PARALLELISM_NOTE = (
 CLAIMS = [
     ClaimSpec("a", "Python threads use one core at a time (the GIL).",
               "정확하게는 GIL때문에 하나의 프로세스가 동시에 하나의 코어밖에 사용하지 못하는 언어입니다.",
-              f"Python threads, sum workload. Supported when every run's work-phase parallelism is ≤ {ONE_CORE}; "
+              f"Threads of every variant whose manifest declares `threads: {ONE}` (a GIL: CPython, PyPy), sum "
+              f"workload, judged per variant. Supported when every run's work-phase parallelism is ≤ {ONE_CORE}; "
               f"contradicted when every run's is above it. " + PARALLELISM_NOTE, claim_gil, needs_cores=True),
+    ClaimSpec("a2", "Free-threaded CPython threads use all cores (no GIL).",
+              "(not the article's: CPython 3.13's free-threaded build, PEP 703, removes the GIL that (a) is about)",
+              f"Threads of every variant declaring `threads: {ALL}` whose language also has a `{ONE}` variant "
+              "(CPython free-threaded beside CPython and PyPy), sum workload, judged per variant by (b)'s rule: ≥ "
+              f"{ALL_CORES} × min(workers, cores). Its single-thread cost is shown beside it: the median 1-worker "
+              "throughput of each such variant over its language's first one-core variant's, with the range of "
+              "the ratio over every pair of runs and a Mann-Whitney U test. " + PARALLELISM_NOTE,
+              claim_free_threaded, needs_cores=True),
     ClaimSpec("b", "C#, Java and Go threads use all cores at once.",
               "c#, java등의 스레드는 운영체제가 cpu에 직접 스케줄링 합니다. … 동시에 CPU를 사용할수 있어",
-              f"C#, Java, Go threads, sum workload. Supported when every run's work-phase parallelism is ≥ "
+              f"Threads of every variant declaring `threads: {ALL}` whose language has no `{ONE}` variant (C#, "
+              f"Java, Go, …), sum workload. Supported when every run's work-phase parallelism is ≥ "
               f"{ALL_CORES} × min(workers, cores); contradicted when every run's is below. " + PARALLELISM_NOTE,
               claim_threads_parallel, needs_cores=True),
     ClaimSpec("c", "Python processes do use all cores.",
               "싱글스레드(싱글코어) 언어를 사용하지만 CPU를 동시에 사용하고 싶은경우 (프로세스가 쓰이는곳)",
-              f"Python processes, sum workload; the same rule as (b): ≥ {ALL_CORES} × min(workers, cores). "
-              + PARALLELISM_NOTE, claim_processes_parallel, needs_cores=True),
+              f"Processes of every variant declaring `threads: {ONE}`, sum workload; the same rule as (b): ≥ "
+              f"{ALL_CORES} × min(workers, cores). " + PARALLELISM_NOTE, claim_processes_parallel, needs_cores=True),
     ClaimSpec("d", "The OS moves one job between cores.",
               "운영체제가 cpu에 job을 스케줄링할 때 하나의 일을 하더라도 여러 코어로 왔다갔다 하며 일을 하게 합니다.",
               f"Busy threads (≥ {tidy.BUSY_THREAD_SHARE:.0%} of the run's busiest thread's CPU) of the headline "
@@ -326,7 +376,11 @@ def evaluate(results: ResultsSet) -> list[Claim]:
     for spec in CLAIMS:
         missing = unmet_need(spec, results)
         outcomes, rows = spec.judge(results) if missing is None else ([], [])
-        verdict, reason = combine(outcomes) if missing is None else (INCONCLUSIVE, missing)
+        by_variant = {}
+        for variant in dict.fromkeys(name for name, _ in outcomes):
+            by_variant[variant] = combine([outcome for name, outcome in outcomes if name == variant])[0]
+        plain = [outcome for _, outcome in outcomes]
+        verdict, reason = combine(plain) if missing is None else (INCONCLUSIVE, missing)
         evidence = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
-        claims.append(Claim(spec.key, spec.statement, spec.quote, spec.rule, verdict, reason, evidence))
+        claims.append(Claim(spec.key, spec.statement, spec.quote, spec.rule, verdict, reason, evidence, by_variant))
     return claims

@@ -23,7 +23,7 @@ from polylab.results.store import atomic_write_text
 
 from . import tidy
 from .document import Bullets, Document, Heading, Table, Text, to_html, to_markdown
-from .load import ResultsSet, language_names, load_results
+from .load import ResultsSet, language_names, load_results, variant_labels
 
 MATCH = ["experiment", "lang", "variant", "workload", "mode", "workers"]
 ALPHA = 0.05
@@ -96,23 +96,28 @@ def _compare_sides(side_a: pd.DataFrame, side_b: pd.DataFrame) -> dict:
     return {**row, "verdict": None, "_better": (row["B/A"] > 1) == higher_is_better}
 
 
+def _named_in_either(older: dict[str, str], newer: dict[str, str]) -> dict[str, str]:
+    """Each key's name in B, else in A: a set written before display names were recorded knows only keys."""
+    return {key: newer[key] if newer.get(key, key) != key else older.get(key, key)
+            for key in dict.fromkeys([*older, *newer])}
+
+
 def shown_names(a: ResultsSet, b: ResultsSet) -> dict[str, str]:
-    """Language folder → the name both sides show: its display name in B, else in A (a set written before
-    display names were recorded knows only the folder)."""
+    """Language folder → the name both sides show: its display name in B, else in A."""
     def names(results: ResultsSet) -> dict[str, str]:
         return language_names(results.meta, [str(lang) for lang in results.runs["lang"].cat.categories])
-    older, newer = names(a), names(b)
-    return {lang: newer[lang] if newer.get(lang, lang) != lang else older.get(lang, lang)
-            for lang in dict.fromkeys([*older, *newer])}
+    return _named_in_either(names(a), names(b))
 
 
 def machines_side_by_side(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
-    shown = shown_names(a, b)
+    def labels(results: ResultsSet) -> dict[str, str]:
+        return variant_labels(results.meta, list(results.meta.get("toolchains", {})))
+    shown = _named_in_either(labels(a), labels(b))    # one row per variant: `toolchain PyPy`
 
     def facts(results: ResultsSet) -> dict:
-        toolchains = {f"toolchain {shown.get(lang, lang)}": f"{info.get('variant', '')} {info.get('version', '')} "
-                                                            f"({info.get('backend', '')})"
-                      for lang, info in results.meta.get("toolchains", {}).items()}
+        entries = results.meta.get("toolchains", {})
+        toolchains = {f"toolchain {shown[key]}": f"{info.get('toolchain', '')} {info.get('version', '')} "
+                                                 f"({info.get('backend', '')})" for key, info in entries.items()}
         return {"profile": results.meta.get("profile"), **results.machine, **toolchains}
 
     left, right = facts(a), facts(b)
@@ -138,10 +143,16 @@ def build_document(a: ResultsSet, b: ResultsSet, table: pd.DataFrame, factor: fl
                      f"{scipy_stats.mannwhitneyu(range(largest), range(largest, 2 * largest)).pvalue:.2g}: run ≥ 4 "
                      f"repetitions per configuration for a difference to be able to show as significant.")
     return Document(f"polylab compare — {a.name} → {b.name}").add(
-        Bullets(notes), Heading("Runs"), Table(table.assign(lang=table["lang"].map(shown_names(a, b)))
-                                               .rename(columns={"lang": "language"})),
+        Bullets(notes), Heading("Runs"), Table(shown_variants(table, shown_names(a, b))),
         Heading("Machines and toolchains"),
         Text("Differences here can explain differences above."), Table(machines_side_by_side(a, b)))
+
+
+def shown_variants(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """The table as read: the language's shown name, and the variant only where the language has several (a
+    language's only variant bears its folder's name)."""
+    variant = table["variant"].where(table["variant"] != table["lang"], "")
+    return table.assign(lang=table["lang"].map(names), variant=variant).rename(columns={"lang": "language"})
 
 
 def expected_false_findings(tested_rows: int) -> str:

@@ -6,6 +6,12 @@ newer schema and upgrades an older one. Category orders are fixed here, once, so
 agrees on them: languages in the order of meta.json's `toolchains` (then any other language the runs name,
 alphabetically), experiments in the profile's order, and modes, workloads and statuses in the order the
 schema declares them (statuses from best to worst).
+
+A run is of one runtime variant of its language. Besides `lang` (the folder) and `variant`, every run gets
+`variant_key` (`python:pypy`, or `go` for a language's only variant), `language`, the name reports show for
+that variant (`PyPy`, `Java 17`, `Go`: one per variant, so no figure or claim pools two runtimes), and
+`threads`, the thread model its manifest declares (meta.json), which the expected views and the claims
+judge it by.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import pyarrow as pa
 
 from polylab.results import store
 from polylab.results.schema import (ROW_KEYS, RUN_COLUMNS, RUN_ID, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS, THREADS,
-                                    Mode, Status, Word, Workload)
+                                    Mode, Status, ThreadModel, Word, Workload, variant_key)
 
 ORDERED = {"mode": Mode, "workload": Workload, "status": Status}   # the other enums stay text
 MODES = [mode.value for mode in Mode]
@@ -81,19 +87,59 @@ def ordered(values, order: list) -> pd.Categorical:
     return pd.Categorical(values, categories=order, ordered=True)
 
 
-def language_order(meta: dict, seen) -> list[str]:
-    declared = list(meta.get("toolchains", {}))
+# Sets written before variants declared their thread model hold none: the article's own reading applies to
+# them — Python's threads share one core (the GIL), every other language's use all cores. The only place a
+# language's name decides an expectation, and only for those old sets.
+ARTICLE_ONE_CORE = {"python"}
+
+
+def _toolchain_entries(meta: dict) -> dict[str, dict]:
+    """meta.json's `toolchains`: one entry per variant, by variant key (sets upgraded from before variants:
+    one per language, keyed by the language)."""
+    return meta.get("toolchains", {}) or {}
+
+
+def _first_seen(declared: list[str], seen) -> list[str]:
     return declared + sorted(set(str(x) for x in seen if pd.notna(x)) - set(declared))
 
 
-def language_names(meta: dict, folders: list[str]) -> dict[str, str]:
-    """Folder → the name reports show: the manifest's `display` recorded in meta.json's toolchains (the folder
-    name in sets written before it was, and for languages without a toolchain entry); a display name that
-    several folders share gets its folder added, so no two languages read alike."""
-    toolchains = meta.get("toolchains", {})
-    shown = {folder: str((toolchains.get(folder) or {}).get("display") or folder) for folder in folders}
+def language_order(meta: dict, seen) -> list[str]:
+    declared = [str(entry.get("lang") or key) for key, entry in _toolchain_entries(meta).items()]
+    return _first_seen(list(dict.fromkeys(declared)), seen)
+
+
+def _unique(shown: dict[str, str]) -> dict[str, str]:
+    """A name that several entries share gets the entry's own name added, so no two read alike."""
     shared = {name for name in shown.values() if list(shown.values()).count(name) > 1}
-    return {folder: f"{name} ({folder})" if name in shared else name for folder, name in shown.items()}
+    return {key: f"{name} ({key})" if name in shared else name for key, name in shown.items()}
+
+
+def language_names(meta: dict, folders: list[str]) -> dict[str, str]:
+    """Folder → the name reports show for the language: the manifest's `display` recorded in meta.json's
+    toolchains (the folder name in sets written before it was, and for languages without a toolchain entry)."""
+    displays = {str(entry.get("lang") or key): entry.get("display")
+                for key, entry in _toolchain_entries(meta).items()}
+    return _unique({folder: str(displays.get(folder) or folder) for folder in folders})
+
+
+def variant_labels(meta: dict, keys: list[str]) -> dict[str, str]:
+    """Variant key → the name reports show for the variant: its `label` in meta.json (`PyPy`, `Java 17`), else
+    its language's display name, else the key."""
+    entries = _toolchain_entries(meta)
+    return _unique({key: str((entries.get(key) or {}).get("label") or (entries.get(key) or {}).get("display")
+                             or key) for key in keys})
+
+
+def thread_models(meta: dict, keys: list[str]) -> dict[str, str]:
+    """Variant key → the thread model its manifest declares (meta.json); the article's reading where the set
+    recorded none (ARTICLE_ONE_CORE)."""
+    entries = _toolchain_entries(meta)
+
+    def model(key: str) -> str:
+        declared = (entries.get(key) or {}).get("threads")
+        lang = str((entries.get(key) or {}).get("lang") or key.partition(":")[0])
+        return declared or (ThreadModel.ONE_CORE if lang in ARTICLE_ONE_CORE else ThreadModel.ALL_CORES).value
+    return {key: model(key) for key in keys}
 
 
 def experiment_order(meta: dict, seen) -> list[str]:
@@ -140,8 +186,12 @@ def type_runs(rows: list[dict], meta: dict) -> pd.DataFrame:
     runs[COUNTS] = runs[COUNTS].astype("Int64")
     runs["warmup"] = runs["warmup"].fillna(False).astype(bool)
     runs["lang"] = ordered(runs["lang"], language_order(meta, runs["lang"]))
-    names = language_names(meta, list(runs["lang"].cat.categories))
-    runs["language"] = ordered(runs["lang"].astype(str).map(names), list(names.values()))  # labels, in lang's order
+    variants = runs["variant"].where(runs["variant"].notna() & (runs["variant"] != "nan"), runs["lang"].astype(str))
+    runs["variant_key"] = [variant_key(str(lang), str(variant)) for lang, variant in zip(runs["lang"], variants)]
+    keys = _first_seen(list(_toolchain_entries(meta)), runs["variant_key"])
+    labels = variant_labels(meta, keys)
+    runs["language"] = ordered(runs["variant_key"].map(labels), list(labels.values()))  # one name per variant
+    runs["threads"] = runs["variant_key"].map(thread_models(meta, keys))
     runs["experiment"] = ordered(runs["experiment"], experiment_order(meta, runs["experiment"]))
     for column, enum in ORDERED.items():
         runs[column] = ordered(runs[column], [member.value for member in enum])

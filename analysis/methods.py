@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import tidy
-from .load import ResultsSet, language_names
+from .load import ResultsSet, thread_models, variant_labels
 
 
 def methods(results: ResultsSet) -> list[str]:
@@ -83,12 +83,14 @@ def machine_table(results: ResultsSet) -> pd.DataFrame:
 
 
 def toolchain_table(meta: dict) -> pd.DataFrame:
+    """One row per variant: its shown name, folder, backend, toolchain candidate, version, path and the thread
+    model its manifest declares (the article's reading for sets that recorded none)."""
     toolchains = meta.get("toolchains", {})
-    names = language_names(meta, list(toolchains))
-    columns = ["backend", "variant", "version", "path"]
-    rows = [{"language": names[lang], "folder": f"langs/{lang}", **{k: info.get(k, "") for k in columns}}
-            for lang, info in toolchains.items()]
-    return pd.DataFrame(rows, columns=["language", "folder", *columns])
+    names, threads = variant_labels(meta, list(toolchains)), thread_models(meta, list(toolchains))
+    columns = ["backend", "toolchain", "version", "path"]
+    rows = [{"language": names[key], "folder": f"langs/{info.get('lang') or key}",
+             **{k: info.get(k, "") for k in columns}, "threads": threads[key]} for key, info in toolchains.items()]
+    return pd.DataFrame(rows, columns=["language", "folder", *columns, "threads"])
 
 
 def experiment_table(meta: dict) -> pd.DataFrame:

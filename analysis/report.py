@@ -13,11 +13,12 @@ from polylab.results.store import atomic_write_text, skipped_lines_text
 
 from . import claims as claims_module
 from . import tidy
-from .document import Bullets, Document, Figure, Heading, Table, Text, to_html, to_markdown
+from .document import Bullets, Document, Figure, Heading, Table, Text, number, to_html, to_markdown
 from .figures import draw_all
 from .load import ResultsSet, load_results
 from .methods import experiment_table, machine_table, methods, toolchain_table
 from .summary import failures, skipped, status_counts, summary_table, write_run_table
+from .variants import single_thread_cost
 
 FIGURES_FOLDER = "figures"
 
@@ -67,9 +68,42 @@ def _unread_data(results: ResultsSet) -> list[str]:
 
 
 def _verdicts_table(claims: list) -> Table:
-    frame = pd.DataFrame([{"claim": f"({c.key}) {c.statement}", "verdict": c.verdict, "why": c.reason}
-                          for c in claims])
+    frame = pd.DataFrame([{"claim": f"({c.key}) {c.statement}", "verdict": c.verdict,
+                           "per variant": "; ".join(f"{name}: {verdict}" for name, verdict in c.by_variant.items()),
+                           "why": c.reason} for c in claims])
     return Table(frame)
+
+
+def _variant_verdicts(results: ResultsSet, claims: list) -> list:
+    """Rows: each variant with the thread model its manifest declares; columns: the claims judged per variant."""
+    judged = [c for c in claims if c.by_variant]
+    runs = results.runs.drop_duplicates("language")
+    if len({name for c in judged for name in c.by_variant}) < 2:
+        return []
+    rows = [{"variant": str(row.language), "threads (declared)": row.threads,
+             **{f"({c.key})": c.by_variant.get(str(row.language), "") for c in judged}}
+            for row in runs.sort_values("language").itertuples()
+            if any(str(row.language) in c.by_variant for c in judged)]
+    return [Heading("Verdicts per variant", level=3),
+            Table(pd.DataFrame(rows), caption="Each claim's rule over one variant's groups; empty where the claim is "
+                                              "not about that variant (its declared thread model decides which).")]
+
+
+def _free_threading_cost(results: ResultsSet) -> list:
+    costs = single_thread_cost(results)
+    if costs.empty:
+        return []
+    table = pd.DataFrame({"experiment": costs["experiment"], "mode": costs["mode"], "variant": costs["variant"],
+                          "against": costs["baseline"], "n": costs["n"], "1-worker iterations/s":
+                          costs["variant_throughput"], "of the baseline": costs["baseline_throughput"],
+                          "ratio": costs["ratio"], "ratio min–max": [
+                              f"{number(low)}–{number(high)}" for low, high in zip(costs["ratio_low"],
+                                                                                   costs["ratio_high"])],
+                          "single-thread cost": [f"{cost:+.0%}" for cost in costs["cost"]], "p": costs["p"]})
+    return [Heading("Single-thread cost of dropping the GIL", level=3),
+            Text("1-worker throughput of each variant declaring all-cores against its language's first one-core "
+                 "variant (free-threaded CPython against CPython with the GIL): ratio of the medians, its range over "
+                 "every pair of runs, and the Mann-Whitney U p-value (two-sided)."), Table(table)]
 
 
 def _claim_blocks(claim) -> list:
@@ -84,7 +118,8 @@ def _claim_blocks(claim) -> list:
 def build_document(results: ResultsSet, figure_outcomes: list, claims: list) -> Document:
     document = Document(f"polylab report — {results.name}")
     document.add(*_overview(results))
-    document.add(Heading("Claims at a glance"), _verdicts_table(claims))
+    document.add(Heading("Claims at a glance"), _verdicts_table(claims), *_variant_verdicts(results, claims),
+                 *_free_threading_cost(results))
     document.add(Heading("Figures"))
     for outcome in figure_outcomes:
         document.add(Heading(outcome.title, level=3), Figure(outcome.title, outcome.caption, outcome.path))

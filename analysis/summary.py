@@ -11,7 +11,7 @@ from . import tidy
 from .document import format_spread
 from .load import ResultsSet
 
-CONFIGURATION = ["experiment", "language", "variant", "mode", "workload", "workers"]
+CONFIGURATION = ["experiment", "language", "toolchain", "mode", "workload", "workers"]  # language: the variant shown
 SUMMARY_MEASURES = {
     "wall_s": "wall s",
     "inner_s": "work s (own clock)",

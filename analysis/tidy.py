@@ -21,11 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from polylab.results.schema import ThreadModel
+
 from .load import ResultsSet, ordered
 
-# The article's expectation: Python threads share one core (the GIL); every other runtime spreads its
-# workers over the cores.
-ONE_CORE_RUNTIMES = {("python", "threads")}
 BUSY_THREAD_SHARE = 0.25
 QUIET_OTHER_LOAD = 0.25  # cores the rest of a shared machine may use during a run's work before it is noisy
 VIEWS = ["expected (article)", "measured: this run", "measured: rest of machine"]
@@ -70,10 +69,10 @@ def headline_runs(results: ResultsSet, head: Headline | None, all_workers: bool 
 
 
 def representative(runs: pd.DataFrame, *preferred: set[str]) -> pd.DataFrame:
-    """One run per (language, mode): the one nearest the median speed (throughput; wall time where there is
+    """One run per (variant, mode): the one nearest the median speed (throughput; wall time where there is
     none), among the runs in each `preferred` set of run ids in turn, as long as that leaves any."""
     chosen = []
-    for _, group in runs.groupby(["lang", "mode"], observed=True):
+    for _, group in runs.groupby(["language", "mode"], observed=True):
         for ids in preferred:
             narrowed = group[group["run_id"].isin(ids)]
             group = narrowed if not narrowed.empty else group
@@ -97,9 +96,10 @@ def panel_labels(runs: pd.DataFrame) -> pd.Series:
     return pd.Series(ordered(labels, order), index=runs.index)
 
 
-def article_expectation(lang: str, mode: str, workers: int, cores: int) -> list[float]:
-    """Per core, the busy share the article expected: one core for Python threads, else an even spread."""
-    if (lang, mode) in ONE_CORE_RUNTIMES:
+def article_expectation(threads: str, mode: str, workers: int, cores: int) -> list[float]:
+    """Per core, the busy share the article expects: one core for the threads of a variant whose manifest
+    declares `threads: one-core` (a GIL), else the workers spread evenly over the cores."""
+    if threads == ThreadModel.ONE_CORE and mode == "threads":
         return [1.0] + [0.0] * (cores - 1)
     return [min(workers, cores) / cores] * cores
 
@@ -134,10 +134,11 @@ def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     columns = ["run_id", "panel", "view", "core", "t_start", "t_s", "pct", "in_window"]
     if runs.empty or results.samples.empty:
         return pd.DataFrame(columns=columns)
-    info = runs[["run_id", "lang", "mode", "workers", "cores", "wall_s", "inner_s"]].assign(panel=panel_labels(runs))
+    info = runs[["run_id", "threads", "mode", "workers", "cores", "wall_s", "inner_s"]]
+    info = info.assign(panel=panel_labels(runs))
     cells = sample_cells(results.samples[results.samples["run_id"].isin(runs["run_id"])]).merge(info, on="run_id")
     position = {core: index for index, core in enumerate(results.core_ids)}  # a run's cpus are the first ones
-    expected_level = [article_expectation(str(r.lang), str(r.mode), int(r.workers), int(r.cores))[position[r.core]]
+    expected_level = [article_expectation(r.threads, str(r.mode), int(r.workers), int(r.cores))[position[r.core]]
                       if position[r.core] < r.cores else 0.0 for r in cells.itertuples()]
     overlap = _window_overlap(cells)
     cells["expected"] = 100 * np.asarray(expected_level) * overlap

@@ -16,7 +16,7 @@ from polylab.cli.scaffold import new_language
 from polylab.config.errors import UserError
 from polylab.console import say
 from polylab.results import store
-from polylab.results.schema import RUNS, split_key
+from polylab.results.schema import RUNS, split_key, variant_key
 from polylab.run.backends import BuildError
 from polylab.run.lab import (ROOT, build_all, choose, fetch_absent, langs_folder, load_lab, parse_images,
                              parse_lang_list, select_langs, usable)
@@ -134,13 +134,29 @@ def results_set(results: str | None = None) -> Path:
     return directory
 
 
-def results_sets(a: str, b: str) -> tuple[Path, Path]:
+def results_sets(a: str, b: str | None) -> tuple[Path, Path]:
     """The two folders `invoke compare` reads."""
+    if b is None:
+        raise UserError("compare needs two results folders A B, or one set and --variants A,B")
     folders = Path(a).resolve(), Path(b).resolve()
     for folder in folders:
         if not (folder / RUNS).exists():
             raise UserError(f"{folder} has no {RUNS}: pass two results folders, e.g. results/<timestamp>")
     return folders
+
+
+def variants_in_set(directory: Path, text: str) -> tuple[str, str]:
+    """`--variants A,B` for `invoke compare SET`: two variant keys that the set ran (`python:cpython`)."""
+    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    present = list(dict.fromkeys(variant_key(row["lang"], row.get("variant") or row["lang"])
+                                 for row in store.read_runs(directory) if row.get("lang")))
+    if len(names) != 2 or names[0] == names[1]:
+        raise UserError(f"--variants takes two variants of the set, A,B (e.g. python:cpython,python:cpython-ft); "
+                        f"got '{text}'")
+    missing = [name for name in names if name not in present]
+    if missing:
+        raise UserError(f"variant '{missing[0]}' is not in {directory}; it has {', '.join(present) or 'no runs'}")
+    return names[0], names[1]
 
 
 @user_errors()

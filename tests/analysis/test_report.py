@@ -36,7 +36,8 @@ def test_html_is_self_contained_with_every_figure_and_claim(built_report):
     for spec in claims.CLAIMS:
         assert spec.statement.replace("'", "&#x27;") in page
         assert spec.rule.split(".")[0].replace("'", "&#x27;") in page
-    assert page.count('<span class="badge supported">supported</span>') == len(claims.CLAIMS)
+    # every claim but (a2), which has no free-threaded build to judge in this set
+    assert page.count('<span class="badge supported">supported</span>') == len(claims.CLAIMS) - 1
     for section in ("Summary", "Methods", "Machine and toolchains", "Failures and skips"):
         assert f">{section}</h2>" in page
     assert "killed after the 60 s timeout" in page and "cargo not found" in page  # failures and skips
@@ -47,7 +48,7 @@ def test_markdown_links_the_figures_and_has_the_claims(built_report):
     text = (built_report / "summary.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert len(links) == len(figures.FIGURES) and all((built_report / link).exists() for link in links)
-    assert "## Claims at a glance" in text and text.count("— **SUPPORTED**") == len(claims.CLAIMS)
+    assert "## Claims at a glance" in text and text.count("— **SUPPORTED**") == len(claims.CLAIMS) - 1
     summary_row = ["cpu", "Python", "cpython", "threads", "sum", "8", "3"]  # a configuration with its n
     assert summary_row in [row[:7] for row in markdown_rows(text)]
 

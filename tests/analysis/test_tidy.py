@@ -25,7 +25,8 @@ def test_without_sum_runs_the_headline_is_the_first_experiment(default_results):
 
 def test_representative_run_is_nearest_the_median_speed_among_the_preferred():
     runs = pd.DataFrame({"run_id": ["r1", "r2", "r3"], "wall_s": [1.0, 3.0, 1.2], "throughput": [5.0, 1.0, 4.0],
-                         "lang": ordered(["go"] * 3, ["go"]), "mode": ordered(["threads"] * 3, ["threads"])})
+                         "lang": ordered(["go"] * 3, ["go"]), "language": ordered(["Go"] * 3, ["Go"]),
+                         "mode": ordered(["threads"] * 3, ["threads"])})
     assert tidy.representative(runs)["run_id"].tolist() == ["r3"]
     assert tidy.representative(runs, {"r1", "r2"})["run_id"].tolist() == ["r1"]  # sampled runs preferred
     assert tidy.representative(runs, {"r1", "r2"}, {"r2", "r3"})["run_id"].tolist() == ["r2"]  # then quiet ones
@@ -34,9 +35,10 @@ def test_representative_run_is_nearest_the_median_speed_among_the_preferred():
 
 
 def test_article_expectation():
-    assert tidy.article_expectation("python", "threads", 8, 2) == [1.0, 0.0]
-    assert tidy.article_expectation("go", "threads", 8, 2) == [1.0, 1.0]
-    assert tidy.article_expectation("python", "processes", 1, 4) == [0.25] * 4
+    """From the thread model a variant declares, never from its language's name."""
+    assert tidy.article_expectation("one-core", "threads", 8, 2) == [1.0, 0.0]
+    assert tidy.article_expectation("all-cores", "threads", 8, 2) == [1.0, 1.0]
+    assert tidy.article_expectation("one-core", "processes", 1, 4) == [0.25] * 4   # processes spread either way
 
 
 def _grid(results: ResultsSet) -> pd.DataFrame:
