@@ -160,5 +160,6 @@ def test_the_sampler_process_starts_lean():
              "print(' '.join(sorted(name for name in sys.modules if name.split('.')[0] in "
              "('polylab', 'pandas', 'numpy', 'yaml', 'cfgv', 'rich'))))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert set(done.stdout.split()) == {"polylab", "polylab.results", "polylab.results.schema", "polylab.sample",
-                                        "polylab.sample.loop", "polylab.sample.procfs", "polylab.sample.tree"}
+    assert set(done.stdout.split()) == {"polylab", "polylab.results", "polylab.results.schema", "polylab.results.words",
+                                        "polylab.sample", "polylab.sample.loop", "polylab.sample.procfs",
+                                        "polylab.sample.tree"}
