@@ -12,6 +12,8 @@ from __future__ import annotations
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from polylab.results.schema import HOST
+
 from . import compare, tidy
 from .claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSpec, Decided, _row
 from .load import ResultsSet
@@ -53,8 +55,11 @@ def compared_pairs(runs: pd.DataFrame, factor: float = compare.DEFAULT_FACTOR) -
     for (experiment, workers), group in runs.groupby(["experiment", "workers"], observed=True):
         sides = {name: variant for name, variant in group.groupby("language", observed=True)}
         langs = {name: str(variant["lang"].iloc[0]) for name, variant in sides.items()}
+        # a set run on several hosts names each runtime with its host: pairs are made on one machine
+        machine = {name: set(variant[HOST].astype(str)) if HOST in variant else set()
+                   for name, variant in sides.items()}
         for fast in [name for name in sides if langs[name] in FAST]:
-            for slow in [name for name in sides if langs[name] in SLOW]:
+            for slow in [name for name in sides if langs[name] in SLOW and machine[name] == machine[fast]]:
                 row = compare._compare_sides(sides[slow], sides[fast])
                 row["decidable"] = least_p(row["n A"], row["n B"]) < compare.ALPHA
                 rows.append({"experiment": str(experiment), "workers": int(workers), "fast": fast,

@@ -175,3 +175,15 @@ def test_two_merged_sets_compare_host_with_host(two_hosts, make_set):
 def markdown_rows(text: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split(" | ")] for line in
             (line[2:-2] for line in text.splitlines() if line.startswith("| ") and line.endswith(" |"))]
+
+
+def test_the_speed_ranking_pairs_runtimes_on_one_machine(make_set):
+    """Claim (m) sets Go against Java on each host, never Go on one host against Java on another (where a
+    machine twice as fast would reverse the ranking)."""
+    from analysis import claims_ranking
+    results = load_results(make_set(hosts={"h1": 1.0, "h2": 2.0}, reps=4, langs=("go", "java"), workers=(1, 2),
+                                    samples=False))
+    pairs = claims_ranking.compared_pairs(claims_ranking.ranking_runs(results)[0])
+    assert len(pairs) == 4 and set(zip(pairs["fast"], pairs["slow"])) == {("Go @ h1", "Java @ h1"),
+                                                                          ("Go @ h2", "Java @ h2")}
+    assert (pairs["verdict"] == "significant: B faster").all()
