@@ -200,7 +200,7 @@ def test_run_ids_are_unique_and_a_one_variant_language_keeps_its_own():
     runs = plan(quick, ["go", "python:cpython", "python:cpython-ft", "python:pypy", "java:17", "java:25"])
     ids = [run.run_id for run in runs]
     assert len(ids) == len(set(ids))
-    assert {"cpu.go.threads.w1.r1", "cpu.python:cpython-ft.threads.w1.r1", "cpu.java:25.processes.w4.r3"} <= set(ids)
+    assert {"cpu.go.threads.w1.r1", "cpu.python:cpython-ft.threads.w1.r1", "cpu.java:25.processes.w2.r3"} <= set(ids)
     assert {(run.lang, run.variant) for run in runs if run.run_id.startswith("cpu.java:17.")} == {("java", "17")}
 
 
