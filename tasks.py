@@ -64,37 +64,58 @@ def doctor(c, langs=None, config=None, backend=None, image=None):
     cli.doctor(config=config, langs=langs, backend=backend, images=image)
 
 
-@task(help={"results": "results folder (default: results/latest)"})
-def report(c, results=None):
+@task(help={"results": "results folder (default: results/latest)",
+            "baseline": "a set run on several hosts: the host the others are compared with in its Machines section "
+                        "(default: the first)"})
+def report(c, results=None, baseline=None):
     """Rebuild the report of a results set from its stored data, without running anything."""
     from analysis.report import build_report
     with cli.user_errors():
-        build_report(cli.results_set(results))
+        folder = cli.results_set(results)
+        build_report(folder, cli.baseline_host(folder, baseline))
 
 
-@task(help={"a": "the baseline results folder (with --variants: the one set)",
-            "b": "the results folder compared with A",
-            "out": "where to write the comparison (default: B; with --variants: the set)",
-            "factor": "smallest ratio of medians that may be called significant (default 1.10: drift between two "
-                      "sets of one build on a shared machine stays below it)",
-            "variants": "A,B: compare two variants of one set instead of two sets, e.g. "
-                        "python:cpython,python:cpython-ft (written to compare-variants.md/.html)"})
-def compare(c, a, b=None, out=None, factor=None, variants=None):
-    """Compare two results sets (or two variants of one set) run by run: medians, ratio B/A, Mann-Whitney U
-    corrected for the rows compared; 'not significant' when noisy or smaller than the factor."""
+FACTOR_HELP = ("smallest ratio of medians that may be called significant (default 1.10: drift between two sets of "
+               "one build on a shared machine stays below it)")
+
+
+@task(help={"a": "the baseline results folder", "b": "the results folder compared with A",
+            "out": "where to write compare.md and compare.html (default: B)", "factor": FACTOR_HELP})
+def compare(c, a, b, out=None, factor=None):
+    """Compare two results sets run by run: medians, ratio B/A, Mann-Whitney U corrected for the rows compared;
+    'not significant' when noisy or smaller than the factor."""
     from analysis.compare import DEFAULT_FACTOR, write_comparison
+    with cli.user_errors():
+        markdown, written = write_comparison(*cli.results_sets(a, b), Path(out).resolve() if out else None,
+                                             factor=cli.factor_value(factor, DEFAULT_FACTOR))
+    print(markdown)
+    say(f"written: {written / 'compare.md'}, {written / 'compare.html'}")
+
+
+@task(name="compare-within",
+      help={"results": "the results folder (default: results/latest)",
+            "variants": "A,B: two variants of the set, e.g. python:cpython,python:cpython-ft "
+                        "(written to compare-variants.md/.html)",
+            "hosts": "A,B: two hosts of a set run on several hosts, e.g. h1,h2 (written to compare-hosts.md/.html)",
+            "out": "where to write the comparison (default: the set)", "factor": FACTOR_HELP},
+      auto_shortflags=False)   # --hosts would take -h from --help
+def compare_within(c, results=None, variants=None, hosts=None, out=None, factor=None):
+    """Compare two variants, or two hosts, of one results set run by run, with compare's test and factor."""
+    from analysis.compare import DEFAULT_FACTOR
+    from analysis.slices import write_host_comparison
     from analysis.variants import write_variant_comparison
     with cli.user_errors():
-        where = Path(out).resolve() if out else None
+        if bool(variants) == bool(hosts):
+            raise cli.UserError("compare-within needs exactly one of --variants A,B or --hosts A,B")
+        folder, where = cli.results_set(results), Path(out).resolve() if out else None
         factor = cli.factor_value(factor, DEFAULT_FACTOR)
-        if variants:
-            folder = cli.results_set(a)
+        if hosts:
+            markdown, written = write_host_comparison(folder, *cli.hosts_in_set(folder, hosts), where, factor=factor)
+            name = "compare-hosts"
+        else:
             markdown, written = write_variant_comparison(folder, *cli.variants_in_set(folder, variants), where,
                                                          factor=factor)
             name = "compare-variants"
-        else:
-            markdown, written = write_comparison(*cli.results_sets(a, b), where, factor=factor)
-            name = "compare"
     print(markdown)
     say(f"written: {written / f'{name}.md'}, {written / f'{name}.html'}")
 
@@ -121,4 +142,4 @@ def new_lang(c, name):
     cli.new_lang(name)
 
 
-ns = Collection(all, run, build, doctor, report, compare, bench_sampler, bench_accuracy, new_lang)
+ns = Collection(all, run, build, doctor, report, compare, compare_within, bench_sampler, bench_accuracy, new_lang)

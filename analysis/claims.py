@@ -5,7 +5,7 @@ variant, mode and worker count, say) and the groups are combined by one rule (`c
 than MIN_REPS measured runs, or whose repetitions fall on both sides of a threshold, is inconclusive; the
 claim takes the verdict its conclusive groups agree on, if they are at least half of the groups, and is
 inconclusive otherwise. The same rule over one variant's groups gives that variant's verdict (`by_variant`;
-each outcome a judge returns names its variant: a (name, outcome) pair). Thresholds are relative to the cores a
+a judge names the variant of each outcome as a (name, outcome) pair). Thresholds are relative to the cores a
 run could use (meta.json), never absolute.
 
 Which runtimes a claim is about comes from the thread model each variant's manifest declares (the runs'
@@ -28,7 +28,7 @@ from polylab.results.schema import ThreadModel
 
 from . import tidy
 from .document import number
-from .load import ResultsSet
+from .load import ResultsSet, same_machine
 from .variants import single_thread_cost
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -55,6 +55,16 @@ class Claim:
 
 
 EVIDENCE_COLUMNS = ["group", "measure", "median", "spread", "n", "outcome"]
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A claim's verdict and reason as its judge decided them, for a claim whose rule combines its groups
+    otherwise than `combine` does (its rule says how); a judge returns it in place of its groups' outcomes."""
+
+    verdict: str
+    reason: str
+    by_variant: dict = field(default_factory=dict)  # the variant's shown name → its verdict, where the rule gives one
 
 
 def _row(group: str, measure: str, stats: dict, outcome: str) -> dict:
@@ -122,9 +132,9 @@ def about(runs: pd.DataFrame, threads: str, beside_one_core: bool | None = None)
 
 
 def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
-                    beside_one_core: bool | None = None) -> tuple[Outcomes, list[dict]]:
+                    beside_one_core: bool | None = None, workload: str = "sum") -> tuple[Outcomes, list[dict]]:
     runs = tidy.measured(results)
-    runs = runs[about(runs, threads, beside_one_core) & (runs["mode"] == mode) & (runs["workload"] == "sum")
+    runs = runs[about(runs, threads, beside_one_core) & (runs["mode"] == mode) & (runs["workload"] == workload)
                 & (runs["workers"] >= 2) & (runs["cores"] >= 2)]
     outcomes, rows = [], []
     for (experiment, language, workers), group in work_parallelism(results, runs).groupby(
@@ -223,7 +233,7 @@ def claim_noisy(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
             subject = tidy.spread(subject_runs[column])
             rows.append(_row(f"{subject_name} · threads · {workers}", name, subject, "a subject"))
             comparisons = []
-            for language, group in others.groupby("language", observed=True):
+            for language, group in same_machine(others, subject_runs).groupby("language", observed=True):
                 comparison = _compare_ranges(subject, tidy.spread(group[column]))
                 rows.append(_row(f"{language} · threads · {workers}", name, tidy.spread(group[column]),
                                  f"{subject_name} {comparison}" if comparison != "too few runs"
@@ -287,7 +297,7 @@ class ClaimSpec:
     statement: str
     quote: str
     rule: str
-    judge: Callable[[ResultsSet], tuple[Outcomes, list[dict]]]
+    judge: Callable[[ResultsSet], tuple[Outcomes | list[str] | Decided, list[dict]]]
     needs_cores: bool = False  # about parallelism: a machine with one core cannot show it
     needs_samples: bool = False  # reads the per-core and per-thread samples
     needs_headline: bool = False  # looks at the headline experiment's runs
@@ -371,16 +381,28 @@ def unmet_need(spec: ClaimSpec, results: ResultsSet) -> str | None:
     return None
 
 
+def all_claims() -> list[ClaimSpec]:
+    """The seed's claims above, then those of contract 2's workloads (analysis/workload_claims.py)."""
+    from .claims_printing import PRINTING_CLAIMS   # here, not at the top: these modules judge with this one's machinery
+    from .claims_ranking import RANKING_CLAIMS
+    from .workload_claims import WORKLOAD_CLAIMS
+    return [*CLAIMS, *PRINTING_CLAIMS, *WORKLOAD_CLAIMS, *RANKING_CLAIMS]
+
+
 def evaluate(results: ResultsSet) -> list[Claim]:
     claims = []
-    for spec in CLAIMS:
+    for spec in all_claims():
         missing = unmet_need(spec, results)
         outcomes, rows = spec.judge(results) if missing is None else ([], [])
         by_variant = {}
-        for variant in dict.fromkeys(name for name, _ in outcomes):
-            by_variant[variant] = combine([outcome for name, outcome in outcomes if name == variant])[0]
-        plain = [outcome for _, outcome in outcomes]
-        verdict, reason = combine(plain) if missing is None else (INCONCLUSIVE, missing)
+        if isinstance(outcomes, Decided):
+            verdict, reason, by_variant = outcomes.verdict, outcomes.reason, dict(outcomes.by_variant)
+        else:
+            named = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
+            for variant in dict.fromkeys(name for name, _ in named):
+                by_variant[variant] = combine([outcome for name, outcome in named if name == variant])[0]
+            plain = [outcome[1] if isinstance(outcome, tuple) else outcome for outcome in outcomes]
+            verdict, reason = combine(plain) if missing is None else (INCONCLUSIVE, missing)
         evidence = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
         claims.append(Claim(spec.key, spec.statement, spec.quote, spec.rule, verdict, reason, evidence, by_variant))
     return claims

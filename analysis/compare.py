@@ -8,8 +8,9 @@ minimum effect FACTOR (asv's `--factor`), because two sets of the same commit dr
 between runs on a shared machine, and four runs a side already separate perfectly (p = 0.029) under drift.
 DEFAULT_FACTOR is justified by the A/A spread measured on this lab's machines (README, "Comparing sets").
 
-Runs match on experiment, language, variant, workload, mode and workers. The measure is throughput
-(iterations per second) for duration-mode runs — their wall time is fixed by design — and wall time otherwise.
+Runs match on experiment, language, variant, workload, mode and workers (and host, when both sets were run on
+several hosts). The measure is throughput (iterations per second) for duration-mode runs — their wall time is
+fixed by design — and wall time otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from polylab.results.store import atomic_write_text
 
 from . import tidy
 from .document import Bullets, Document, Heading, Table, Text, to_html, to_markdown
-from .load import ResultsSet, language_names, load_results, variant_labels
+from .load import ResultsSet, host_keys, language_names, load_results, variant_labels
 
 MATCH = ["experiment", "lang", "variant", "workload", "mode", "workers"]
 ALPHA = 0.05
@@ -43,18 +44,21 @@ def _measure(runs: pd.DataFrame) -> tuple[str, pd.Series, bool]:
 def compare_runs(a: ResultsSet, b: ResultsSet, factor: float = DEFAULT_FACTOR) -> pd.DataFrame:
     """One row per configuration present in A or B."""
     runs_a, runs_b = tidy.measured(a), tidy.measured(b)
+    hosts = [key for key in host_keys(runs_a) if key in host_keys(runs_b)]   # both run on several hosts: host by host
+    match = [*MATCH, *hosts]
+    text = [column for column in match if column != "workers"]
     for runs in (runs_a, runs_b):  # match on plain text: the two sets may order their categories differently
-        runs[MATCH[:-1]] = runs[MATCH[:-1]].astype(str)
-    keys = pd.concat([runs_a[MATCH], runs_b[MATCH]]).drop_duplicates()
+        runs[text] = runs[text].astype(str)
+    keys = pd.concat([runs_a[match], runs_b[match]]).drop_duplicates()
     rank = {column: _first_seen_rank(a, b, column) for column in ("experiment", "lang", "mode", "workload")}
-    keys = keys.sort_values(["experiment", "lang", "workload", "mode", "workers"],
+    keys = keys.sort_values(["experiment", "lang", "workload", "mode", "workers", *hosts],
                             key=lambda column: column.map(rank[column.name]) if column.name in rank else column)
     rows = []
-    for key in keys[MATCH].itertuples(index=False):
-        side_a = runs_a[(runs_a[MATCH] == pd.Series(key, index=MATCH)).all(axis=1)]
-        side_b = runs_b[(runs_b[MATCH] == pd.Series(key, index=MATCH)).all(axis=1)]
-        rows.append({**dict(zip(MATCH, key)), **_compare_sides(side_a, side_b)})
-    table = pd.DataFrame(rows, columns=[*MATCH, "measure", "n A", "median A", "n B", "median B", "B/A", "U", "p",
+    for key in keys[match].itertuples(index=False):
+        side_a = runs_a[(runs_a[match] == pd.Series(key, index=match)).all(axis=1)]
+        side_b = runs_b[(runs_b[match] == pd.Series(key, index=match)).all(axis=1)]
+        rows.append({**dict(zip(match, key)), **_compare_sides(side_a, side_b)})
+    table = pd.DataFrame(rows, columns=[*match, "measure", "n A", "median A", "n B", "median B", "B/A", "U", "p",
                                         "p adjusted", "verdict", "_better"])
     return judge(table, factor).drop(columns="_better")
 

@@ -1,6 +1,8 @@
 """The report's figures: for each, the data it shows (from tidy), the plot (from plots) and its caption.
 
-A figure whose data is missing raises NoData with the reason, which the report prints in its place.
+A figure whose data is missing raises NoData with the reason, which the report prints in its place; one about
+runs the set does not have (NotShown) is left out. The figures of contract 2's workloads are in
+workload_figures.py.
 """
 
 from __future__ import annotations
@@ -15,17 +17,9 @@ import pandas as pd
 from polylab.results.schema import SAMPLES, THREADS
 
 from . import plots, tidy
+from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
-
-
-class NoData(Exception):
-    """The figure cannot be drawn from this results set; the message says why."""
-
-
-@dataclass(frozen=True)
-class Drawn:
-    figure: object
-    caption: str
+from .workload_figures import WORKLOAD_FIGURES
 
 
 @dataclass(frozen=True)
@@ -215,18 +209,22 @@ FIGURES: list[tuple[str, str, Callable[[ResultsSet], Drawn]]] = [
     ("memory", "Peak memory: threads vs processes", memory),
     ("startup", "Start-up time vs work time", startup),
     ("printing", "sum vs sum-print", printing),
+    *WORKLOAD_FIGURES,
 ]
 
 
-def draw_all(results: ResultsSet, folder: Path, dpi: int = 100) -> list[FigureOutcome]:
-    """Draw every figure into folder/<name>.png; a figure without data gets its reason as caption."""
+def draw_all(results: ResultsSet, folder: Path, dpi: int = 100, figures: list | None = None) -> list[FigureOutcome]:
+    """Draw every figure (of FIGURES, or of `figures`) into folder/<name>.png; a figure without data gets its
+    reason as caption, one about runs the set does not have is left out."""
     folder.mkdir(parents=True, exist_ok=True)
     outcomes = []
-    for name, title, draw in FIGURES:
+    for name, title, draw in figures or FIGURES:
         path = folder / f"{name}.png"
         path.unlink(missing_ok=True)  # a figure not drawn this time must not show a stale picture
         try:
             drawn = draw(results)
+        except NotShown:
+            continue
         except NoData as missing:
             outcomes.append(FigureOutcome(name, title, str(missing), None))
             continue

@@ -12,6 +12,13 @@ A run is of one runtime variant of its language. Besides `lang` (the folder) and
 that variant (`PyPy`, `Java 17`, `Go`: one per variant, so no figure or claim pools two runtimes), and
 `threads`, the thread model its manifest declares (meta.json), which the expected views and the claims
 judge it by.
+
+A set run on several hosts (its rows hold `host`, polylab/hosts/merge.py) is read as one set: `host` is then a
+coordinate of every run, ordered as the inventory lists the hosts (meta.json's `hosts`), and each run's `cores`
+are those of its own host's machine. With two or more hosts, `language` names the runtime on its machine (`Go @
+big`; `variant_label` keeps `Go`), so that every grouping by language keeps the machines apart as it keeps variants
+apart: a host is another machine, never a repetition. Groupings by `lang` and `variant` add `host_keys(runs)`.
+A set of one host reads as a set run on one machine.
 """
 
 from __future__ import annotations
@@ -25,8 +32,8 @@ import pandas as pd
 import pyarrow as pa
 
 from polylab.results import store
-from polylab.results.schema import (ROW_KEYS, RUN_COLUMNS, RUN_ID, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS, THREADS,
-                                    Mode, Status, ThreadModel, Word, Workload, variant_key)
+from polylab.results.schema import (HOST, HOSTS, ROW_KEYS, RUN_COLUMNS, RUN_ID, SAMPLE_COLUMNS, SAMPLES,
+                                    THREAD_COLUMNS, THREADS, Mode, Status, ThreadModel, Word, Workload, variant_key)
 
 ORDERED = {"mode": Mode, "workload": Workload, "status": Status}   # the other enums stay text
 MODES = [mode.value for mode in Mode]
@@ -54,17 +61,37 @@ class ResultsSet:
 
     @property
     def machine(self) -> dict:
+        """The machine that ran the set; none ({}) for a set of several hosts (host_machine names each)."""
         return self.meta.get("machine", {})
 
     @property
+    def hosts(self) -> list[str]:
+        """The hosts whose runs the set holds, in the inventory's order; [] for a set run on one machine."""
+        if HOST not in self.runs:
+            return []
+        present = set(self.runs[HOST].dropna().astype(str))
+        return [host for host in self.runs[HOST].cat.categories if host in present]
+
+    @property
+    def several_hosts(self) -> bool:
+        return len(self.hosts) > 1
+
+    def host_machine(self, host: str) -> dict:
+        return host_machines(self.meta).get(host, {})
+
+    def _machines(self) -> list[dict]:
+        return [self.host_machine(host) for host in self.hosts] if self.several_hosts else [self.machine]
+
+    @property
     def cores(self) -> int:
-        """Cores the runs could use: the orchestrator's CPU affinity, else the logical core count."""
-        return machine_cores(self.machine)
+        """Cores the runs could use: the orchestrator's CPU affinity, else the logical core count (of several
+        hosts, the most any host had; each run's own are its `cores`)."""
+        return max(machine_cores(machine) for machine in self._machines())
 
     @property
     def core_ids(self) -> list[int]:
-        """The numbers of those cores, as /proc/stat names them."""
-        return usable_core_ids(self.machine)
+        """The numbers of those cores, as /proc/stat names them (of several hosts, every number any had)."""
+        return sorted(set().union(*(usable_core_ids(machine) for machine in self._machines())))
 
     @property
     def name(self) -> str:
@@ -81,6 +108,40 @@ def machine_cores(machine: dict) -> int:
 
 def usable_core_ids(machine: dict) -> list[int]:
     return sorted(machine.get("cpu_affinity") or range(machine_cores(machine)))
+
+
+def host_machines(meta: dict) -> dict[str, dict]:
+    """Each host's machine description, from a merged set's meta.json, in the inventory's order."""
+    return {host: record.get("machine") or {} for host, record in (meta.get(HOSTS) or {}).items()}
+
+
+def host_keys(runs: pd.DataFrame) -> list[str]:
+    """What a grouping by lang and variant adds to keep machines apart: `host` where the runs come from several
+    hosts, else nothing (a grouping by `language` needs nothing: it names the host already)."""
+    return [HOST] if HOST in runs and runs[HOST].nunique() > 1 else []
+
+
+def same_machine(runs: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """The runs made on the host(s) of the runs `like`: what a comparison between runtimes may set them against
+    (every run, in a set of one machine)."""
+    return runs[runs[HOST].isin(like[HOST])] if host_keys(runs) else runs
+
+
+def merged_view(meta: dict, hosts: list[str]) -> dict:
+    """A merged set's meta.json as the analysis reads a set's: the hosts' `toolchains` and `skipped`, those of
+    `hosts` (the hosts with runs) first where two hosts' entries differ (they ran one commit: only versions and
+    paths can), and, with one host, its `machine`. A set run on one machine is returned as it is."""
+    records = meta.get(HOSTS) or {}
+    if not records or "toolchains" in meta:
+        return meta
+    view = {**meta, "toolchains": {}, "skipped": {}}
+    for host in [*hosts, *records]:
+        for part in ("toolchains", "skipped"):
+            for key, entry in (records.get(host, {}).get(part) or {}).items():
+                view[part].setdefault(key, entry)
+    if len(hosts) == 1:
+        view["machine"] = host_machines(meta).get(hosts[0], {})
+    return view
 
 
 def ordered(values, order: list) -> pd.Categorical:
@@ -195,11 +256,22 @@ def type_runs(rows: list[dict], meta: dict) -> pd.DataFrame:
     runs["experiment"] = ordered(runs["experiment"], experiment_order(meta, runs["experiment"]))
     for column, enum in ORDERED.items():
         runs[column] = ordered(runs[column], [member.value for member in enum])
-    return derive(runs, machine_cores(meta.get("machine", {})))
+    if HOST not in runs:
+        return derive(runs, machine_cores(meta.get("machine", {})))
+    runs[HOST] = ordered(runs[HOST], _first_seen(list(meta.get(HOSTS) or {}), runs[HOST]))
+    if runs[HOST].nunique() < 2:
+        return derive(runs, machine_cores(meta.get("machine", {})))
+    hosts = list(runs[HOST].cat.categories)
+    runs["variant_label"] = runs["language"]   # the name alone, for figures that set the hosts apart themselves
+    runs["language"] = ordered(runs["language"].astype(str) + " @ " + runs[HOST].astype(str),
+                               [f"{name} @ {host}" for name in runs["language"].cat.categories for host in hosts])
+    cores = {host: machine_cores(machine) for host, machine in host_machines(meta).items()}
+    return derive(runs, runs[HOST].astype(str).map(cores).fillna(1).astype(int))
 
 
-def derive(runs: pd.DataFrame, machine_cores_count: int) -> pd.DataFrame:
-    """Per-run numbers every analysis uses; NaN where an input is missing (failed runs, no sampler)."""
+def derive(runs: pd.DataFrame, machine_cores_count: int | pd.Series) -> pd.DataFrame:
+    """Per-run numbers every analysis uses; NaN where an input is missing (failed runs, no sampler).
+    machine_cores_count: the cores of the machine, or of each run's machine."""
     runs = runs.copy()
     # CPU seconds of the run: wait4 or the container's cgroup; the sampler's total where neither was readable
     cpu = (runs["user_s"] + runs["sys_s"]).fillna(runs["workload_cpu_s"].where(runs["cpu_source"] == "sampler"))
@@ -221,15 +293,34 @@ def derive(runs: pd.DataFrame, machine_cores_count: int) -> pd.DataFrame:
     return runs
 
 
-def load_results(directory: Path) -> ResultsSet:
+def _usable_samples(samples: pd.DataFrame, runs: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """Only the cores the runs could use: on a machine lent in part (a container, taskset) the others are noise.
+    Of several hosts, each run's own host's."""
+    if not host_keys(runs):
+        return samples[samples["core"].isin(usable_core_ids(meta.get("machine", {})))].reset_index(drop=True)
+    host_of_run = samples[RUN_ID].map(dict(zip(runs[RUN_ID], runs[HOST].astype(str))))
+    usable = pd.Series(False, index=samples.index)
+    for host, machine in host_machines(meta).items():
+        usable |= (host_of_run == host) & samples["core"].isin(usable_core_ids(machine))
+    return samples[usable].reset_index(drop=True)
+
+
+def load_results(directory: Path, host: str | None = None) -> ResultsSet:
+    """The set in directory; with `host`, only that host's runs of a set run on several, read as a set of one
+    machine (its machine, toolchains and skipped languages)."""
     directory = Path(directory)
-    meta = store.read_meta(directory)    # first: a set without a readable meta.json is not read further
+    recorded = store.read_meta(directory)    # first: a set without a readable meta.json is not read further
     read = store.read_run_rows(directory)
-    runs = type_runs(read.rows, meta)
+    rows = read.rows
+    if host is not None:
+        rows = [row for row in rows if row.get(HOST) == host]
+    meta = merged_view(recorded, list(dict.fromkeys(row[HOST] for row in rows if row.get(HOST))))
+    runs = type_runs(rows, meta)
     samples, samples_problem = _read_table(directory / SAMPLES, [RUN_ID, *SAMPLE_COLUMNS], SAMPLE_TYPES)
     threads, threads_problem = _read_table(directory / THREADS, [RUN_ID, *THREAD_COLUMNS], THREAD_TYPES)
-    # Only the cores the runs could use: on a machine lent in part (a container, taskset) the others are noise.
-    samples = samples[samples["core"].isin(usable_core_ids(meta.get("machine", {})))].reset_index(drop=True)
+    if host is not None:
+        samples, threads = (table[table[RUN_ID].isin(runs[RUN_ID])] for table in (samples, threads))
+    samples = _usable_samples(samples, runs, meta)
     unreadable = {name: problem for name, problem in ((SAMPLES, samples_problem), (THREADS, threads_problem))
                   if problem}
     return ResultsSet(directory, meta, runs, samples, threads, read.skipped_lines, unreadable)

@@ -12,7 +12,8 @@ from polylab.results.schema import RUNS, SAMPLES, THREADS
 from polylab.results.store import atomic_write_text, skipped_lines_text
 
 from . import claims as claims_module
-from . import tidy
+from . import claims_printing
+from . import machines, tidy
 from .document import Bullets, Document, Figure, Heading, Table, Text, number, to_html, to_markdown
 from .figures import draw_all
 from .load import ResultsSet, load_results
@@ -25,7 +26,6 @@ FIGURES_FOLDER = "figures"
 
 def _overview(results: ResultsSet) -> list:
     runs = results.runs
-    machine = results.machine
     head = tidy.headline(results)
     started = runs["started_at"].dropna()
     facts = [
@@ -33,9 +33,7 @@ def _overview(results: ResultsSet) -> list:
         f"{results.meta.get('planned_runs', '?')} planned ({int(runs['measured'].sum())} measured, "
         f"{int(runs['warmup'].sum())} warm-ups, {int((runs['status'] != 'ok').sum())} not ok)"
         + (f", from {started.min()} to {started.max()}." if not started.empty else "."),
-        f"Machine: {machine.get('cpu_model', '?')}, {results.cores} cores usable, kernel {machine.get('kernel', '?')}"
-        f"{', in a container' if machine.get('in_container') else ''}; shared machines add noise, which the "
-        f"figures show as 'rest of machine'.",
+        _machines_line(results),
         f"Languages: {', '.join(runs['language'].cat.categories)}."
         + (f" Skipped: {', '.join(results.meta.get('skipped', {}))}." if results.meta.get("skipped") else ""),
         f"Headline experiment (figures of one run per language and mode): {head.label()}." if head else
@@ -65,6 +63,16 @@ def _unread_data(results: ResultsSet) -> list[str]:
         notes.append(f"{RUNS}: skipped {skipped_lines_text(results.skipped_lines)}; a run written there is not in "
                      f"this report.")
     return notes
+
+
+def _machines_line(results: ResultsSet) -> str:
+    machine = results.machine
+    shared = "shared machines add noise, which the figures show as 'rest of machine'."
+    if results.several_hosts:
+        return (f"Machines: {len(results.hosts)} hosts, {', '.join(results.hosts)} (see Machines; a runtime is "
+                f"named with its host, e.g. {results.runs['language'].cat.categories[0]}); {shared}")
+    return (f"Machine: {machine.get('cpu_model', '?')}, {results.cores} cores usable, kernel "
+            f"{machine.get('kernel', '?')}{', in a container' if machine.get('in_container') else ''}; {shared}")
 
 
 def _verdicts_table(claims: list) -> Table:
@@ -115,11 +123,15 @@ def _claim_blocks(claim) -> list:
             Table(evidence, caption="One row per group and measure: median, min–max over runs (or threads), n.")]
 
 
-def build_document(results: ResultsSet, figure_outcomes: list, claims: list) -> Document:
+def build_document(results: ResultsSet, figure_outcomes: list, claims: list, machine_blocks: list = ()) -> Document:
     document = Document(f"polylab report — {results.name}")
     document.add(*_overview(results))
-    document.add(Heading("Claims at a glance"), _verdicts_table(claims), *_variant_verdicts(results, claims),
+    single = claims_printing.single_run_note(results)   # a one-run set: a pointer, not a wall of inconclusive
+    finding = claims_printing.article_experiment_finding(results)
+    glance = [Text(single)] if single else [_verdicts_table(claims), *_variant_verdicts(results, claims)]
+    document.add(Heading("Claims at a glance"), *([Text(finding)] if finding else []), *glance,
                  *_free_threading_cost(results))
+    document.add(*machine_blocks)
     document.add(Heading("Figures"))
     for outcome in figure_outcomes:
         document.add(Heading(outcome.title, level=3), Figure(outcome.title, outcome.caption, outcome.path))
@@ -130,7 +142,7 @@ def build_document(results: ResultsSet, figure_outcomes: list, claims: list) -> 
                       f"{claims_module.MIN_REPS} runs, or runs on both sides of a threshold, are inconclusive; "
                       "the claim takes the verdict its conclusive groups agree on when they are at least half "
                       "of the groups, and is inconclusive otherwise."))
-    for claim in claims:
+    for claim in [] if single else claims:
         document.add(*_claim_blocks(claim))
     document.add(Heading("Summary"),
                  Text("Measured runs per configuration: median (min–max) over the repetitions; n = runs."),
@@ -151,13 +163,15 @@ def build_document(results: ResultsSet, figure_outcomes: list, claims: list) -> 
     return document
 
 
-def build_report(directory: Path) -> Path:
-    """Rebuild every report file of the results set in directory; returns the path of report.html."""
+def build_report(directory: Path, baseline: str | None = None) -> Path:
+    """Rebuild every report file of the results set in directory; returns the path of report.html. baseline: the
+    host the Machines section sets the others against (a set run on several hosts; default its first)."""
     directory = Path(directory)
     results = load_results(directory)
     outcomes = draw_all(results, directory / FIGURES_FOLDER)
     claims = claims_module.evaluate(results)
-    document = build_document(results, outcomes, claims)
+    document = build_document(results, outcomes, claims,
+                              machines.section(results, directory / FIGURES_FOLDER, baseline))
     atomic_write_text(directory / "summary.md", to_markdown(document, directory))
     atomic_write_text(directory / "report.html", to_html(document))
     write_run_table(results, directory / "runs.csv")

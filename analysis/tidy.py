@@ -23,7 +23,7 @@ import pandas as pd
 
 from polylab.results.schema import ThreadModel
 
-from .load import ResultsSet, ordered
+from .load import ResultsSet, host_keys, ordered
 
 BUSY_THREAD_SHARE = 0.25
 QUIET_OTHER_LOAD = 0.25  # cores the rest of a shared machine may use during a run's work before it is noisy
@@ -195,7 +195,7 @@ def scaling(runs: pd.DataFrame) -> pd.DataFrame:
     program's clock; in count mode every worker does n iterations, so this is N·time(1)/time(N));
     efficiency = speedup / min(workers, cores), 1 when every core the workers can use is used fully.
     """
-    group = ["experiment", "lang", "variant", "mode", "workload"]
+    group = ["experiment", "lang", "variant", "mode", "workload", *host_keys(runs)]
     base = runs[runs["workers"] == 1].groupby(group, observed=True)["throughput"].median().rename("base")
     runs = runs.join(base, on=group).dropna(subset=["base"])
     runs = runs.assign(speedup=runs["throughput"] / runs["base"])
@@ -216,7 +216,7 @@ def print_pairs(results: ResultsSet) -> pd.DataFrame:
     mode (duration or count), from the first such sum experiment; long form by workload."""
     runs = measured(results)
     printing = runs[runs["workload"] == "sum-print"]
-    match = ["lang", "variant", "mode", "workers", "duration_mode"]
+    match = ["lang", "variant", "mode", "workers", "duration_mode", *host_keys(runs)]
     pieces = []
     for key, group in printing.groupby(match, observed=True):
         candidates = runs[(runs["workload"] == "sum") & (runs[match] == pd.Series(key, index=match)).all(axis=1)]

@@ -16,12 +16,11 @@ import pandas as pd
 
 from polylab.results.schema import ThreadModel
 
-from polylab.results.store import atomic_write_text
-
 from . import tidy
-from .compare import ALPHA, DEFAULT_FACTOR, MIN_RUNS, TEST, _compare_sides, expected_false_findings, judge
-from .document import Bullets, Document, Heading, Table, to_html, to_markdown
-from .load import ResultsSet, load_results
+from .compare import DEFAULT_FACTOR, _compare_sides
+from .document import Document
+from .load import ResultsSet, host_keys, load_results
+from .slices import compare_slices, slice_document, write_document
 
 WITHIN = ["experiment", "workload", "mode", "workers"]   # two variants of one set match on these
 COST_COLUMNS = ["experiment", "mode", "variant", "baseline", "n", "baseline_throughput", "variant_throughput",
@@ -32,7 +31,7 @@ def _pairs(runs: pd.DataFrame) -> list[tuple[str, str]]:
     """(all-cores variant, its baseline) by shown name, for each language that has variants of both models."""
     order = [str(name) for name in runs["language"].cat.categories if name in set(runs["language"].astype(str))]
     pairs = []
-    for _, group in runs.groupby("lang", observed=True):
+    for _, group in runs.groupby(["lang", *host_keys(runs)], observed=True):
         names = set(group["language"].astype(str))
         one = [name for name in order if name in names and
                (group.loc[group["language"] == name, "threads"] == ThreadModel.ONE_CORE).all()]
@@ -67,18 +66,8 @@ def single_thread_cost(results: ResultsSet) -> pd.DataFrame:
 
 def compare_variants(results: ResultsSet, a: str, b: str, factor: float = DEFAULT_FACTOR) -> pd.DataFrame:
     """Variant b against variant a (variant keys) run for run: one row per experiment, workload, mode and
-    worker count either ran, with compare.py's columns and verdicts (B is b)."""
-    runs = tidy.measured(results)
-    runs_a, runs_b = runs[runs["variant_key"] == a], runs[runs["variant_key"] == b]
-    keys = pd.concat([runs_a[WITHIN], runs_b[WITHIN]]).drop_duplicates().sort_values(WITHIN)
-    rows = []
-    for key in keys.itertuples(index=False):
-        side_a = runs_a[(runs_a[WITHIN] == pd.Series(key, index=WITHIN)).all(axis=1)]
-        side_b = runs_b[(runs_b[WITHIN] == pd.Series(key, index=WITHIN)).all(axis=1)]
-        rows.append({**dict(zip(WITHIN, key)), **_compare_sides(side_a, side_b)})
-    table = pd.DataFrame(rows, columns=[*WITHIN, "measure", "n A", "median A", "n B", "median B", "B/A", "U", "p",
-                                        "p adjusted", "verdict", "_better"])
-    return judge(table, factor).drop(columns="_better")
+    worker count either ran (and host, in a set run on several), with compare.py's columns and verdicts (B is b)."""
+    return compare_slices(results, "variant_key", a, b, [*WITHIN, *host_keys(tidy.measured(results))], factor)
 
 
 def _shown(results: ResultsSet, key: str) -> str:
@@ -88,16 +77,7 @@ def _shown(results: ResultsSet, key: str) -> str:
 
 def variants_document(results: ResultsSet, a: str, b: str, table: pd.DataFrame,
                       factor: float = DEFAULT_FACTOR) -> Document:
-    counts = table["verdict"].value_counts()
-    notes = [f"Set: {results.directory}", f"A = {_shown(results, a)}", f"B = {_shown(results, b)}",
-             f"Test: {TEST} on each configuration's measured runs. A row is significant when its adjusted p < "
-             f"{ALPHA}, each side has at least {MIN_RUNS} runs, and the medians differ by at least a factor "
-             f"{factor:g}. Measure: throughput (iterations/s) for duration-mode runs, wall seconds otherwise. B/A "
-             f"is the ratio of the medians.",
-             expected_false_findings(int(table["p"].notna().sum())),
-             "Verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."]
-    return Document(f"polylab compare — {results.name}: {a} → {b}").add(Bullets(notes), Heading("Runs"),
-                                                                        Table(table))
+    return slice_document(results, _shown(results, a), _shown(results, b), table, factor)
 
 
 def write_variant_comparison(directory: Path, a: str, b: str, out: Path | None = None,
@@ -106,9 +86,5 @@ def write_variant_comparison(directory: Path, a: str, b: str, out: Path | None =
     set) and returns the Markdown text and the folder."""
     results = load_results(Path(directory))
     out = Path(out) if out else results.directory
-    out.mkdir(parents=True, exist_ok=True)
     document = variants_document(results, a, b, compare_variants(results, a, b, factor), factor)
-    markdown = to_markdown(document, out)
-    atomic_write_text(out / "compare-variants.md", markdown)
-    atomic_write_text(out / "compare-variants.html", to_html(document))
-    return markdown, out
+    return write_document(document, out, "compare-variants"), out

@@ -16,7 +16,7 @@ from polylab.cli.scaffold import new_language
 from polylab.config.errors import UserError
 from polylab.console import say
 from polylab.results import store
-from polylab.results.schema import RUNS, split_key, variant_key
+from polylab.results.schema import HOST, RUNS, split_key, variant_key
 from polylab.run.backends import BuildError
 from polylab.run.lab import (ROOT, build_all, choose, fetch_absent, langs_folder, load_lab, parse_images,
                              parse_lang_list, select_langs, usable)
@@ -145,18 +145,44 @@ def results_sets(a: str, b: str | None) -> tuple[Path, Path]:
     return folders
 
 
+def _one_of(directory: Path, name: str, present: list[str], kind: str, none: str = "no runs") -> str:
+    if name not in present:
+        raise UserError(f"{kind} '{name}' is not in {directory}; it has {', '.join(present) or none}")
+    return name
+
+
+def _two_of(directory: Path, text: str, present: list[str], flag: str, kind: str, example: str,
+            none: str = "no runs") -> tuple[str, str]:
+    """`FLAG A,B`: two different values (variants, hosts) that the set's runs hold."""
+    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    if len(names) != 2 or names[0] == names[1]:
+        raise UserError(f"{flag} takes two {kind}s of the set, A,B (e.g. {example}); got '{text}'")
+    return _one_of(directory, names[0], present, kind, none), _one_of(directory, names[1], present, kind, none)
+
+
 def variants_in_set(directory: Path, text: str) -> tuple[str, str]:
     """`--variants A,B` for `invoke compare SET`: two variant keys that the set ran (`python:cpython`)."""
-    names = [name.strip() for name in (text or "").split(",") if name.strip()]
     present = list(dict.fromkeys(variant_key(row["lang"], row.get("variant") or row["lang"])
                                  for row in store.read_runs(directory) if row.get("lang")))
-    if len(names) != 2 or names[0] == names[1]:
-        raise UserError(f"--variants takes two variants of the set, A,B (e.g. python:cpython,python:cpython-ft); "
-                        f"got '{text}'")
-    missing = [name for name in names if name not in present]
-    if missing:
-        raise UserError(f"variant '{missing[0]}' is not in {directory}; it has {', '.join(present) or 'no runs'}")
-    return names[0], names[1]
+    return _two_of(directory, text, present, "--variants", "variant", "python:cpython,python:cpython-ft")
+
+
+ONE_MACHINE = "no hosts: it was run on one machine"
+
+
+def _hosts_with_runs(directory: Path) -> list[str]:
+    return list(dict.fromkeys(row[HOST] for row in store.read_runs(directory) if row.get(HOST)))
+
+
+def hosts_in_set(directory: Path, text: str) -> tuple[str, str]:
+    """`--hosts A,B` for `invoke compare SET`: two hosts of a set run on several, each with runs."""
+    return _two_of(directory, text, _hosts_with_runs(directory), "--hosts", "host", "h1,h2", ONE_MACHINE)
+
+
+def baseline_host(directory: Path, name: str | None) -> str | None:
+    """`invoke report --baseline HOST`: a host of the set with runs, which the Machines section compares the
+    others with (None: the set's first)."""
+    return None if name is None else _one_of(directory, name, _hosts_with_runs(directory), "host", ONE_MACHINE)
 
 
 @user_errors()

@@ -50,6 +50,7 @@ class Scenario:
     displays: bool = True  # False: meta.json's toolchains without display names, as sets written before them
     workloads: tuple = ()  # contract 2's workloads to add (contract_2.CONTRACT_2: all), each its own experiment
     behaviour: object = contract_2.Behaviour()  # how the runtimes behave in them
+    hosts: dict = field(default_factory=dict)  # host name → speed factor: a set run on these hosts, merged
 
 
 def _experiments(scenario: Scenario) -> list[dict]:
@@ -166,6 +167,8 @@ class _Run:
 
 
 def write_results_set(directory: Path, scenario: Scenario = Scenario()) -> Path:
+    if scenario.hosts:
+        return _write_hosts_set(Path(directory), scenario)
     directory = Path(directory)
     (directory / "raw").mkdir(parents=True, exist_ok=True)
     (directory / "parts").mkdir(exist_ok=True)
@@ -211,4 +214,25 @@ def write_results_set(directory: Path, scenario: Scenario = Scenario()) -> Path:
         for row in rows:
             handle.write(json.dumps({"schema_version": 1, **row}) + "\n")
     (directory / "meta.json").write_text(json.dumps(_meta(scenario, experiments, len(rows)), indent=2))
+    return directory
+
+
+def _write_hosts_set(directory: Path, scenario: Scenario) -> Path:
+    """A set run on scenario.hosts as `invoke all --hosts` leaves it: each host's own set (the scenario at that
+    host's speed, its own seed and hostname) in hosts/<host>/, merged by polylab's own merge."""
+    from dataclasses import replace
+
+    from polylab.hosts.merge import merge
+    from polylab.results import store
+    records = {}
+    for number, (host, speed) in enumerate(scenario.hosts.items()):
+        machine = {**scenario.machine, "hostname": host}
+        write_results_set(directory / "hosts" / host, replace(scenario, hosts={}, speed=scenario.speed * speed,
+                                                              seed=scenario.seed + 100 * number, machine=machine))
+        records[host] = {"name": host, "ssh": f"lab@127.0.0.{number + 2}:2222", "label": f"synthetic {host}",
+                         "status": "ok", "reason": None}
+    request = {"profile": "quick", "langs": None, "backend": None, "strict": False, "config": None,
+               "commit": "0" * 40, "set_id": "synthetic"}
+    store.write_meta(directory, {"profile": "quick", "hosts_request": request, "hosts": records})
+    merge(directory)
     return directory

@@ -1,5 +1,5 @@
 """A set run on several hosts: each host's runs are another machine's, never repetitions of another host's; the
-report sets the hosts side by side (its Machines section) and `invoke compare SET --hosts A,B` compares two.
+report sets the hosts side by side (its Machines section) and `invoke compare-within --results SET --hosts A,B` compares two.
 
 The sets are synthetic.py's, written per host (h2 30% faster than h1 unless a test says otherwise) and merged by
 polylab's own merge (polylab/hosts/merge.py), as `invoke all --hosts h1,h2` leaves them.
@@ -142,7 +142,7 @@ def test_variants_compare_through_the_same_slices_host_by_host(two_results):
 
 
 def test_invoke_compare_hosts_writes_the_comparison(two_hosts, tmp_path, capsys):
-    tasks.compare(Context(), str(two_hosts), hosts="h1,h2", out=str(tmp_path))
+    tasks.compare_within(Context(), str(two_hosts), hosts="h1,h2", out=str(tmp_path))
     text = (tmp_path / "compare-hosts.md").read_text()
     assert text.startswith(f"# polylab compare — {two_hosts.name}: host h1 → host h2")
     assert "Verdicts: 11 significant: B faster, 1 not significant." in text
@@ -157,12 +157,12 @@ def test_invoke_compare_hosts_writes_the_comparison(two_hosts, tmp_path, capsys)
 ])
 def test_invoke_compare_hosts_refuses_bad_hosts_in_one_line(two_hosts, hosts, message):
     with pytest.raises(Exit, match=message):
-        tasks.compare(Context(), str(two_hosts), hosts=hosts)
+        tasks.compare_within(Context(), str(two_hosts), hosts=hosts)
 
 
 def test_invoke_compare_hosts_of_a_set_of_one_machine(default_set):
     with pytest.raises(Exit, match=r"host 'h1' is not in .*; it has no hosts: it was run on one machine$"):
-        tasks.compare(Context(), str(default_set), hosts="h1,h2")
+        tasks.compare_within(Context(), str(default_set), hosts="h1,h2")
 
 
 def test_two_merged_sets_compare_host_with_host(two_hosts, make_set):

@@ -135,16 +135,16 @@ def test_two_variants_of_one_set_compare_run_for_run(pythons):
 
 def test_invoke_compare_with_variants_writes_its_files_and_checks_the_names(pythons, tmp_path, capsys):
     from invoke import Exit
-    tasks.compare(Context(), str(pythons), variants="python:cpython,python:cpython-ft", out=str(tmp_path))
+    tasks.compare_within(Context(), str(pythons), variants="python:cpython,python:cpython-ft", out=str(tmp_path))
     written = (tmp_path / "compare-variants.md").read_text()
     assert capsys.readouterr().out.strip() == written.strip()
     assert "A = CPython (python:cpython)" in written and "B = CPython free-threaded (python:cpython-ft)" in written
     assert (tmp_path / "compare-variants.html").exists()
     with pytest.raises(Exit, match=r"variant 'python:jython' is not in .*; it has python:cpython, "
                                    r"python:cpython-ft, python:pypy, go"):
-        tasks.compare(Context(), str(pythons), variants="python:cpython,python:jython")
+        tasks.compare_within(Context(), str(pythons), variants="python:cpython,python:jython")
     with pytest.raises(Exit, match="--variants takes two variants of the set"):
-        tasks.compare(Context(), str(pythons), variants="python:cpython")
+        tasks.compare_within(Context(), str(pythons), variants="python:cpython")
 
 
 def test_the_report_shows_verdicts_per_variant_and_the_single_thread_cost(pythons):
