@@ -90,7 +90,7 @@ def test_a_missing_toolchain_is_a_missing_row_with_its_install_hint(name, tmp_pa
 
 @pytest.mark.parametrize("name", ["c", "node", "rust"])
 @pytest.mark.parametrize("mistake, old, new, key, problem", [
-    ("sources as a string", r'^sources: \[(.*)\]$', r"sources: \1", "sources", "Expected list of str, got str"),
+    ("sources as a string", r'^sources: \[(.*)\]$', r'sources: "*.src"', "sources", "Expected list of str, got str"),
     ("an image with a space", r"^  image: (\S+):", r"  image: \1 ", "image", "Expected an image reference"),
     ("run as one string", r"^    run: \[(.*)\]$", r"    run: \1", "run", "Expected list of str, got str"),
 ])
