@@ -12,7 +12,7 @@ from polylab.cli import bench, benchstats, commands
 
 
 def test_a_ratio_without_a_value_prints_n_a_and_null(monkeypatch, capsys):
-    faulty = SimpleNamespace(language=SimpleNamespace(name="faulty"))
+    faulty = SimpleNamespace(language=SimpleNamespace(name="faulty"), key="faulty")
     row = {"user_s": 0.5, "sys_s": 0.0, "wall_s": 1.0, "workload_cpu_s": None, "samples": 0,  # nothing sampled
            "ctx_voluntary": 3, "ctx_involuntary": 4}
 

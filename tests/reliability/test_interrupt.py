@@ -21,7 +21,7 @@ from polylab.run import runner
 from polylab.config.experiments import load_config
 from polylab.run.plan import RunSpec, plan
 
-LANGS = ["python", "go"]
+LANGS = ["python:cpython", "go"]   # one variant each: the run ids below name it
 EXPERIMENTS = {"cpu": {"workload": "sum", "modes": ["threads"], "workers": [1], "seconds": 0.5}}
 REPETITIONS = 3
 ROWS_BEFORE_SIGNAL = 2
@@ -110,7 +110,7 @@ def test_a_killed_orchestrator_takes_its_run_in_flight_with_it(session):
     is attached to: a 30 s run does not go on alone after a SIGKILL."""
     config = write_experiments(session.workdir / "experiments.yaml", {"long": {
         "workload": "sum", "modes": ["threads"], "workers": [1], "seconds": 30}}, repetitions=1, timeout_s=60)
-    matrix = session.start("run", "--config", config, "--langs", "python", "--out", session.workdir / "set",
+    matrix = session.start("run", "--config", config, "--langs", "python:cpython", "--out", session.workdir / "set",
                            langs=False)
     deadline = time.monotonic() + 60
     while not any("workload.py" in " ".join(p.info["cmdline"] or []) for p in session.live_processes()):
