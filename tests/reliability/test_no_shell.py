@@ -60,9 +60,16 @@ def test_shell_uses_are_found(tmp_path):
     assert shell_uses(sample) == ["sample.py:3: os.system", "sample.py:4: shell=True", "sample.py:5: sh -c f'echo {x}'"]
 
 
+# The `local` host runs the very command lines a remote host's sshd hands to its login shell (a shell cannot be
+# avoided over SSH); every inventory value in them is shlex-quoted and tested literal in tests/hosts/. These are
+# its known shell calls: one more anywhere fails.
+SHELL_BY_DESIGN = {"polylab/hosts/targets.py": 3}
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(ROOT)))
 def test_no_value_reaches_a_shell(path):
-    assert shell_uses(path) == []
+    uses = shell_uses(path)
+    assert len(uses) == SHELL_BY_DESIGN.get(str(path.relative_to(ROOT)), 0), uses
 
 
 def test_manifest_arguments_are_passed_literally(session):
