@@ -100,7 +100,8 @@ def test_each_runs_totals_name_their_source_and_perf_is_not_sampled_as_the_progr
         pytest.skip("perf cannot count here: the auto setting runs without it")
     config = tmp_path / "experiments.yaml"
     config.write_text(PROFILE.replace("PERF", perf_setting))
-    out, code = cli.run(profile="p", langs="python", out=str(tmp_path / "set"), config=str(config), backend="local")
+    out, code = cli.run(profile="p", langs="python:cpython", out=str(tmp_path / "set"), config=str(config),
+                        backend="local")
     rows = store.read_runs(out)
     assert code == 0 and rows and all(row["status"] == "ok" for row in rows)
     for row in rows:
