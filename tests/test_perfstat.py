@@ -90,7 +90,7 @@ PROFILE = """profiles:
   p:
     defaults: {repetitions: 1, sample_hz: 10, perf: PERF}
     experiments:
-      x: {workload: sum, workers: [2], seconds: 0.6, modes: [processes]}
+      x: {workload: sum, workers: [2], seconds: 2.5, modes: [processes]}   # PSS is read at most once a second
 """
 
 
