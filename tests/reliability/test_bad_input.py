@@ -133,9 +133,10 @@ def test_doctor_lists_every_language_and_the_broken_one(session):
     assert single_error_line(done) == ("error: ==> File langs/broken/lang.yaml ==> At language 'broken' / toolchain "
                                        "#1 ==> At key: run =====> Expected list of str, got str "
                                        "'python3 {src}/faulty.py'")
-    rows = [[cell.strip() for cell in line.strip("│ ").split("│")][:6] for line in done.stdout.splitlines()
+    rows = [[cell.strip() for cell in line.strip("│ ").split("│")] for line in done.stdout.splitlines()
             if line.startswith("│ broken ") or line.startswith("│ faulty ")]
-    assert [(row[0], row[5]) for row in rows] == [("broken", "error"), ("faulty", "ok")]
+    status = [(row[0], next(cell for cell in row if cell in ("ok", "error", "missing"))) for row in rows]
+    assert status == [("broken", "error"), ("faulty", "ok")]
 
 
 @pytest.mark.parametrize("task, flag", [("bench-accuracy", "--langs"), ("bench-sampler", "--lang")])
