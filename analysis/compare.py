@@ -133,14 +133,7 @@ def machines_side_by_side(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
 
 
 def build_document(a: ResultsSet, b: ResultsSet, table: pd.DataFrame, factor: float = DEFAULT_FACTOR) -> Document:
-    counts = table["verdict"].value_counts()
-    notes = [f"A = {a.directory}", f"B = {b.directory}",
-             f"Test: {TEST} on each configuration's measured runs. A row is significant when its adjusted p < "
-             f"{ALPHA}, each side has at least {MIN_RUNS} runs, and the medians differ by at least a factor "
-             f"{factor:g} (B/A ≥ {factor:g} or ≤ {1 / factor:.3g}; change it with --factor). Measure: throughput "
-             f"(iterations/s) for duration-mode runs, wall seconds otherwise. B/A is the ratio of the medians.",
-             expected_false_findings(int(table["p"].notna().sum())),
-             "Verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."]
+    notes = [f"A = {a.directory}", f"B = {b.directory}", *method_notes(table, factor)]
     largest = table[["n A", "n B"]].min(axis=1).max() if not table.empty else 0
     if 0 < largest < 4:
         notes.append(f"With at most {largest} runs a side the smallest two-sided p the test can give is "
@@ -157,6 +150,17 @@ def shown_variants(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     language's only variant bears its folder's name)."""
     variant = table["variant"].where(table["variant"] != table["lang"], "")
     return table.assign(lang=table["lang"].map(names), variant=variant).rename(columns={"lang": "language"})
+
+
+def method_notes(table: pd.DataFrame, factor: float) -> list[str]:
+    """How the rows were judged, what an A/A comparison would flag, and the count of each verdict."""
+    counts = table["verdict"].value_counts()
+    return [f"Test: {TEST} on each configuration's measured runs. A row is significant when its adjusted p < "
+            f"{ALPHA}, each side has at least {MIN_RUNS} runs, and the medians differ by at least a factor "
+            f"{factor:g} (B/A ≥ {factor:g} or ≤ {1 / factor:.3g}; change it with --factor). Measure: throughput "
+            f"(iterations/s) for duration-mode runs, wall seconds otherwise. B/A is the ratio of the medians.",
+            expected_false_findings(int(table["p"].notna().sum())),
+            "Verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."]
 
 
 def expected_false_findings(tested_rows: int) -> str:

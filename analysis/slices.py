@@ -17,8 +17,8 @@ from polylab.results.schema import HOST
 from polylab.results.store import atomic_write_text
 
 from . import tidy
-from .compare import (ALPHA, DEFAULT_FACTOR, MATCH, MIN_RUNS, TEST, _compare_sides, expected_false_findings, judge,
-                      machines_side_by_side, shown_names, shown_variants)
+from .compare import (DEFAULT_FACTOR, MATCH, _compare_sides, judge, machines_side_by_side, method_notes, shown_names,
+                      shown_variants)
 from .document import Bullets, Document, Heading, Table, Text, to_html, to_markdown
 from .load import ResultsSet, load_results
 
@@ -44,14 +44,7 @@ def slice_document(results: ResultsSet, a: str, b: str, table: pd.DataFrame, fac
                    *extra) -> Document:
     """The comparison of two slices of `results` (a and b: how each is shown), its notes, its table of runs and
     any `extra` blocks after it."""
-    counts = table["verdict"].value_counts()
-    notes = [f"Set: {results.directory}", f"A = {a}", f"B = {b}",
-             f"Test: {TEST} on each configuration's measured runs. A row is significant when its adjusted p < "
-             f"{ALPHA}, each side has at least {MIN_RUNS} runs, and the medians differ by at least a factor "
-             f"{factor:g}. Measure: throughput (iterations/s) for duration-mode runs, wall seconds otherwise. B/A "
-             f"is the ratio of the medians.",
-             expected_false_findings(int(table["p"].notna().sum())),
-             "Verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."]
+    notes = [f"Set: {results.directory}", f"A = {a}", f"B = {b}", *method_notes(table, factor)]
     return Document(f"polylab compare — {results.name}: {a} → {b}").add(Bullets(notes), Heading("Runs"),
                                                                         Table(table), *extra)
 
