@@ -16,6 +16,7 @@
 
 const char *const WORKLOAD_NAMES[WORKLOAD_COUNT] = {"sum", "sum-print", "pingpong", "contended", "io", "native",
                                                     "crash"};
+const char *const MODE_NAMES[MODE_COUNT] = {"threads", "processes", "pool"};
 
 enum {
     CLOCK_EVERY = 4096,            /* sum, contended, crash: the clock is read once per this many iterations */

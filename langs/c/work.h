@@ -10,9 +10,12 @@
 typedef enum { SUM, SUM_PRINT, PINGPONG, CONTENDED, IO, NATIVE, CRASH, WORKLOAD_COUNT } Workload;
 extern const char *const WORKLOAD_NAMES[WORKLOAD_COUNT];
 
+typedef enum { THREADS, PROCESSES, POOL, MODE_COUNT } Mode;
+extern const char *const MODE_NAMES[MODE_COUNT];
+
 typedef struct {
     Workload workload;
-    bool threads;          /* threads mode (else processes) */
+    Mode mode;
     long workers;
     bool by_count;         /* --n given (else --seconds) */
     int64_t n;
@@ -32,6 +35,8 @@ typedef struct {
     bool holds_token;      /* pingpong: this worker saw the token's final value */
     int64_t token;
     char digest[65];       /* native: the last SHA-256, lowercase hex ("" after no iteration) */
+    long tids[2];          /* pool: the kernel thread ids the task ran on, at its start and end (distinct) */
+    int tid_count;
 } Worker;
 
 /* A pingpong mailbox between threads: the slot is full while a token waits in it. */

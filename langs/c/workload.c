@@ -1,10 +1,10 @@
 /* polylab workload in C (contract 2, see langs/README.md). C11 + POSIX, no libraries beyond libc/pthreads.
  *
- *   workload --workload {sum,sum-print,pingpong,contended,io,native,crash} --mode {threads,processes}
+ *   workload --workload {sum,sum-print,pingpong,contended,io,native,crash} --mode {threads,processes,pool}
  *            --workers N (--n COUNT | --seconds S) --result PATH
  *
  * This file is the parent: arguments, starting and gathering the workers, the result file. The workers' loops
- * are in work.c, the SHA-256 of the native workload in sha256.c.
+ * are in work.c, the SHA-256 of the native workload in sha256.c, pool mode's threads in pool.c.
  *
  * threads:   N pthreads in this process.
  * processes: N children made with fork(). Other compiled languages re-execute themselves because their
@@ -13,6 +13,7 @@
  *            once it runs (copy-on-write), and ends with _exit. Each child hands its worker entry back over
  *            its own pipe, since stdout (inherited) is reserved for the sums. pingpong's ring is N more
  *            pipes, made before the first fork: child k reads pipe k and writes pipe k+1.
+ * pool:      N tasks (sum and io only) on a fixed pool of one pthread per usable CPU (pool.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pool.h"
 #include "sha256.h"
 #include "work.h"
 
@@ -207,8 +209,9 @@ static void format_double(char *text, size_t size, double value) {
     }
 }
 
-/* The workload's keys after workers[] (pingpong's final token, the contended counter, crash's outcome). */
-static void write_extras(FILE *f, const Args *args, const Worker *workers, int64_t counter) {
+/* The keys after workers[]: pool's size, pingpong's final token, the contended counter, crash's outcome. */
+static void write_extras(FILE *f, const Args *args, const Worker *workers, int64_t counter, long pool_threads) {
+    if (args->mode == POOL) fprintf(f, "  \"pool_size\": %ld,\n", pool_threads);
     if (args->workload == PINGPONG) {
         long holder = 0;
         while (holder < args->workers && !workers[holder].holds_token) holder++;
@@ -221,7 +224,8 @@ static void write_extras(FILE *f, const Args *args, const Worker *workers, int64
     }
 }
 
-static void write_result(const Args *args, const Worker *workers, int64_t counter, double elapsed) {
+static void write_result(const Args *args, const Worker *workers, int64_t counter, long pool_threads,
+                         double elapsed) {
     /* Written to a temporary file in the same directory and renamed, so readers never see half a file. */
     char *dir_copy = strdup(args->result);
     size_t size = strlen(args->result) + 32;
@@ -239,7 +243,7 @@ static void write_result(const Args *args, const Worker *workers, int64_t counte
     fprintf(f, "{\n  \"contract\": 2,\n  \"lang\": \"c\",\n");
     fprintf(f, "  \"runtime\": {\"name\": \"gcc\", \"version\": \"%s\"},\n", __VERSION__);
     fprintf(f, "  \"args\": {\"workload\": \"%s\", \"mode\": \"%s\", \"workers\": %ld, \"n\": %s, \"seconds\": %s},\n",
-            WORKLOAD_NAMES[args->workload], args->threads ? "threads" : "processes", args->workers, n, seconds);
+            WORKLOAD_NAMES[args->workload], MODE_NAMES[args->mode], args->workers, n, seconds);
     fprintf(f, "  \"workers\": [\n");
     for (long k = 0; k < args->workers; k++) {
         const Worker *w = &workers[k];
@@ -249,10 +253,15 @@ static void write_result(const Args *args, const Worker *workers, int64_t counte
                    ", \"elapsed_s\": %s", w->index, w->pid, w->iterations, w->sum, worker_elapsed);
         if (args->workload == NATIVE) fprintf(f, ", \"digest\": \"%s\"", w->digest);
         if (args->workload == CRASH) fprintf(f, ", \"finished\": %s", w->finished ? "true" : "false");
+        if (args->mode == POOL) {
+            fprintf(f, ", \"tids\": [%ld", w->tids[0]);
+            if (w->tid_count == 2) fprintf(f, ", %ld", w->tids[1]);
+            fputc(']', f);
+        }
         fprintf(f, "}%s\n", k + 1 < args->workers ? "," : "");
     }
     fprintf(f, "  ],\n");
-    write_extras(f, args, workers, counter);
+    write_extras(f, args, workers, counter, pool_threads);
     fprintf(f, "  \"elapsed_s\": %s\n}\n", elapsed_text);
     if (fclose(f) != 0 || rename(tmp, args->result) != 0) {
         int err = errno;
@@ -306,9 +315,10 @@ static Args parse(int argc, char **argv) {
     if (args.workload == WORKLOAD_COUNT)
         usage_error("--workload must be one of sum, sum-print, pingpong, contended, io, native, crash, not %s",
                     values[WORKLOAD]);
-    if (strcmp(values[MODE], "threads") && strcmp(values[MODE], "processes"))
-        usage_error("--mode must be threads or processes, not %s", values[MODE]);
-    args.threads = strcmp(values[MODE], "threads") == 0;
+    while (args.mode < MODE_COUNT && strcmp(values[MODE], MODE_NAMES[args.mode]) != 0) args.mode++;
+    if (args.mode == MODE_COUNT) usage_error("--mode must be threads, processes or pool, not %s", values[MODE]);
+    if (args.mode == POOL && args.workload != SUM && args.workload != IO)
+        usage_error("--mode pool runs the sum and io workloads only, not %s", values[WORKLOAD]);
     args.workers = (long)integer("--workers", values[WORKERS], 1, 100000);
     if (!values[N] == !values[SECONDS]) usage_error("exactly one of --n and --seconds is required");
     args.by_count = values[N] != NULL;
@@ -324,7 +334,7 @@ static Args parse(int argc, char **argv) {
     args.result = values[RESULT];
     if (args.workload == PINGPONG && args.workers < 2)
         usage_error("pingpong passes a token around a ring: it needs --workers 2 or more, not %ld", args.workers);
-    if (args.workload == CONTENDED && !args.threads)
+    if (args.workload == CONTENDED && args.mode == PROCESSES)
         usage_error("contended runs in threads mode only: processes share no counter to contend for");
     if (args.workload == CRASH && args.by_count && args.n < 2)
         usage_error("crash fails worker 0 after n/2 iterations: it needs --n 2 or more, not %" PRId64, args.n);
@@ -341,15 +351,22 @@ int main(int argc, char **argv) {
     Worker *workers = calloc((size_t)args.workers, sizeof *workers);
     if (!workers) die("out of memory");
     int64_t counter = 0;
+    const long pool_threads = args.mode == POOL ? pool_size() : 0;
     const double start = now_s();
-    if (args.threads) run_threads(&args, workers, &counter);
-    else run_processes(&args, workers);
+    if (args.mode == THREADS) {
+        run_threads(&args, workers, &counter);
+    } else if (args.mode == PROCESSES) {
+        run_processes(&args, workers);
+    } else {
+        int err = run_pool(&args, workers, pool_threads);
+        if (err) die("starting the pool's threads: %s", strerror(err));
+    }
     const double elapsed = now_s() - start;
 
     if (fflush(stdout) != 0 || ferror(stdout)) die("error writing to stdout");
     for (long k = 0; k < args.workers; k++)
         if (workers[k].failed) die("worker %ld failed", k);
-    write_result(&args, workers, counter, elapsed);
+    write_result(&args, workers, counter, pool_threads, elapsed);
     free(workers);
     return 0;
 }
