@@ -147,7 +147,7 @@ def test_a_run_that_never_started_has_no_times_and_no_derived_numbers():
 
 def test_the_enums_are_the_strings_rows_and_configs_use():
     assert [status.value for status in Status] == ["ok", "failed", "timeout", "invalid"]   # best to worst
-    assert experiments.MODES == ("threads", "processes") and experiments.WORKLOADS == (
+    assert experiments.MODES == ("threads", "processes", "pool", "async") and experiments.WORKLOADS == (
         "sum", "sum-print", "pingpong", "contended", "io", "native", "crash")
     assert experiments.SINKS == ("devnull", "pipe", "file", "tty")
     assert f"{Status.TIMEOUT}" == str(Status.TIMEOUT) == "timeout" and Mode.THREADS == "threads"

@@ -16,10 +16,11 @@ from pathlib import Path, PurePosixPath
 import cfgv
 
 from polylab.config.errors import ConfigError
+from polylab.config.modes import ModeSupport, mode_problem, modes_problem, parse_modes
 from polylab.config.validation import (Across, Numbered, Record, Section, check_and, check_argv_list,
                                        check_one_of, check_problem, check_str, check_str_list, check_str_map,
                                        load_yaml, str_map, validate)
-from polylab.results.schema import ThreadModel, variant_key
+from polylab.results.schema import Mode, ThreadModel, variant_key
 
 MANIFEST = "lang.yaml"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -57,6 +58,15 @@ class Variant:
     toolchains: tuple[Toolchain, ...]
     search: tuple[str, ...] = ()
     home: str | None = None          # an installation found by search: its bin/ goes first on PATH
+    modes: tuple[ModeSupport, ...] = parse_modes(None)   # its `modes:`, else its language's, else the default
+
+    def mode_problem(self, mode: str, toolchain_version: str | None) -> str | None:
+        """Why this variant, with the toolchain version detected, cannot run `mode`; None when it can."""
+        return mode_problem(self.modes, mode, toolchain_version)
+
+    def supported_modes(self, toolchain_version: str | None) -> tuple[Mode, ...]:
+        """The modes this variant runs with the toolchain version detected, in manifest order."""
+        return tuple(entry.mode for entry in self.modes if entry.problem(toolchain_version) is None)
 
     @property
     def shown_name(self) -> str:
@@ -215,6 +225,7 @@ check_name = check_and(check_str, check_problem(
     lambda name: None if NAME_PATTERN.match(name) else "Expected lowercase letters, digits and '-'"))
 check_argv = check_and(check_str_list, check_problem(_check_argv))
 check_threads = check_one_of(THREAD_MODELS)
+check_modes = check_problem(modes_problem)
 check_toolchain_name = check_and(check_str, check_problem(   # a candidate is often named after its executable
     lambda name: None if TOOLCHAIN_PATTERN.match(name) else "Expected lowercase letters, digits, '.' and '-'"))
 TOOLCHAINS_PROBLEM = "Expected a non-empty list of toolchain candidates"
@@ -239,6 +250,7 @@ VARIANT = Record(
     cfgv.Required("name", check_and(check_str, check_problem(_variant_name_problem))),
     cfgv.OptionalNoDefault("display", check_str),
     cfgv.Optional("threads", check_threads, ThreadModel.ALL_CORES.value),
+    cfgv.OptionalNoDefault("modes", check_modes),           # default: the language's
     cfgv.OptionalNoDefault("search", check_and(check_str_list, check_problem(_search_problem))),
     Across("search", _variant_problem),
     Numbered("toolchains", "toolchain", TOOLCHAIN, TOOLCHAINS_PROBLEM),
@@ -249,6 +261,7 @@ LANGUAGE = Record(
     Numbered("toolchains", "toolchain", TOOLCHAIN, TOOLCHAINS_PROBLEM, optional=True),
     Numbered("variants", "variant", VARIANT, "Expected a non-empty list of variants", optional=True),
     cfgv.Optional("threads", check_threads, ThreadModel.ALL_CORES.value),
+    cfgv.OptionalNoDefault("modes", check_modes),           # default: threads and processes (config/modes.py)
     Section("container", CONTAINER),
     cfgv.OptionalNoDefault("display", check_str),
     cfgv.Required("sources", check_and(check_str_list, check_problem(_check_sources))),
@@ -269,14 +282,16 @@ def _toolchain(spec: dict) -> Toolchain:
 
 
 def _variants(spec: dict, display: str) -> tuple[Variant, ...]:
-    """The declared variants; a folder without `variants:` is one, named after the language."""
+    """The declared variants; a folder without `variants:` is one, named after the language. A variant's
+    `modes` replaces its language's."""
     if "variants" not in spec:
         return (Variant(spec["name"], display, ThreadModel(spec["threads"]),
-                        tuple(map(_toolchain, spec["toolchains"]))),)
+                        tuple(map(_toolchain, spec["toolchains"])), modes=parse_modes(spec.get("modes"))),)
     return tuple(Variant(name=variant["name"], display=variant.get("display", f"{display} {variant['name']}"),
                          threads=ThreadModel(variant["threads"]),
                          toolchains=tuple(map(_toolchain, variant["toolchains"])),
-                         search=tuple(variant.get("search", ()))) for variant in spec["variants"])
+                         search=tuple(variant.get("search", ())),
+                         modes=parse_modes(variant.get("modes", spec.get("modes")))) for variant in spec["variants"])
 
 
 def _shown(path: Path, display_root: Path | None) -> str:

@@ -28,6 +28,8 @@ class Status(Word):
 class Mode(Word):
     THREADS = "threads"
     PROCESSES = "processes"
+    POOL = "pool"              # N tasks on the language's standard thread pool at its default size
+    ASYNC = "async"            # N tasks on the event loop or lightweight threads (asyncio, promises, virtual threads)
 
 
 class Workload(Word):
