@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Each language's toolchain, installed from Debian's packages when missing and apt-get is available.
-# C# is Mono here (mono-mcs); a .NET SDK, if present, is preferred by langs/csharp/lang.yaml.
+# C# is Mono here (mono-mcs); a .NET SDK, if present, is preferred by langs/csharp/lang.yaml. Rust is
+# Debian's rustc (1.63 in bookworm; langs/rust builds with it, no cargo or crates needed).
 # Free-threaded CPython 3.13t is built once per machine from Debian's source package (langs/python/README.md).
 toolchains:
 	@need=(); \
@@ -30,6 +31,10 @@ toolchains:
 	command -v javac >/dev/null || need+=(openjdk-17-jdk-headless); \
 	command -v python3 >/dev/null || need+=(python3); \
 	command -v pypy3 >/dev/null || need+=(pypy3); \
+	command -v rustc >/dev/null || need+=(rustc); \
+	command -v gcc >/dev/null || need+=(gcc); \
+	command -v g++ >/dev/null || need+=(g++); \
+	command -v node >/dev/null || need+=(nodejs); \
 	command -v perf >/dev/null || need+=(linux-perf); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  if [ -n "$(APT_GET)" ]; then \
