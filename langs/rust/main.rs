@@ -1,18 +1,20 @@
 //! polylab workload in Rust (contract 2, see langs/README.md). Standard library only, built with plain
 //! `rustc` (no cargo: cargo would write Cargo.lock and target/ into this folder).
 //!
-//!   workload --workload {sum,sum-print,pingpong,contended,io,native,crash} --mode {threads,processes}
+//!   workload --workload {sum,sum-print,pingpong,contended,io,native,crash} --mode {threads,processes,pool}
 //!            --workers N (--n COUNT | --seconds S) --result PATH
 //!
 //! This file is the parent: arguments, starting and gathering the workers, the result file. The workers'
-//! loops are in work.rs, the native workload's SHA-256 in sha256.rs.
+//! loops are in work.rs, the native workload's SHA-256 in sha256.rs, pool mode's threads in pool.rs.
 //!
 //! threads:   N std::thread threads in this process.
 //! processes: N children re-executing this binary (std::env::current_exe) with the internal flag
 //!            --worker-index K. Children inherit stdout, which is reserved for the sums, so each child
 //!            hands its worker entry back in its own file PATH.worker-K, which the parent reads and deletes.
 //!            pingpong's ring of pipes is made of the children's stdin and stdout (see run_processes).
+//! pool:      N tasks (sum and io only) on available_parallelism() threads that pull them from a queue.
 
+mod pool;
 mod sha256;
 mod work;
 
@@ -54,6 +56,21 @@ impl Workload {
 }
 
 #[derive(Clone, Copy, PartialEq)]
+pub enum Mode {
+    Threads,
+    Processes,
+    Pool,
+}
+
+const MODES: [(&str, Mode); 3] = [("threads", Mode::Threads), ("processes", Mode::Processes), ("pool", Mode::Pool)];
+
+impl Mode {
+    fn name(self) -> &'static str {
+        MODES.iter().find(|(_, m)| *m == self).map(|(name, _)| *name).unwrap_or("?")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
 pub enum Limit {
     Count(i64),
     Seconds(f64),
@@ -62,7 +79,7 @@ pub enum Limit {
 #[derive(Clone)]
 pub struct Args {
     workload: Workload,
-    threads: bool,
+    mode: Mode,
     workers: usize,
     limit: Limit,
     result: String,
@@ -83,6 +100,10 @@ fn entry_json(w: &Worker, with_token: bool) -> String {
     }
     if let (Some(token), true) = (w.token, with_token) {
         json += &format!(", \"token\": {token}");
+    }
+    if !w.tids.is_empty() {
+        let tids: Vec<String> = w.tids.iter().map(u64::to_string).collect();
+        json += &format!(", \"tids\": [{}]", tids.join(", "));
     }
     json + "}"
 }
@@ -121,12 +142,17 @@ fn run_child(index: usize, args: &Args) -> Result<(), String> {
 // The parent: start N workers, gather them, write the result file
 
 fn run_parent(args: &Args) -> Result<(), String> {
+    let pool_size = (args.mode == Mode::Pool).then(pool::size);
     let start = Instant::now();
     let counter = Mutex::new(0);
-    let workers = if args.threads { run_threads(args, &counter)? } else { run_processes(args)? };
+    let workers = match (args.mode, pool_size) {
+        (Mode::Threads, _) => run_threads(args, &counter)?,
+        (Mode::Processes, _) => run_processes(args)?,
+        (Mode::Pool, size) => pool::run(args, size.unwrap_or(1), &counter)?,
+    };
     let elapsed = start.elapsed().as_secs_f64();
     let counter = *counter.lock().map_err(|_| "the counter's mutex is poisoned")?;
-    write_atomically(&args.result, &result_json(args, &workers, counter, elapsed)?)
+    write_atomically(&args.result, &result_json(args, &workers, counter, pool_size, elapsed)?)
 }
 
 fn run_threads(args: &Args, counter: &Mutex<i64>) -> Result<Vec<Worker>, String> {
@@ -263,6 +289,7 @@ fn read_worker(path: &Path, k: usize) -> Result<Worker, String> {
         finished: field("finished").map(|v| parsed(Some(v), k, "finished")).transpose()?,
         digest: field("digest").map(str::to_string),
         token: field("token").map(|v| parsed(Some(v), k, "token")).transpose()?,
+        tids: Vec::new(),
     };
     if worker.index != k {
         return Err(format!("worker {k}: result has index {}", worker.index));
@@ -273,11 +300,18 @@ fn read_worker(path: &Path, k: usize) -> Result<Worker, String> {
 // -------------------------------------------------------------------------------------------------------------
 // The result file
 
-fn result_json(args: &Args, workers: &[Worker], counter: i64, elapsed: f64) -> Result<String, String> {
+fn result_json(
+    args: &Args,
+    workers: &[Worker],
+    counter: i64,
+    pool_size: Option<usize>,
+    elapsed: f64,
+) -> Result<String, String> {
     let (n, seconds) = match args.limit {
         Limit::Count(n) => (n.to_string(), "null".to_string()),
         Limit::Seconds(s) => ("null".to_string(), format!("{s:?}")),
     };
+    let pool_size = pool_size.map_or_else(String::new, |size| format!("  \"pool_size\": {size},\n"));
     let extra = match args.workload {
         Workload::Pingpong => {
             let token = workers.iter().find_map(|w| w.token).ok_or("no worker saw the token's final value")?;
@@ -291,10 +325,10 @@ fn result_json(args: &Args, workers: &[Worker], counter: i64, elapsed: f64) -> R
     Ok(format!(
         "{{\n  \"contract\": 2,\n  \"lang\": \"rust\",\n  \"runtime\": {{\"name\": \"rustc\", \"version\": \"{}\"}},\n  \
          \"args\": {{\"workload\": \"{}\", \"mode\": \"{}\", \"workers\": {}, \"n\": {n}, \"seconds\": {seconds}}},\n  \
-         \"workers\": [\n{}\n  ],\n{extra}  \"elapsed_s\": {elapsed:?}\n}}\n",
+         \"workers\": [\n{}\n  ],\n{pool_size}{extra}  \"elapsed_s\": {elapsed:?}\n}}\n",
         compiler_version(),
         args.workload.name(),
-        if args.threads { "threads" } else { "processes" },
+        args.mode.name(),
         args.workers,
         rows.join(",\n"),
     ))
@@ -344,12 +378,10 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
     let workload = WORKLOADS.iter().find(|(name, _)| *name == workload).map(|(_, w)| *w).ok_or_else(|| {
         format!("--workload must be one of sum, sum-print, pingpong, contended, io, native, crash, not {workload}")
     })?;
-    let threads = match mode.as_deref() {
-        Some("threads") => true,
-        Some("processes") => false,
-        Some(other) => return Err(format!("--mode must be threads or processes, not {other}")),
-        None => return Err("--mode is required".into()),
-    };
+    let mode = mode.ok_or("--mode is required")?;
+    let mode = MODES.iter().find(|(name, _)| *name == mode).map(|(_, m)| *m).ok_or_else(|| {
+        format!("--mode must be threads, processes or pool, not {mode}") // async: Rust's std has no event loop
+    })?;
     let workers: usize = number("--workers", workers.as_deref().ok_or("--workers is required")?, 1..=100_000)?;
     let limit = match (n, seconds) {
         (Some(n), None) => Limit::Count(number("--n", &n, 0..=i64::MAX)?),
@@ -367,7 +399,10 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
     if workload == Workload::Pingpong && workers < 2 {
         return Err(format!("pingpong passes a token around a ring: it needs --workers 2 or more, not {workers}"));
     }
-    if workload == Workload::Contended && !threads {
+    if mode == Mode::Pool && workload != Workload::Sum && workload != Workload::Io {
+        return Err(format!("--mode pool runs the sum and io workloads only, not {}", workload.name()));
+    }
+    if workload == Workload::Contended && mode == Mode::Processes {
         return Err("contended runs in threads mode only: processes share no counter to contend for".into());
     }
     if let (Workload::Crash, Limit::Count(n)) = (workload, limit) {
@@ -375,7 +410,7 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
             return Err(format!("crash fails worker 0 after n/2 iterations: it needs --n 2 or more, not {n}"));
         }
     }
-    Ok(Args { workload, threads, workers, limit, result, worker_index })
+    Ok(Args { workload, mode, workers, limit, result, worker_index })
 }
 
 fn number<T: std::str::FromStr + PartialOrd + Display>(

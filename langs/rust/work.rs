@@ -27,18 +27,21 @@ pub struct Worker {
     pub finished: Option<bool>, // crash only: false for the worker that failed
     pub digest: Option<String>, // native only: the last SHA-256 in lowercase hex, "" after no iteration
     pub token: Option<i64>,     // pingpong: the token's final value, seen by exactly one worker
+    pub tids: Vec<u64>,         // pool only: the kernel thread ids the task ran on, at its start and end
 }
 
 impl Worker {
     /// The entry of a worker that died before it could report (the crash workload's worker 0).
     pub fn failed(index: usize, pid: u32) -> Worker {
-        Worker { index, pid, iterations: 0, sum: 0, elapsed_s: 0.0, finished: Some(false), digest: None, token: None }
+        let (iterations, sum, elapsed_s, finished) = (0, 0, 0.0, Some(false));
+        Worker { index, pid, iterations, sum, elapsed_s, finished, digest: None, token: None, tids: Vec::new() }
     }
 
     fn new(index: usize, args: &Args, iterations: i64, sum: i64, start: Instant) -> Worker {
         let finished = (args.workload == Workload::Crash).then(|| true);
         let elapsed_s = start.elapsed().as_secs_f64();
-        Worker { index, pid: process::id(), iterations, sum, elapsed_s, finished, digest: None, token: None }
+        let pid = process::id();
+        Worker { index, pid, iterations, sum, elapsed_s, finished, digest: None, token: None, tids: Vec::new() }
     }
 }
 
