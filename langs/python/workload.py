@@ -1,8 +1,9 @@
 """polylab's Python program: N workers each run the same workload, as
 threading.Thread objects ("threads" mode) or as multiprocessing children
-("processes" mode). See langs/README.md for the contract. This file is the
-parent: arguments, workers, the result file; workloads.py holds each
-workload's loop and what its workers share.
+("processes" mode), or N tasks handed to a ThreadPoolExecutor of its default
+size ("pool") or gathered on one asyncio loop ("async"). See langs/README.md
+for the contract. This file is the parent: arguments, workers, the result
+file; workloads.py holds each workload's loop and what its workers share.
 
 In threads mode the GIL lets only one thread run Python bytecode at a time, so
 N threads use about one core; in processes mode each child has its own
@@ -14,6 +15,8 @@ which build ran. Standard library only; runs unchanged on CPython 3.9+
 """
 
 import argparse
+import asyncio
+import concurrent.futures
 import json
 import math
 import multiprocessing
@@ -141,6 +144,26 @@ def run_processes(args):
     return results, None, failed
 
 
+def run_pool(args):
+    """(task entries, the pool's size): N tasks submitted to a ThreadPoolExecutor at its default size,
+    which decides how many threads run them: min(32, CPUs + 4) since Python 3.8."""
+    shared = workloads.Shared()  # sum and io share nothing
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        futures = [pool.submit(workloads.work, k, args, shared, True) for k in range(args.workers)]
+        results = [future.result() for future in futures]  # a task that raised raises here
+    return results, pool._max_workers
+
+
+def run_async(args):
+    """(task entries, None): N coroutines gathered on one asyncio loop, in this thread; a loop has no
+    pool size to report."""
+
+    async def gather():
+        return await asyncio.gather(*(workloads.work_async(k, args) for k in range(args.workers)))
+
+    return list(asyncio.run(gather())), None
+
+
 def write_json_atomic(path, obj):
     """Write obj to path via a temporary file in the same directory renamed
     over it, so a reader never sees a partial file."""
@@ -187,7 +210,7 @@ def duration(text):
 def parse_args(argv=None):
     parser = ArgumentParser(prog="workload", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workload", required=True, choices=list(workloads.LOOPS))
-    parser.add_argument("--mode", required=True, choices=["threads", "processes"])
+    parser.add_argument("--mode", required=True, choices=["threads", "processes", *workloads.TASK_MODES])
     parser.add_argument("--workers", required=True, type=positive)
     limit = parser.add_mutually_exclusive_group(required=True)
     limit.add_argument("--n", type=count, help="iterations per worker")
@@ -220,9 +243,13 @@ def main():
     runtime = describe_runtime()
     if args.mode == "processes":
         runtime["start_method"] = multiprocessing.get_start_method()
-    run = run_threads if args.mode == "threads" else run_processes
     start = time.monotonic()
-    workers, counter, failed = run(args)
+    if args.mode in workloads.TASK_MODES:
+        workers, pool_size = (run_pool if args.mode == "pool" else run_async)(args)
+        counter, failed, mode_keys = None, [], {"pool_size": pool_size}
+    else:
+        workers, counter, failed = (run_threads if args.mode == "threads" else run_processes)(args)
+        mode_keys = {}
     elapsed = time.monotonic() - start
     if failed != ([0] if args.workload == "crash" else []):  # crash: worker 0, on purpose
         sys.exit(f"workload: worker(s) {failed} failed")
@@ -240,6 +267,7 @@ def main():
         "workers": workers,
         "elapsed_s": elapsed,
         **workloads.top_level(args.workload, workers, counter),
+        **mode_keys,
     })
 
 

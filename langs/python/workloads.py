@@ -1,11 +1,13 @@
 """The worker side of every workload of the contract (langs/README.md): one loop per workload, run by
-workload.py in a thread or in a child process. Each loop returns (iterations, s, extra keys for the
+workload.py in a thread, in a child process or in a pool's thread (sum and io also as a coroutine,
+work_async). Each loop returns (iterations, s, extra keys for the
 worker's entry); `s` is the universal checksum, s += i for i = 0, 1, 2, ...
 
 What the workers share is built here too: a mailbox per worker for the pingpong ring (a semaphore
 between threads, a pipe between processes) and the contended counter with its lock (threads only).
 """
 
+import asyncio
 import hashlib
 import multiprocessing
 import os
@@ -20,6 +22,8 @@ NATIVE_BUFFER_BYTES = 64 * 1024
 TOKEN = struct.Struct("<q")  # the pingpong token on a pipe: 8 bytes, a little-endian int64
 
 THREADS_ONLY = ("contended",)  # processes share no heap, so there is no counter to contend for
+TASK_MODES = ("pool", "async")  # --workers N means N tasks handed to a pool or an event loop
+TASK_WORKLOADS = ("sum", "io")  # the only workloads the task modes run
 
 
 def to_int64(s):
@@ -175,19 +179,57 @@ LOOPS = {
 }
 
 
-def work(index, args, shared):
-    """Run one worker's loop and return its entry for the result file."""
+def work(index, args, shared, record_tids=False):
+    """Run one worker's loop and return its entry for the result file; with record_tids (a pool's task),
+    the entry also says which kernel threads ran it."""
+    first_tid = threading.get_native_id() if record_tids else None
     start = time.monotonic()
     iterations, s, extra = LOOPS[args.workload](index, args, shared, start)
-    entry = {
+    return entry(index, iterations, s, start, extra, first_tid)
+
+
+async def work_async(index, args):
+    """One async task: sum or io as a coroutine on the event loop. sum never awaits, so the loop runs
+    the tasks one after another; io awaits a 1 ms asyncio.sleep, which lets the others run meanwhile."""
+    first_tid = threading.get_native_id()
+    start = time.monotonic()
+    if args.workload == "io":
+        iterations, s = await repeat_async(args, start, lambda: asyncio.sleep(0.001))
+    else:
+        iterations, s = summing(args.n, args.seconds, start, None)
+    return entry(index, iterations, s, start, {}, first_tid)
+
+
+async def repeat_async(args, start, step):
+    """repeat() with an awaited step: step() returns the awaitable of one iteration."""
+    s = i = 0
+    if args.n is not None:
+        for i in range(args.n):
+            await step()
+            s += i
+        return args.n, s
+    while time.monotonic() - start < args.seconds:
+        await step()
+        s += i
+        i += 1
+    return i, s
+
+
+def entry(index, iterations, s, start, extra, first_tid=None):
+    """A worker's entry for the result file, at the end of its loop. first_tid: the kernel thread id the
+    task started on, given only in the task modes, which add "tids" (its start and end thread, distinct)."""
+    record = {
         "index": index,
         "pid": os.getpid(),
         "iterations": iterations,
         "sum": to_int64(s),
         "elapsed_s": time.monotonic() - start,
     }
-    entry.update(extra)
-    return entry
+    record.update(extra)
+    if first_tid is not None:
+        last_tid = threading.get_native_id()
+        record["tids"] = [first_tid] if last_tid == first_tid else [first_tid, last_tid]
+    return record
 
 
 def unfinished(index, pid):
@@ -197,6 +239,8 @@ def unfinished(index, pid):
 
 def unsupported(workload, mode, workers, n):
     """Why the program will not run these settings (the lab never asks for them), or None."""
+    if mode in TASK_MODES and workload not in TASK_WORKLOADS:
+        return f"{mode} mode runs the sum and io workloads only, not {workload}"
     if workload in THREADS_ONLY and mode != "threads":
         return f"{workload} runs in threads mode only: processes share no counter"
     if workload == "pingpong" and workers < 2:
