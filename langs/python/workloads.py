@@ -1,7 +1,7 @@
 """The worker side of every workload of the contract (langs/README.md): one loop per workload, run by
 workload.py in a thread, in a child process or in a pool's thread (sum and io also as a coroutine,
-work_async). Each loop returns (iterations, s, extra keys for the
-worker's entry); `s` is the universal checksum, s += i for i = 0, 1, 2, ...
+work_async). Each loop returns (iterations, s, extra keys for the worker's entry); `s` is the universal
+checksum, s += i for i = 0, 1, 2, ...
 
 What the workers share is built here too: a mailbox per worker for the pingpong ring (a semaphore
 between threads, a pipe between processes) and the contended counter with its lock (threads only).
