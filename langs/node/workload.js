@@ -1,12 +1,14 @@
 'use strict';
 // polylab workload in Node.js (contract 2, see langs/README.md). Node's standard library only.
 //
-//   node workload.js --workload {sum,sum-print,pingpong,contended,io,native,crash} --mode {threads,processes}
+//   node workload.js --workload {sum,sum-print,pingpong,contended,io,native,crash} --mode {threads,processes,async}
 //                    --workers N (--n COUNT | --seconds S) --result PATH
 //
 // threads:   N worker_threads Workers (each its own V8 isolate on its own OS thread) running this file.
 // processes: N children from child_process.fork() running this file with the internal flag --worker-index K;
 //            each hands its worker entry back over its own IPC pipe, since stdout is reserved for the sums.
+// async:     N async functions on this thread's event loop, awaited with Promise.all (sum and io only). Node
+//            has no standard thread pool for JS code, so there is no pool mode.
 // This file is the parent: arguments, workers, the result file; workloads.js holds each workload's loop and
 // what its workers share.
 //
@@ -32,8 +34,12 @@ async function runParent(args) {
   const ring = args.mode === 'processes' && args.workload === 'pingpong' ? workloads.pipeRing(args) : null;
   let outcomes;
   try {
-    outcomes = await Promise.all(Array.from({ length: args.workers }, (_, k) => (args.mode === 'threads'
-      ? startThread(k, args, data) : startProcess(k, args, ring ? ring.stdio[k] : []))));
+    const startWorker = {
+      threads: (k) => startThread(k, args, data),
+      processes: (k) => startProcess(k, args, ring ? ring.stdio[k] : []),
+      async: (k) => workloads.task(k, args), // rejects if the task throws, which fails the run
+    }[args.mode];
+    outcomes = await Promise.all(Array.from({ length: args.workers }, (_, k) => startWorker(k)));
   } finally {
     if (ring) ring.fds.forEach((fd) => fs.closeSync(fd));
   }
@@ -48,6 +54,7 @@ async function runParent(args) {
     throw new Error(`${failures.length} worker(s) failed`);
   }
   const extra = workloads.topLevel(args.workload, outcomes, data);
+  if (args.mode === 'async') extra.pool_size = null; // an event loop has no pool size
   writeAtomically(args.result, resultJson(args, outcomes, elapsed, extra));
 }
 
@@ -152,8 +159,8 @@ function parse(argv) {
     throw new UsageError(`--workload must be one of ${Object.keys(workloads.LOOPS).join(', ')}, not ${workload}`);
   }
   const mode = required('mode');
-  if (mode !== 'threads' && mode !== 'processes') {
-    throw new UsageError(`--mode must be threads or processes, not ${mode}`);
+  if (mode !== 'threads' && mode !== 'processes' && mode !== 'async') {
+    throw new UsageError(`--mode must be threads, processes or async, not ${mode}`);
   }
   const workers = integer('workers', 1, 100000);
   if ((values.n === undefined) === (values.seconds === undefined)) {

@@ -158,6 +158,34 @@ const LOOPS = {
   crash: crashLoop,
 };
 
+// An async-mode task (--mode async): sum or io as an async function on the main thread's event loop. A sum
+// task never awaits, so it runs to its end when called and the tasks run one after another; an io task awaits
+// a 1 ms timer, and the loop runs the others meanwhile. Its entry adds the kernel threads it ran on.
+async function task(index, args) {
+  const firstTid = threadId();
+  const start = performance.now();
+  const { iterations, sum } = args.workload === 'io' ? await ioTaskLoop(args, start) : sumLoop(index, args, {}, start);
+  const lastTid = threadId();
+  return {
+    index, pid: process.pid, iterations, sum, elapsed_s: (performance.now() - start) / 1000,
+    tids: lastTid === firstTid ? [firstTid] : [firstTid, lastTid],
+  };
+}
+
+// ioLoop's iterations, each awaiting a 1 ms setTimeout instead of blocking the thread.
+async function ioTaskLoop(args, start) {
+  let s = 0n;
+  let i = 0;
+  for (; args.n === null ? performance.now() - start < args.seconds * 1000 : i < args.n; i++) {
+    await new Promise((resolve) => { setTimeout(resolve, 1); });
+    s = wrap(s, i);
+  }
+  return { iterations: i, sum: s };
+}
+
+// The kernel thread id of the calling thread: /proc/thread-self links to "PID/task/TID".
+const threadId = () => Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+
 // Runs one worker and returns its entry for the result file.
 function work(index, args, shared) {
   const start = performance.now();
@@ -170,6 +198,7 @@ const unfinished = (index, pid) => ({ index, pid, iterations: 0, sum: 0n, elapse
 
 // Why the program will not run these settings (the lab never asks for them), or null.
 function unsupported({ workload, mode, workers, n }) {
+  if (mode === 'async' && !['sum', 'io'].includes(workload)) return `async mode runs sum and io only, not ${workload}`;
   if (workload === 'contended' && mode !== 'threads') return 'contended runs in threads mode only: processes share no counter';
   if (workload === 'pingpong' && workers < 2) return 'pingpong passes a token round a ring: it needs --workers 2 or more';
   if (workload === 'crash' && n !== null && n < 2) return 'crash fails worker 0 after n/2 iterations: it needs --n 2 or more';
@@ -309,5 +338,5 @@ function topLevel(workload, entries, data) {
 }
 
 module.exports = {
-  LOOPS, RING_FDS, childShared, pipeRing, threadShared, threadsData, topLevel, unfinished, unsupported, work,
+  LOOPS, RING_FDS, childShared, pipeRing, task, threadShared, threadsData, topLevel, unfinished, unsupported, work,
 };
