@@ -1,6 +1,10 @@
 // Command workload is polylab's Go program: N workers each run the same
 // workload, as goroutines ("threads" mode) or as child processes that
-// re-execute this binary ("processes" mode). See langs/README.md for the contract.
+// re-execute this binary ("processes" mode). "pool" mode runs N tasks as the
+// same goroutines: Go's threads mode already is its pool (the runtime's
+// scheduler multiplexes goroutines over GOMAXPROCS threads), so the mode only
+// adds each task's kernel thread ids and the pool's size. See langs/README.md
+// for the contract.
 // This file is the parent: arguments, workers, the result file; workloads.go
 // holds each workload's loop and what its workers share.
 package main
@@ -18,6 +22,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -43,6 +48,7 @@ type Worker struct {
 	// pingpong: the last token this worker held, for the parent's top-level token; cleared before
 	// the result is written.
 	HeldToken int64 `json:"held_token,omitempty"`
+	TIDs      []int `json:"tids,omitempty"` // pool: the kernel threads the task started and ended on
 }
 
 type Crash struct {
@@ -62,9 +68,10 @@ type Result struct {
 	Args     Args     `json:"args"`
 	Workers  []Worker `json:"workers"`
 	ElapsedS float64  `json:"elapsed_s"`
-	Token    *int64   `json:"token,omitempty"`   // pingpong
-	Counter  *int64   `json:"counter,omitempty"` // contended
-	Crash    *Crash   `json:"crash,omitempty"`   // crash, when the process survived
+	Token    *int64   `json:"token,omitempty"`     // pingpong
+	Counter  *int64   `json:"counter,omitempty"`   // contended
+	Crash    *Crash   `json:"crash,omitempty"`     // crash, when the process survived
+	PoolSize *int     `json:"pool_size,omitempty"` // pool: GOMAXPROCS
 }
 
 func main() {
@@ -87,7 +94,7 @@ func main() {
 	start := time.Now() // Go's time.Now carries a monotonic reading; time.Since uses it
 	var workers []Worker
 	var counter *int64
-	if args.Mode == "threads" {
+	if args.Mode == "threads" || args.Mode == "pool" { // the pool is the goroutines (see the top)
 		workers, counter = runThreads(args)
 	} else {
 		workers, err = runProcesses(args, resultPath)
@@ -102,6 +109,12 @@ func main() {
 		Args:     args,
 		Workers:  workers,
 		ElapsedS: time.Since(start).Seconds(),
+	}
+	if args.Mode == "pool" {
+		// GOMAXPROCS rather than null: goroutines have no pool object to ask, but GOMAXPROCS is the
+		// number of threads that run Go code at once, which is what a pool's size says elsewhere.
+		size := runtime.GOMAXPROCS(0)
+		res.PoolSize = &size
 	}
 	switch args.Workload {
 	case "pingpong":
@@ -127,7 +140,7 @@ func parseArgs(argv []string) (args Args, resultPath string, workerIndex int, er
 	fs := flag.NewFlagSet("workload", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // we print one line ourselves, not the usage text
 	fs.StringVar(&args.Workload, "workload", "", "sum, sum-print, pingpong, contended, io, native or crash")
-	fs.StringVar(&args.Mode, "mode", "", "threads or processes")
+	fs.StringVar(&args.Mode, "mode", "", "threads, processes or pool")
 	fs.IntVar(&args.Workers, "workers", 0, "number of workers")
 	n := fs.Int64("n", 0, "iterations per worker")
 	seconds := fs.Float64("seconds", 0, "seconds per worker")
@@ -145,8 +158,8 @@ func parseArgs(argv []string) (args Args, resultPath string, workerIndex int, er
 	case workloads[args.Workload] == nil:
 		err = fmt.Errorf("--workload must be sum, sum-print, pingpong, contended, io, native or crash, got %q",
 			args.Workload)
-	case args.Mode != "threads" && args.Mode != "processes":
-		err = fmt.Errorf("--mode must be threads or processes, got %q", args.Mode)
+	case args.Mode != "threads" && args.Mode != "processes" && args.Mode != "pool":
+		err = fmt.Errorf("--mode must be threads, processes or pool, got %q", args.Mode)
 	case args.Workers < 1:
 		err = errors.New("--workers must be at least 1")
 	case set["n"] == set["seconds"]:
@@ -171,12 +184,24 @@ func parseArgs(argv []string) (args Args, resultPath string, workerIndex int, er
 	return
 }
 
-// work runs one worker's loop and returns its entry for the result file.
+// work runs one worker's loop and returns its entry for the result file. In pool mode it also reads
+// the kernel thread (M) the goroutine runs on at its start and end: the scheduler may move a goroutine
+// to another M when it blocks, sleeps or is preempted, and a different end tid is that move.
 func work(index int, args Args, sh *shared) Worker {
+	var firstTID int
+	if args.Mode == "pool" {
+		firstTID = syscall.Gettid()
+	}
 	start := time.Now()
 	w := Worker{Index: index, PID: os.Getpid()}
 	workloads[args.Workload](index, args, sh, &w)
 	w.ElapsedS = time.Since(start).Seconds()
+	if args.Mode == "pool" {
+		w.TIDs = []int{firstTID}
+		if lastTID := syscall.Gettid(); lastTID != firstTID {
+			w.TIDs = append(w.TIDs, lastTID)
+		}
+	}
 	return w
 }
 

@@ -31,10 +31,11 @@ var workloads = map[string]func(index int, args Args, sh *shared, w *Worker){
 	"crash":     crashLoop,
 }
 
-
 // unsupported says why the program will not run these settings (the lab never asks for them), or "".
 func unsupported(args Args) string {
 	switch {
+	case args.Mode == "pool" && args.Workload != "sum" && args.Workload != "io":
+		return "pool mode runs the sum and io workloads only, not " + args.Workload
 	case args.Workload == "contended" && args.Mode != "threads":
 		return "contended runs in threads mode only: processes share no counter"
 	case args.Workload == "pingpong" && args.Workers < 2:
