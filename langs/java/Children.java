@@ -142,6 +142,6 @@ final class Children {
         return new Workload.Worker(index, Long.parseLong(f.get("pid")), Long.parseLong(f.get("iterations")),
                 Long.parseLong(f.get("sum")), Double.parseDouble(f.get("elapsed_s")),
                 f.containsKey("finished") ? Boolean.valueOf(f.get("finished")) : null, f.get("digest"),
-                f.containsKey("token") ? Long.valueOf(f.get("token")) : null);
+                f.containsKey("token") ? Long.valueOf(f.get("token")) : null, null); // tids: pool and async only
     }
 }

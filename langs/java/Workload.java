@@ -1,13 +1,16 @@
 // polylab workload in Java (contract 2, see langs/README.md).
 //
 //   java -cp BUILD Workload --workload {sum,sum-print,pingpong,contended,io,native,crash}
-//                           --mode {threads,processes} --workers N (--n COUNT | --seconds S) --result PATH
+//                           --mode {threads,processes,pool,async} --workers N (--n COUNT | --seconds S)
+//                           --result PATH
 //
 // This file is the parent: arguments, the threads, the result file. The workers' loops are in Work.java,
-// processes mode (child JVMs, pingpong's ring of named pipes) in Children.java.
+// processes mode (child JVMs, pingpong's ring of named pipes) in Children.java, pool and async in Pools.java.
 //
 // threads:   N java.lang.Threads in this JVM.
 // processes: N child JVMs running this same class with the internal flag --worker-index K.
+// pool:      N tasks (sum and io only) on Executors.newWorkStealingPool().
+// async:     N tasks (sum and io only), one virtual thread each (JDK 21+).
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,34 +30,43 @@ public final class Workload {
     static final long PID = ProcessHandle.current().pid();
 
     static final List<String> WORKLOADS = List.of("sum", "sum-print", "pingpong", "contended", "io", "native", "crash");
+    static final List<String> MODES = List.of("threads", "processes", "pool", "async");
+    /** The modes where --workers counts tasks handed to an executor, and the workloads they run. */
+    static final List<String> POOLED_MODES = List.of("pool", "async");
+    static final List<String> POOLED_WORKLOADS = List.of("sum", "io");
 
     /** Parsed command line. Exactly one of n / seconds is non-null; workerIndex (and ring, pingpong's folder of
      *  named pipes) are null in the parent. */
     record Args(String workload, String mode, int workers, Long n, Double seconds, String result,
                 Integer workerIndex, String ring) {}
 
-    /** One worker's outcome: a row of the result file's workers[]. finished (crash), digest (native) and token
-     *  (pingpong: the token's final value, seen by one worker) are null where they do not apply. */
+    /** One worker's outcome: a row of the result file's workers[]. finished (crash), digest (native), token
+     *  (pingpong: the token's final value, seen by one worker) and tids (pool and async: the kernel threads the
+     *  task began and ended on) are null where they do not apply. */
     record Worker(int index, long pid, long iterations, long sum, double elapsedS, Boolean finished, String digest,
-                  Long token) {
+                  Long token, long[] tids) {
         /** elapsedS is read by the caller: calling of() first loads this class, milliseconds of JVM work that
          *  must not count as the worker's. */
         static Worker of(int index, Args args, long iterations, long sum, double elapsedS) {
             Boolean finished = args.workload().equals("crash") ? Boolean.TRUE : null;
-            return new Worker(index, PID, iterations, sum, elapsedS, finished, null, null);
+            return new Worker(index, PID, iterations, sum, elapsedS, finished, null, null, null);
         }
 
         /** The entry of a worker that died before it could report (the crash workload's worker 0). */
         static Worker failed(int index, long pid) {
-            return new Worker(index, pid, 0, 0, 0.0, false, null, null);
+            return new Worker(index, pid, 0, 0, 0.0, false, null, null, null);
         }
 
         Worker withDigest(String hex) {
-            return new Worker(index, pid, iterations, sum, elapsedS, finished, hex, token);
+            return new Worker(index, pid, iterations, sum, elapsedS, finished, hex, token, tids);
         }
 
         Worker withToken(Long value) {
-            return new Worker(index, pid, iterations, sum, elapsedS, finished, digest, value);
+            return new Worker(index, pid, iterations, sum, elapsedS, finished, digest, value, tids);
+        }
+
+        Worker withTids(long[] ids) {
+            return new Worker(index, pid, iterations, sum, elapsedS, finished, digest, token, ids);
         }
 
         /** The result file's row; a child's file adds the token for the parent. */
@@ -62,9 +75,14 @@ public final class Workload {
                     + ", \"sum\": " + sum + ", \"elapsed_s\": " + elapsedS
                     + (digest != null ? ", \"digest\": \"" + digest + "\"" : "")
                     + (finished != null ? ", \"finished\": " + finished : "")
-                    + (withToken && token != null ? ", \"token\": " + token : "") + "}";
+                    + (withToken && token != null ? ", \"token\": " + token : "")
+                    + (tids != null ? ", \"tids\": " + Arrays.toString(tids) : "") + "}";
         }
     }
+
+    /** What running the workers measured: the wall time from the first one started to the last one done, and in
+     *  pool and async modes the pool's size as the executor reports it (null for virtual threads). */
+    record Ran(double elapsedS, Integer poolSize) {}
 
     /** Bad command line: reported as one line on stderr, exit status 2. */
     static final class UsageError extends Exception {
@@ -120,9 +138,12 @@ public final class Workload {
     static void runParent(Args args) throws IOException, InterruptedException, WorkersFailed {
         final Worker[] results = new Worker[args.workers()];
         final Work.Counter counter = new Work.Counter();
-        final double elapsed = args.mode().equals("threads") ? runThreads(args, results, counter)
-                : Children.run(args, results);
-        writeAtomically(Paths.get(args.result()), resultJson(args, results, counter.value, elapsed));
+        final Ran ran = switch (args.mode()) {
+            case "threads" -> new Ran(runThreads(args, results, counter), null);
+            case "processes" -> new Ran(Children.run(args, results), null);
+            default -> Pools.run(args, results);
+        };
+        writeAtomically(Paths.get(args.result()), resultJson(args, results, counter.value, ran));
     }
 
     /** Runs the workers as threads of this JVM; returns the wall time from first start to last join. */
@@ -173,7 +194,7 @@ public final class Workload {
     // ---------------------------------------------------------------------------------------------------------
     // The result file
 
-    static String resultJson(Args args, Worker[] workers, long counter, double elapsed) throws IOException {
+    static String resultJson(Args args, Worker[] workers, long counter, Ran ran) throws IOException {
         StringBuilder b = new StringBuilder();
         b.append("{\n");
         b.append("  \"contract\": 2,\n");
@@ -191,6 +212,9 @@ public final class Workload {
             b.append("    ").append(workers[k].toJson(false)).append(k + 1 < workers.length ? ",\n" : "\n");
         }
         b.append("  ],\n");
+        if (POOLED_MODES.contains(args.mode())) {
+            b.append("  \"pool_size\": ").append(ran.poolSize()).append(",\n"); // null: virtual threads
+        }
         switch (args.workload()) {
             case "pingpong" -> {
                 Long token = null;
@@ -206,7 +230,7 @@ public final class Workload {
             case "crash" -> b.append("  \"crash\": {\"worker\": 0, \"survived\": true},\n"); // we are writing it
             default -> { }
         }
-        b.append("  \"elapsed_s\": ").append(elapsed).append("\n");
+        b.append("  \"elapsed_s\": ").append(ran.elapsedS()).append("\n");
         b.append("}\n");
         return b.toString();
     }
@@ -272,8 +296,14 @@ public final class Workload {
             throw new UsageError("--workload must be one of " + String.join(", ", WORKLOADS) + ", not " + workload);
         }
         String mode = required(opts, "--mode");
-        if (!mode.equals("threads") && !mode.equals("processes")) {
-            throw new UsageError("--mode must be threads or processes, not " + mode);
+        if (!MODES.contains(mode)) {
+            throw new UsageError("--mode must be one of " + String.join(", ", MODES) + ", not " + mode);
+        }
+        if (POOLED_MODES.contains(mode) && !POOLED_WORKLOADS.contains(workload)) {
+            throw new UsageError("--mode " + mode + " runs the sum and io workloads only, not " + workload);
+        }
+        if (mode.equals("async") && !Pools.hasVirtualThreads()) {
+            throw new UsageError("virtual threads need JDK 21+ (this is " + Runtime.version() + ")");
         }
         int workers = (int) parseLong(opts, "--workers", 1, Integer.MAX_VALUE);
         String result = required(opts, "--result");
