@@ -1,7 +1,8 @@
 // polylab workload, C# version: see langs/README.md for the contract (version 2).
 // One source for both Mono (mcs, C# 7) and .NET 8+ (dotnet build), so it sticks to APIs both have.
 // This file is the parent: arguments, threads, child processes, the result file. The workers' loops are in
-// Work.cs, the other half of this partial class.
+// Work.cs, pool mode (N tasks on the ThreadPool, sum and io only) in Pool.cs: the other parts of this partial
+// class.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -24,6 +25,8 @@ static partial class Program
     }
 
     static readonly string[] Workloads = { "sum", "sum-print", "pingpong", "contended", "io", "native", "crash" };
+    // No async: the ThreadPool is what Task.Run and await both run on, and pool mode measures it.
+    static readonly string[] Modes = { "threads", "processes", "pool" };
 
     sealed class WorkerResult
     {
@@ -33,6 +36,7 @@ static partial class Program
         public bool? Finished;  // crash only: false for the worker that failed
         public string Digest;   // native only: the last SHA-256 in lowercase hex, "" after no iteration
         public long? Token;     // pingpong: the token's final value, seen by exactly one worker
+        public long[] Tids;     // pool only: the kernel thread ids the task began and ended on (distinct)
     }
 
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -57,11 +61,13 @@ static partial class Program
                 return 0;
             }
             var counter = new Counter();
+            int? poolSize = o.Mode == "pool" ? PreparePool() : (int?)null;
             var clock = Stopwatch.StartNew();
-            WorkerResult[] results = o.Mode == "threads" ? RunThreads(o, counter) : RunProcesses(o);
+            WorkerResult[] results = o.Mode == "threads" ? RunThreads(o, counter)
+                : o.Mode == "processes" ? RunProcesses(o) : RunPool(o);
             double elapsed = clock.Elapsed.TotalSeconds;
             if (results == null) return 1;
-            WriteAtomically(o.Result, ResultJson(o, results, counter.Value, elapsed));
+            WriteAtomically(o.Result, ResultJson(o, results, counter.Value, poolSize, elapsed));
             return 0;
         }
         catch (Exception e) when (!(e is CrashException))
@@ -216,7 +222,7 @@ static partial class Program
             Token = f[7] == "-" ? (long?)null : long.Parse(f[7], Inv) };
     }
 
-    static string ResultJson(Options o, WorkerResult[] results, long counter, double elapsed)
+    static string ResultJson(Options o, WorkerResult[] results, long counter, int? poolSize, double elapsed)
     {
         var j = new StringBuilder();
         j.Append("{\n  \"contract\": 2,\n  \"lang\": \"csharp\",\n");
@@ -234,9 +240,11 @@ static partial class Program
                 r.Index, r.Pid, r.Iterations, r.Sum, JsonDouble(r.ElapsedS));
             if (r.Digest != null) j.Append(", \"digest\": ").Append(JsonString(r.Digest));
             if (r.Finished.HasValue) j.Append(", \"finished\": ").Append(r.Finished.Value ? "true" : "false");
+            if (r.Tids != null) j.Append(", \"tids\": [").Append(string.Join(", ", r.Tids)).Append(']');
             j.Append(k + 1 < results.Length ? "},\n" : "}\n");
         }
         j.Append("  ],\n");
+        if (poolSize.HasValue) j.Append("  \"pool_size\": ").Append(poolSize.Value.ToString(Inv)).Append(",\n");
         if (o.Workload == "pingpong")
         {
             long? token = null;
@@ -318,9 +326,11 @@ static partial class Program
         if (!seen.TryGetValue("--workload", out v) || Array.IndexOf(Workloads, v) < 0)
             return "--workload must be one of " + string.Join(", ", Workloads);
         o.Workload = v;
-        if (!seen.TryGetValue("--mode", out v) || (v != "threads" && v != "processes"))
-            return "--mode must be threads or processes";
+        if (!seen.TryGetValue("--mode", out v) || Array.IndexOf(Modes, v) < 0)
+            return "--mode must be one of " + string.Join(", ", Modes);
         o.Mode = v;
+        if (o.Mode == "pool" && o.Workload != "sum" && o.Workload != "io")
+            return "--mode pool runs the sum and io workloads only, not " + o.Workload;
         if (!seen.TryGetValue("--workers", out v) || !int.TryParse(v, NumberStyles.None, Inv, out o.Workers) || o.Workers < 1)
             return "--workers must be an integer >= 1";
         if (!seen.TryGetValue("--result", out v) || v.Length == 0)
