@@ -14,7 +14,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from polylab.results.schema import SAMPLES, THREADS
+from polylab.results.schema import SAMPLES, THREADS, Sink
 
 from . import plots, tidy
 from .drawn import Drawn, NoData, NotShown
@@ -189,14 +189,25 @@ def printing(results: ResultsSet) -> Drawn:
         raise NoData("no sum-print runs with matching sum runs (same language, mode, workers)")
     measures = {"throughput": "iterations / s (log)", "sys_share": "kernel (sys) share of CPU",
                 "parallelism": "effective parallelism"}
-    effect = pairs.melt(id_vars=["language", "mode", "workload"], value_vars=list(measures), var_name="measure",
+    pairs = pairs.assign(printed=_printed_to(pairs))
+    effect = pairs.melt(id_vars=["language", "mode", "printed"], value_vars=list(measures), var_name="measure",
                         value_name="value")
     effect["measure"] = ordered(effect["measure"].map(measures), list(measures.values()))
     workers = ", ".join(str(w) for w in sorted(pairs["workers"].unique()))
     return Drawn(plots.printing_effect(effect), (
         f"What printing every partial sum does, at {workers} workers: sum-print against sum runs of the same "
-        f"language, mode and workers. Throughput (log scale), the share of CPU time spent in the kernel "
+        f"language, mode and workers, one bar per sink the sums were printed to (devnull: thrown away by the "
+        f"kernel; pipe: drained by the lab; tty: a pseudo-terminal the lab drains as a terminal would, the "
+        f"article's console). Throughput (log scale), the share of CPU time spent in the kernel "
         f"(sys / (user + sys)) and effective parallelism; median and min–max over repetitions."))
+
+
+def _printed_to(pairs: pd.DataFrame) -> pd.Series:
+    """`sum` for the loop alone, `sum-print → SINK` for each sink the set printed to, in Sink's order."""
+    labels = [f"sum-print → {sink.value}" for sink in Sink]
+    printed = pairs["workload"].astype(str).where(pairs["workload"] == "sum",
+                                                  "sum-print → " + pairs["sink"].astype(str))
+    return ordered(printed, ["sum", *labels])
 
 
 FIGURES: list[tuple[str, str, Callable[[ResultsSet], Drawn]]] = [

@@ -223,9 +223,9 @@ def startup_vs_work(parts: pd.DataFrame):
 
 @themed
 def printing_effect(effect: pd.DataFrame):
-    """sum vs sum-print per language: throughput, kernel share of CPU and parallelism (rows), per mode."""
+    """sum vs sum-print (per sink) per language: throughput, kernel share of CPU and parallelism (rows), per mode."""
     data = compact(effect)
-    grid = sns.catplot(data=data, kind="bar", x="language", y="value", hue="workload", row="measure", col="mode",
+    grid = sns.catplot(data=data, kind="bar", x="language", y="value", hue="printed", row="measure", col="mode",
                        estimator="median", errorbar=RANGE, height=2.3, aspect=_wide_enough(data, 2.3, 1.6),
                        sharey="row", margin_titles=True)
     grid.set_titles(col_template="{col_name}", row_template="")

@@ -6,6 +6,7 @@ import re
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -126,3 +127,16 @@ def test_the_memory_figure_counts_a_trees_shared_pages_once_and_says_where_that_
     assert tallest_tree_bar(new) == pytest.approx(tallest_tree_bar(old) / 4)
     plt.close(old.figure)
     plt.close(new.figure)
+
+
+def test_printing_names_the_sink_each_sum_print_went_to(drawn):
+    legend = drawn["printing"].figure.legends[0]
+    assert [text.get_text() for text in legend.get_texts()] == ["sum", "sum-print → devnull"]
+
+
+def test_printing_keeps_the_sinks_apart_in_their_order():
+    pairs = pd.DataFrame({"workload": ["sum-print", "sum", "sum-print", "sum-print"],
+                          "sink": ["tty", "devnull", "devnull", "pipe"]})
+    printed = figures._printed_to(pairs)
+    assert list(printed) == ["sum-print → tty", "sum", "sum-print → devnull", "sum-print → pipe"]
+    assert list(printed.categories[:4]) == ["sum", "sum-print → devnull", "sum-print → pipe", "sum-print → file"]
