@@ -35,7 +35,8 @@ def _everything() -> RunRecord:
                         totals=Totals(1.2, 0.3, 2**20, None, None, CpuSource.CGROUP),
                         container=ContainerRun(container_start_s=0.5, image="golang:1"),
                         stdout_lines=0, stdout_bytes=0, stdout_reader_cpu_s=0.01)
-    verdict = Verdict(Status.OK, None, True, ProgramResult(1.1, {"name": "go"}, 10, [1.1, 1.0], token=10, counter=10),
+    verdict = Verdict(Status.OK, None, True, ProgramResult(1.1, {"name": "go"}, 10, [1.1, 1.0], token=10, counter=10,
+                                                     threads_used=2, pool_size=4),
                       stdout_ok=True, crash=schema.CrashOutcome(workers_started=2, workers_finished=1,
                                                                 process_survived=True))
     sampler = SamplerSummary(samples=20, workload_cpu_s=1.4, unplaced_cpu_s=0.0, sampler_migrations=3, threads_max=5,

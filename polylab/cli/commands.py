@@ -21,7 +21,7 @@ from polylab.run.backends import BuildError
 from polylab.run.lab import (ROOT, build_all, choose, fetch_absent, langs_folder, load_lab, parse_images,
                              parse_lang_list, select_langs, usable)
 from polylab.run.matrix import EXIT_SIGINT, EXIT_SIGTERM, MatrixPlan, run_matrix
-from polylab.run.plan import plan
+from polylab.run.plan import left_out_notes, plan, unsupported_modes
 from polylab.run.resume import StartedSet
 
 
@@ -100,7 +100,10 @@ def plan_matrix(*, profile=None, langs=None, out=None, config=None, backend=None
     added = started.check(chosen, lab.config.file, [choice.key for choice in ready], extend) if started else []
     if added:
         say(f"extending {directory} with {', '.join(added)}")
-    specs = plan(chosen, [choice.key for choice in ready], lab.config.file)
+    keys, unsupported = [choice.key for choice in ready], unsupported_modes(ready)
+    for note in left_out_notes(chosen, keys, unsupported):   # a mode some variant cannot run: said before planning
+        say(note)
+    specs = plan(chosen, keys, lab.config.file, unsupported)
     for experiment in chosen.experiments:   # planned without a mode its workload cannot run in: say why
         for note in experiment.left_out:
             say(f"experiment '{experiment.name}': {note}")

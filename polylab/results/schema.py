@@ -34,6 +34,9 @@ set of the previous version becomes one of the new version, and document it in d
   those runs add what the workload reports: `token` (pingpong) with the derived `handoffs_per_s` and
   `ns_per_handoff`, `counter` (contended), and for crash `workers_started`, `workers_finished` and
   `process_survived`. Older rows hold none of these keys and are read unchanged.
+- 5: pool and async modes (langs/README.md section 10). `mode` may be `pool` or `async`, where `workers` counts
+  tasks; `threads_used` is the number of distinct kernel thread ids the tasks ran on (any mode whose result
+  lists them) and `pool_size` the size the runtime reported for its pool. Older rows hold neither.
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
@@ -49,7 +52,7 @@ from typing import Callable
 from polylab.results.words import (CounterSource, CpuSource, MemorySource, Mode, Sink, Status, ThreadModel,  # noqa: F401
                                    Word, Workload, split_key, variant_key)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 META = "meta.json"
 RUNS = "runs.jsonl"
@@ -151,6 +154,8 @@ class ProgramResult:
     worker_elapsed_s: list[float] | None = optional()
     token: int | None = optional()         # pingpong: the token's final value, the hand-offs made
     counter: int | None = optional()       # contended: the shared counter's final value
+    threads_used: int | None = optional()  # distinct thread ids over every task's `tids`
+    pool_size: int | None = optional()     # pool and async modes: the pool's size as the runtime reported it
 
 
 @dataclass(frozen=True)
@@ -395,6 +400,6 @@ def _v2_meta_to_v3(meta: dict) -> dict:
 
 
 # UPGRADES[v] upgrades version v to v + 1; an older set is read through each step in turn (results/store.py).
-# 3 → 4 only adds workloads and keys, so its step changes nothing: it exists so a reader of 3 refuses a set of 4.
+# 3 → 4 and 4 → 5 only add workloads, modes and keys: their steps change nothing, so an older reader refuses them.
 UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2), 2: Upgrade(row=_v2_row_to_v3, meta=_v2_meta_to_v3),
-                                3: Upgrade()}
+                                3: Upgrade(), 4: Upgrade()}

@@ -13,6 +13,7 @@ from polylab.run.printed import PrintedDigest, printed_problem
 from polylab.workloads import WorkloadSpec, workload_spec
 
 INT64 = 2 ** 64
+TASK_MODES = ("pool", "async")     # --workers counts tasks: each reports the threads it ran on (langs/README.md §10)
 
 
 def wrap_int64(value: int) -> int:
@@ -95,7 +96,46 @@ def _problem(data, lang: str, spec: WorkloadSpec, mode: str, workers: int, n: in
         if entry["sum"] != expected_sum(entry["iterations"]):
             return (f"worker #{position} checksum {entry['sum']} != c(c-1)/2 = "
                     f"{expected_sum(entry['iterations'])} for c = {entry['iterations']}")
-    return spec.check(data)
+    return _task_threads_problem(data, mode) or spec.check(data)
+
+
+def _is_positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _tids_problem(tids) -> str | None:
+    if not isinstance(tids, list) or not 1 <= len(tids) <= 2 or not all(map(_is_positive_int, tids)):
+        return f"tids is {tids!r}, expected 1 or 2 positive thread ids (at the task's start and end)"
+    return None if len(set(tids)) == len(tids) else f"tids {tids!r} repeats a thread id: list a thread once"
+
+
+def _task_threads_problem(data: dict, mode: str) -> str | None:
+    """In pool and async modes every task lists `tids` and the result has `pool_size` (an int or null); in the
+    other modes `tids` is optional, and checked where present."""
+    tasks = mode in TASK_MODES
+    for position, entry in enumerate(data["workers"]):
+        if "tids" not in entry:
+            if tasks:
+                return f"worker #{position} has no tids (the kernel thread ids it ran on; required in {mode} mode)"
+            continue
+        problem = _tids_problem(entry["tids"])
+        if problem:
+            return f"worker #{position} {problem}"
+    if not tasks:
+        return None
+    if "pool_size" not in data:
+        return f"result has no 'pool_size' (the pool's size, or null where the runtime has none; required in {mode} mode)"
+    size = data["pool_size"]
+    return None if size is None or _is_positive_int(size) else \
+        f"pool_size is {size!r}, expected the pool's size (a positive int) or null where the runtime has none"
+
+
+def task_threads(data: dict, mode: str) -> dict:
+    """What a verified result says of its threads: `threads_used`, the distinct thread ids over every task (None
+    unless every task listed them), and, in pool and async modes, the `pool_size` the runtime reported."""
+    tids = [entry.get("tids") for entry in data["workers"]]
+    used = len({tid for task in tids for tid in task}) if tids and None not in tids else None
+    return {"threads_used": used, "pool_size": data.get("pool_size") if mode in TASK_MODES else None}
 
 
 def check_result(path: Path, lang: str, workload: str, mode: str, workers: int, n: int | None) -> ResultCheck:

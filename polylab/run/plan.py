@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from polylab.config.experiments import Experiment, Profile
 from polylab.config.errors import ConfigError
-from polylab.results.schema import split_key, variant_key
+from polylab.results.schema import Mode, split_key, variant_key
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,38 @@ class RunSpec:
         return f"{self.experiment}: {self.key} {self.mode} ×{self.workers} {self.workload} {amount} ({kind})"
 
 
-def _runs_of(experiment: Experiment, key: str) -> list[RunSpec]:
+# variant key → {mode: why that variant cannot run it}; a variant or mode not in it runs (see unsupported_modes)
+Unsupported = dict[str, dict[str, str]]
+
+
+def unsupported_modes(choices) -> Unsupported:
+    """The modes each chosen variant cannot run, with why: its manifest's `modes`, or the toolchain version its
+    detection found below a mode's `min_version` (langs/README.md section 10)."""
+    found = {}
+    for choice in choices:
+        variant, version = choice.detection.variant, choice.detection.version
+        found[choice.key] = {mode.value: problem for mode in Mode
+                             if (problem := variant.mode_problem(mode, version)) is not None}
+    return found
+
+
+def left_out_notes(profile: Profile, langs: list[str], unsupported: Unsupported) -> list[str]:
+    """One note per variant and mode that some experiment asks for and the variant cannot run, naming the
+    experiments that leave it out."""
+    experiments: dict[tuple[str, str], list[str]] = {}
+    for experiment in profile.experiments:
+        for key in [key for key in langs if _named_in(key, experiment.langs)]:
+            for mode in experiment.modes:
+                if mode in unsupported.get(key, {}):
+                    experiments.setdefault((key, mode), []).append(experiment.name)
+    return [f"{key}: {mode} mode left out ({unsupported[key][mode]}) in experiment{'s' if len(names) > 1 else ''} "
+            f"{', '.join(names)}" for (key, mode), names in experiments.items()]
+
+
+def _runs_of(experiment: Experiment, key: str, unsupported: dict[str, str]) -> list[RunSpec]:
     lang, variant = split_key(key)
     runs = []
-    for mode in experiment.modes:
+    for mode in [mode for mode in experiment.modes if mode not in unsupported]:
         for workers in experiment.workers:
             base = f"{experiment.name}.{key}.{mode}.w{workers}"   # a one-variant language: ids as before variants
             labels = [(f"warmup{k}", True, k) for k in range(1, experiment.warmup + 1)]
@@ -78,12 +106,14 @@ def _named_in(key: str, langs: tuple[str, ...] | None) -> bool:
     return langs is None or key in langs or split_key(key)[0] in langs
 
 
-def plan(profile: Profile, langs: list[str], file: str = "experiments.yaml") -> list[RunSpec]:
-    """Experiments in profile order, then variants (keys: `go`, `python:pypy`) in the given order."""
+def plan(profile: Profile, langs: list[str], file: str = "experiments.yaml",
+         unsupported: Unsupported | None = None) -> list[RunSpec]:
+    """Experiments in profile order, then variants (keys: `go`, `python:pypy`) in the given order; a variant's
+    `unsupported` modes are left out (left_out_notes says which and why)."""
     runs = []
     for experiment in profile.experiments:
         for key in [key for key in langs if _named_in(key, experiment.langs)]:
-            runs.extend(_runs_of(experiment, key))
+            runs.extend(_runs_of(experiment, key, (unsupported or {}).get(key, {})))
     available = len(os.sched_getaffinity(0))
     for experiment in profile.experiments:
         if experiment.cpus and experiment.cpus > available:
@@ -92,5 +122,6 @@ def plan(profile: Profile, langs: list[str], file: str = "experiments.yaml") -> 
     if not runs:
         raise ConfigError(file, f"profile '{profile.name}'", "experiments",
                           f"nothing to run for languages {', '.join(langs) or '(none)'} — check --langs and the "
-                          f"experiments' `langs` keys")
+                          f"experiments' `langs` keys" + ("; the modes they ask for are left out (see the notes)"
+                                                          if left_out_notes(profile, langs, unsupported or {}) else ""))
     return runs

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from polylab.results.schema import ContainerRun, CpuSource, Measured, ProgramResult, Sink, Status, Totals, Verdict
-from polylab.run.checks import check_result, check_stdout
+from polylab.run.checks import check_result, check_stdout, task_threads
 from polylab.run.plan import RunSpec
 from polylab.run.printed import PrintedDigest, digest_file
 from polylab.run.reaper import child_pids, kill_run_group, reap_escaped, reap_group
@@ -284,7 +284,7 @@ def _judge(spec: RunSpec, launch: Launch, measured: Measured, printed: PrintedDi
     data = checked.data
     result = ProgramResult(inner_s=data["elapsed_s"], runtime=data["runtime"], iterations=sum(checked.iterations),
                            worker_elapsed_s=[worker["elapsed_s"] for worker in data["workers"]],
-                           **{key: data[key] for key in workload.recorded})
+                           **{key: data[key] for key in workload.recorded}, **task_threads(data, spec.mode))
     survived = workload.outcome(data, spec.workers) if workload.death_is_a_finding else None
     return _with_stdout(Verdict(Status.OK, None, True, result, crash=survived), spec.workload, checked.iterations,
                         printed)

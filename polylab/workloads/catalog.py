@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from polylab.results.schema import CrashOutcome, Mode, Workload
 from polylab.workloads.sha_chain import digests_at
-from polylab.workloads.spec import WorkloadSpec
+from polylab.workloads.spec import DEFAULT_MODES, TASK_MODES, WorkloadSpec
 
 
 def _is_int(value) -> bool:
@@ -75,7 +75,8 @@ def crash_outcome(data: dict | None, workers: int) -> CrashOutcome:
 
 
 WORKLOADS: dict[Workload, WorkloadSpec] = {spec.name: spec for spec in [
-    WorkloadSpec(Workload.SUM, "CPU-bound: each worker adds 0, 1, 2, … into a 64-bit sum", contracts=(1, 2)),
+    WorkloadSpec(Workload.SUM, "CPU-bound: each worker adds 0, 1, 2, … into a 64-bit sum", contracts=(1, 2),
+                 modes=(*DEFAULT_MODES, *TASK_MODES)),
     WorkloadSpec(Workload.SUM_PRINT, "the same, printing every partial sum (the seed article's program)",
                  contracts=(1, 2), prints=True),
     WorkloadSpec(Workload.PINGPONG, "hand-off cost: a token passed around a ring of workers",
@@ -86,7 +87,8 @@ WORKLOADS: dict[Workload, WorkloadSpec] = {spec.name: spec for spec in [
                  modes=(Mode.THREADS,),
                  modes_reason="processes share no memory, so there is no counter to contend for",
                  check=_total_matches("counter", "the shared counter's final value"), recorded=("counter",)),
-    WorkloadSpec(Workload.IO, "blocking waits: each iteration sleeps 1 ms in a system call"),
+    WorkloadSpec(Workload.IO, "blocking waits: each iteration sleeps 1 ms in a system call",
+                 modes=(*DEFAULT_MODES, *TASK_MODES)),
     WorkloadSpec(Workload.NATIVE, "library code: each iteration hashes a 64 KiB buffer with SHA-256, chained",
                  check=check_digests),
     WorkloadSpec(Workload.CRASH, "a failing worker: worker 0 fails midway, unhandled; who survives",

@@ -14,6 +14,9 @@ Experiments named `v2…` answer as a contract-2 program (langs/README.md, "Cont
 workload asked: `v2` is correct for every workload (a crash that its process survives), the others break
 one rule each, so a test can see that the lab's check of that workload catches it. Whatever follows a `+`
 in the experiment's name is left out of the fault (`v2+native`), so one fault can run in several experiments.
+In pool and async modes (langs/README.md section 10) `v2` lists each task's `tids`, the one thread this
+program runs every task on, and `pool_size` (1 for its "pool" of one thread, null in async); `v2-no-tids`
+leaves the tids out.
 """
 
 import argparse
@@ -22,6 +25,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -140,6 +144,10 @@ def v2_result(args, tweak=None):
         extra["crash"] = {"worker": 0, "survived": True}
     for worker in workers:
         worker["sum"] = to_int64(worker["iterations"] * (worker["iterations"] - 1) // 2)
+    if args.mode in ("pool", "async"):   # every task runs on this one thread, as an event loop would run them
+        for worker in workers:
+            worker["tids"] = [threading.get_native_id()]
+        extra["pool_size"] = 1 if args.mode == "pool" else None
     data = {**result(args), "contract": 2, "workers": workers, "elapsed_s": ELAPSED_V2_S, **extra}
     if tweak:
         tweak(data)
@@ -213,6 +221,7 @@ FAULTS = {
     "v2-crash-result-then-dies": result_then_die,
     "v2-crash-all-finished": v2_tweak(change_worker(0, finished=True)),
     "v2-crash-wrong-sum": v2_tweak(change_worker(1, sum=1)),
+    "v2-no-tids": v2_tweak(lambda data: data["workers"][-1].pop("tids", None)),   # pool or async mode
 }
 SINK_SUFFIXES = ("-on-pipe", "-on-file", "-on-tty")
 
