@@ -13,6 +13,8 @@ Which runtimes a claim is about comes from the thread model each variant's manif
 the variants declaring `one-core`; (b) about the `all-cores` variants of languages that have no `one-core`
 variant (C#, Java, Go, ...); (a2) about the `all-cores` variants of a language that has `one-core` ones too
 (free-threaded CPython beside CPython and PyPy), with its single-thread cost (analysis/variants.py).
+
+Claims (d) and (e), about the scheduler, are judged in analysis/claims_scheduler.py with this machinery.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from polylab.results.schema import ThreadModel
 
 from . import tidy
 from .document import number
-from .load import ResultsSet, same_machine
+from .load import ResultsSet
 from .variants import single_thread_cost
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -52,6 +54,7 @@ class Claim:
     reason: str
     evidence: pd.DataFrame = field(repr=False)  # group, measure, median, spread, n, outcome
     by_variant: dict = field(default_factory=dict)  # the variant's shown name → its verdict, from its groups
+    figure: str | None = None  # the spec's figure
 
 
 EVIDENCE_COLUMNS = ["group", "measure", "median", "spread", "n", "outcome"]
@@ -177,32 +180,6 @@ def claim_free_threaded(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
     return outcomes, rows
 
 
-def claim_migrations(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
-    head = tidy.headline(results)
-    threads = tidy.thread_stats(results, tidy.headline_runs(results, head))
-    busy = threads[threads["busy"]]
-    outcomes, rows = [], []
-    for (language, mode), group in busy.groupby(["language", "mode"], observed=True):
-        migrations = tidy.spread(group["migrations"])
-        changes = tidy.spread(group["core_changes"])
-        kernel_known = migrations["n"] > 0
-        if group["run_id"].nunique() < MIN_REPS:
-            outcome = INCONCLUSIVE
-        elif (not kernel_known or migrations["median"] >= 1) and changes["max"] >= 1 and \
-                (kernel_known or changes["median"] >= 1):
-            outcome = SUPPORTED
-        elif (not kernel_known or migrations["max"] == 0) and changes["max"] == 0:
-            outcome = CONTRADICTED
-        else:
-            outcome = INCONCLUSIVE
-        outcomes.append((str(language), outcome))
-        label = f"{language} · {mode} · {tidy.workers_label(head.workers)}"
-        rows.append(_row(label, "kernel migrations per busy thread", migrations, outcome))
-        rows.append(_row(label, "core changes between samples per busy thread", changes,
-                         f"{(group['core_changes'] > 0).mean():.0%} of busy threads seen on another core"))
-    return outcomes, rows
-
-
 def _compare_ranges(subject: dict, other: dict) -> str:
     if subject["n"] < MIN_REPS or other["n"] < MIN_REPS:
         return "too few runs"
@@ -211,43 +188,6 @@ def _compare_ranges(subject: dict, other: dict) -> str:
     if subject["max"] < other["min"]:
         return "lower"
     return "overlap"
-
-
-NOISE_MEASURES = {"switches_per_s": "context switches / s (wait4, voluntary + involuntary)",
-                  "core_unsteadiness_pct": "per-core busy % standard deviation over time (work window)"}
-
-
-def claim_noisy(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
-    head = tidy.headline(results)
-    runs = tidy.headline_runs(results, head)
-    runs = runs[runs["mode"] == "threads"].merge(tidy.window_stats(results), on="run_id", how="left")
-    quiet = runs["run_id"].isin(tidy.quiet_runs(results))
-    runs[list(NOISE_MEASURES)] = runs[list(NOISE_MEASURES)].where(quiet)  # noisy runs count as missing
-    subjects, others = runs[about(runs, ONE)], runs[about(runs, ALL)]
-    if subjects.empty or others.empty:
-        return [], []
-    outcomes, rows, workers = [], [], tidy.workers_label(head.workers)
-    for subject_name, subject_runs in subjects.groupby("language", observed=True):
-        verdicts = {}
-        for column, name in NOISE_MEASURES.items():
-            subject = tidy.spread(subject_runs[column])
-            rows.append(_row(f"{subject_name} · threads · {workers}", name, subject, "a subject"))
-            comparisons = []
-            for language, group in same_machine(others, subject_runs).groupby("language", observed=True):
-                comparison = _compare_ranges(subject, tidy.spread(group[column]))
-                rows.append(_row(f"{language} · threads · {workers}", name, tidy.spread(group[column]),
-                                 f"{subject_name} {comparison}" if comparison != "too few runs"
-                                 else "too few quiet runs"))
-                if comparison != "too few runs":
-                    comparisons.append(comparison)
-            verdicts[column] = comparisons
-        if all(comparisons and set(comparisons) == {"higher"} for comparisons in verdicts.values()):
-            outcomes.append((str(subject_name), SUPPORTED))
-        elif any(comparisons and set(comparisons) == {"lower"} for comparisons in verdicts.values()):
-            outcomes.append((str(subject_name), CONTRADICTED))
-        else:
-            outcomes.append((str(subject_name), INCONCLUSIVE))
-    return outcomes, rows
 
 
 def claim_cpu_means_speed(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
@@ -301,6 +241,7 @@ class ClaimSpec:
     needs_cores: bool = False  # about parallelism: a machine with one core cannot show it
     needs_samples: bool = False  # reads the per-core and per-thread samples
     needs_headline: bool = False  # looks at the headline experiment's runs
+    figure: str | None = None  # the name (figures.FIGURES) of the figure that shows it; the report links it
 
 
 PARALLELISM_NOTE = (
@@ -315,7 +256,8 @@ CLAIMS = [
               "정확하게는 GIL때문에 하나의 프로세스가 동시에 하나의 코어밖에 사용하지 못하는 언어입니다.",
               f"Threads of every variant whose manifest declares `threads: {ONE}` (a GIL: CPython, PyPy), sum "
               f"workload, judged per variant. Supported when every run's work-phase parallelism is ≤ {ONE_CORE}; "
-              f"contradicted when every run's is above it. " + PARALLELISM_NOTE, claim_gil, needs_cores=True),
+              f"contradicted when every run's is above it. " + PARALLELISM_NOTE, claim_gil, needs_cores=True,
+              figure="parallelism"),
     ClaimSpec("a2", "Free-threaded CPython threads use all cores (no GIL).",
               "(not the article's: CPython 3.13's free-threaded build, PEP 703, removes the GIL that (a) is about)",
               f"Threads of every variant declaring `threads: {ALL}` whose language also has a `{ONE}` variant "
@@ -323,40 +265,25 @@ CLAIMS = [
               f"{ALL_CORES} × min(workers, cores). Its single-thread cost is shown beside it: the median 1-worker "
               "throughput of each such variant over its language's first one-core variant's, with the range of "
               "the ratio over every pair of runs and a Mann-Whitney U test. " + PARALLELISM_NOTE,
-              claim_free_threaded, needs_cores=True),
+              claim_free_threaded, needs_cores=True, figure="parallelism"),
     ClaimSpec("b", "C#, Java and Go threads use all cores at once.",
               "c#, java등의 스레드는 운영체제가 cpu에 직접 스케줄링 합니다. … 동시에 CPU를 사용할수 있어",
               f"Threads of every variant declaring `threads: {ALL}` whose language has no `{ONE}` variant (C#, "
               f"Java, Go, …), sum workload. Supported when every run's work-phase parallelism is ≥ "
               f"{ALL_CORES} × min(workers, cores); contradicted when every run's is below. " + PARALLELISM_NOTE,
-              claim_threads_parallel, needs_cores=True),
+              claim_threads_parallel, needs_cores=True, figure="parallelism"),
     ClaimSpec("c", "Python processes do use all cores.",
               "싱글스레드(싱글코어) 언어를 사용하지만 CPU를 동시에 사용하고 싶은경우 (프로세스가 쓰이는곳)",
               f"Processes of every variant declaring `threads: {ONE}`, sum workload; the same rule as (b): ≥ "
-              f"{ALL_CORES} × min(workers, cores). " + PARALLELISM_NOTE, claim_processes_parallel, needs_cores=True),
-    ClaimSpec("d", "The OS moves one job between cores.",
-              "운영체제가 cpu에 job을 스케줄링할 때 하나의 일을 하더라도 여러 코어로 왔다갔다 하며 일을 하게 합니다.",
-              f"Busy threads (≥ {tidy.BUSY_THREAD_SHARE:.0%} of the run's busiest thread's CPU) of the headline "
-              f"experiment, per language · mode, ≥ {MIN_REPS} runs. Supported when the median busy thread has ≥ 1 "
-              "kernel migration (se.nr_migrations) and some busy thread was seen on another core between samples; "
-              "contradicted when no busy thread migrated and none changed core; else inconclusive.",
-              claim_migrations, needs_samples=True, needs_headline=True),
-    ClaimSpec("e", "Python's graph is noisy because of context switching; multithreaded runtimes' graphs are calm.",
-              "좌측은 엄청난 컨텍스트스위칭에 그래프가 요동칩니다.",
-              "Headline experiment, threads mode, quiet runs only (the rest of the machine used ≤ "
-              f"{tidy.QUIET_OTHER_LOAD} cores): Python against each other language on context switches per "
-              "second (wait4) and on the standard deviation over time of each core's busy % (samples, work window). "
-              f"Languages with fewer than {MIN_REPS} such runs are left out. Supported when Python's range "
-              "(min–max) lies above every other language's on both measures; contradicted when, on either "
-              "measure, it lies below every other language's; else inconclusive.", claim_noisy,
-              needs_cores=True, needs_samples=True, needs_headline=True),
+              f"{ALL_CORES} × min(workers, cores). " + PARALLELISM_NOTE, claim_processes_parallel, needs_cores=True,
+              figure="parallelism"),
     ClaimSpec("f", "Higher CPU use for the same work means faster.",
               "동일한 일을 하는데 CPU사용량이 높다는건 상대적으로 빠르게 일을 처리한다고 볼 수 있습니다.",
               "Headline experiment, every worker count and mode, per language: Spearman rank correlation between "
               "work-phase parallelism and throughput (iterations per second of the program's clock, i.e. speed for "
               f"a fixed amount of work), ≥ {MIN_CORRELATION_RUNS} runs. Supported when ρ > 0 with p < {ALPHA}; "
               f"contradicted when ρ < 0 with p < {ALPHA}; else inconclusive.", claim_cpu_means_speed,
-              needs_headline=True),
+              needs_headline=True, figure="speedup"),
     ClaimSpec("g", "Printing every partial sum (the article's workload) changes the picture.",
               "Console.WriteLine(result); / print(result) — I/O request를 처리할때 cpu는 순간적으로 이 job을 위해 "
               "일을 하지 않습니다.",
@@ -364,7 +291,7 @@ CLAIMS = [
               f"{MIN_REPS} runs each. Supported when sum-print's throughput range lies below sum's and its sys "
               "share range above sum's; contradicted when medians differ by less than "
               f"{SAME_THROUGHPUT:.0%} in throughput and {SAME_SYS_SHARE:.0%} points in sys share; else "
-              "inconclusive.", claim_printing),
+              "inconclusive.", claim_printing, figure="printing"),
 ]
 
 
@@ -382,11 +309,15 @@ def unmet_need(spec: ClaimSpec, results: ResultsSet) -> str | None:
 
 
 def all_claims() -> list[ClaimSpec]:
-    """The seed's claims above, then those of contract 2's workloads (analysis/workload_claims.py)."""
-    from .claims_printing import PRINTING_CLAIMS   # here, not at the top: these modules judge with this one's machinery
+    """The seed's claims, those above with (d) and (e) (analysis/claims_scheduler.py) in the order of their keys,
+    then those of contract 2's workloads (analysis/workload_claims.py) and of pools and async (claims_pool.py)."""
+    from .claims_pool import POOL_CLAIMS   # here, not at the top: these modules judge with this one's machinery
+    from .claims_printing import PRINTING_CLAIMS
     from .claims_ranking import RANKING_CLAIMS
+    from .claims_scheduler import SCHEDULER_CLAIMS
     from .workload_claims import WORKLOAD_CLAIMS
-    return [*CLAIMS, *PRINTING_CLAIMS, *WORKLOAD_CLAIMS, *RANKING_CLAIMS]
+    seed = sorted([*CLAIMS, *SCHEDULER_CLAIMS], key=lambda spec: spec.key)
+    return [*seed, *PRINTING_CLAIMS, *WORKLOAD_CLAIMS, *POOL_CLAIMS, *RANKING_CLAIMS]
 
 
 def evaluate(results: ResultsSet) -> list[Claim]:
@@ -404,5 +335,6 @@ def evaluate(results: ResultsSet) -> list[Claim]:
             plain = [outcome[1] if isinstance(outcome, tuple) else outcome for outcome in outcomes]
             verdict, reason = combine(plain) if missing is None else (INCONCLUSIVE, missing)
         evidence = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
-        claims.append(Claim(spec.key, spec.statement, spec.quote, spec.rule, verdict, reason, evidence, by_variant))
+        claims.append(Claim(spec.key, spec.statement, spec.quote, spec.rule, verdict, reason, evidence, by_variant,
+                            spec.figure))
     return claims

@@ -172,8 +172,10 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
 
 
 def thread_stats(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
-    """Per thread of the given runs: CPU, kernel migrations, core changes between samples, cores seen, busy."""
-    columns = [*KEYS, "run_id", "tid", "cpu_s", "migrations", "core_changes", "cores_seen", "busy"]
+    """Per thread of the given runs: CPU, kernel migrations, core changes between samples, cores seen, its
+    voluntary and involuntary context switches (the last read), busy."""
+    columns = [*KEYS, "run_id", "tid", "cpu_s", "migrations", "core_changes", "cores_seen", "voluntary",
+               "involuntary", "busy"]
     threads = results.threads[results.threads["run_id"].isin(runs["run_id"])]
     if threads.empty:
         return pd.DataFrame(columns=columns)
@@ -182,7 +184,8 @@ def thread_stats(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     changed = (threads["core"] != previous_core) & previous_core.notna()
     per_thread = threads.assign(changes=changed.astype(int)).groupby(["run_id", "pid", "tid"]).agg(
         cpu_s=("cpu_s", "max"), migrations=("migrations", "max"), core_changes=("changes", "sum"),
-        cores_seen=("core", "nunique")).reset_index()
+        cores_seen=("core", "nunique"), voluntary=("ctx_voluntary", "max"),
+        involuntary=("ctx_involuntary", "max")).reset_index()
     busiest = per_thread.groupby("run_id")["cpu_s"].transform("max")
     per_thread["busy"] = (per_thread["cpu_s"] >= BUSY_THREAD_SHARE * busiest) & (per_thread["cpu_s"] > 0)
     return per_thread.merge(runs[["run_id", *KEYS]], on="run_id")[columns]

@@ -1,0 +1,304 @@
+"""Claims (d) and (e), about what the OS scheduler does with busy threads, each judged on an experiment of the
+`claims` profile designed to decide it, with the verdict machinery of claims.py.
+
+(d) "the OS moves one job between cores" is judged on `migrate` (sum, both modes, workers ≤ cores and > cores,
+runs of seconds), (e) "Python's graph is noisy because of context switching" on `noise` (sum, threads, quiet
+repetitions). A set without them (the quick profile) is judged on its headline experiment instead, and the
+evidence says so: those runs are short, and rarely decide either claim.
+
+Migrations come from every event where the run was traced (`trace: sched`, the run record's trace_* columns),
+else from the kernel's per-thread se.nr_migrations as the sampler last read it; the per-sample core changes are
+shown beside them. The GIL's hand-offs are counted as the voluntary context switches of the busy threads: a
+thread waiting for the GIL sleeps on a futex, which is a voluntary switch; involuntary switches are preemptions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from . import tidy
+from .claims import (ALL, ALPHA, CONTRADICTED, INCONCLUSIVE, MIN_CORRELATION_RUNS, MIN_REPS, ONE, SUPPORTED,
+                     ClaimSpec, Decided, _compare_ranges, _row, about, combine)
+from .load import ResultsSet, same_machine
+from .workload_claims import named
+
+MIGRATE_EXPERIMENT, NOISE_EXPERIMENT = "migrate", "noise"
+MOVED_MIGRATIONS = 1.0   # (d) a run moved its jobs: at least this many migrations per busy thread
+STAYED_MIGRATIONS = 0.0  # (d) a run kept its jobs in place: at most this many (none)
+FEWER_MIGRATIONS = 0.5   # (d) a runtime migrates less than the others: at most this × the runtimes' median
+TRACED = "trace_migrations_per_busy_thread"   # present and not null: the run was traced (perf sched)
+TRACE_SWITCHES = "trace_switches"
+RUNTIME_NOTES = {   # by language folder, how the runtime maps its workers on OS threads: text for the evidence
+    "go": "goroutines run on at most GOMAXPROCS (= cores) OS threads, Ms bound to Ps; the Go scheduler, not the "
+          "kernel, moves goroutines between them, so with more workers than cores the kernel still has only as "
+          "many busy threads as cores to balance",
+}
+
+
+def designed_runs(results: ResultsSet, experiment: str) -> tuple[pd.DataFrame, str]:
+    """The measured runs of the experiment designed for a claim, else the headline experiment's; and which."""
+    runs = tidy.measured(results)
+    designed = runs[runs["experiment"] == experiment]
+    if not designed.empty:
+        return designed, f"experiment '{experiment}'"
+    head = tidy.headline(results)
+    return tidy.headline_runs(results, head), (
+        f"the headline {head.label() if head else 'experiment'} (this set has no '{experiment}' experiment, which "
+        "the `claims` profile runs to decide this claim)")
+
+
+def _traced(runs: pd.DataFrame, column: str) -> pd.Series:
+    values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index)
+    return pd.to_numeric(values, errors="coerce")
+
+
+# (d) ---------------------------------------------------------------------------------------------------------
+
+def busy_threads(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
+    threads = tidy.thread_stats(results, runs)
+    return threads.loc[threads["busy"].astype(bool)]   # a mask, even when there is no thread
+
+
+def migration_runs(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run: busy threads, migrations and core changes between samples per busy thread, and the migrations'
+    source: every event (trace) where the run was traced, else the kernel's count as the sampler last read it."""
+    busy = busy_threads(results, runs)
+    per_run = busy.groupby("run_id").agg(busy_threads=("tid", "size"), kernel=("migrations", "mean"),
+                                         core_changes=("core_changes", "mean"))
+    runs = runs.merge(per_run, left_on="run_id", right_index=True, how="left")
+    traced = _traced(runs, TRACED)
+    runs["migrations_per_busy_thread"] = traced.fillna(runs["kernel"])
+    runs["source"] = np.where(traced.notna(), "trace", np.where(runs["kernel"].notna(), "kernel", "samples"))
+    return runs
+
+
+def run_state(migrations: float, core_changes: float, source: str) -> str | None:
+    """'moved', 'stayed' or None (cannot tell) for one run, by the rule of claim (d)."""
+    if source == "trace":
+        return "moved" if migrations >= MOVED_MIGRATIONS else "stayed" if migrations <= STAYED_MIGRATIONS else None
+    if source == "samples":   # no kernel count: samples can show a move, never that there was none
+        return "moved" if core_changes >= MOVED_MIGRATIONS else None
+    if migrations >= MOVED_MIGRATIONS and core_changes > 0:
+        return "moved"
+    return "stayed" if migrations <= STAYED_MIGRATIONS and core_changes == 0 else None
+
+
+def migration_outcome(states: list[str | None]) -> str:
+    if len(states) < MIN_REPS:
+        return INCONCLUSIVE
+    return SUPPORTED if set(states) == {"moved"} else CONTRADICTED if set(states) == {"stayed"} else INCONCLUSIVE
+
+
+def _placement(workers: int, cores: int) -> str:
+    return f"{tidy.workers_label(workers)} ({'≤' if workers <= cores else '>'} {cores} cores)"
+
+
+def runtime_note(lang: str, threads: str, group: pd.DataFrame, ratio: float) -> str:
+    """Why this runtime's busy threads moved as they did: its busy OS threads against its workers, how it maps
+    workers on threads, and its migrations against the other runtimes'."""
+    parts = []
+    fewer = group[(group["mode"] == "threads") & (group["busy_threads"] < group["workers"])]
+    for workers, runs in fewer.groupby("workers"):
+        parts.append(f"{tidy.workers_label(workers)} ran on {runs['busy_threads'].median():g} busy OS threads")
+    if lang in RUNTIME_NOTES:
+        parts.append(RUNTIME_NOTES[lang])
+    elif threads == ONE:
+        parts.append("its threads take turns on the GIL: the one that waits sleeps on a futex and is woken on "
+                     "whichever core is free, so hand-offs move them; its processes are balanced as any tasks")
+    else:
+        parts.append("one OS thread (or process) per worker, balanced over the cores by the kernel as any task")
+    if not np.isnan(ratio):
+        level = "fewer migrations than most runtimes" if ratio <= FEWER_MIGRATIONS else \
+            "about as many migrations as the others, or more"
+        parts.append(f"{ratio:.2g} × the runtimes' median per busy thread: {level}")
+    return "; ".join(parts)
+
+
+def claim_migrations(results: ResultsSet) -> tuple[Decided, list[dict]]:
+    runs, judged_on = designed_runs(results, MIGRATE_EXPERIMENT)
+    runs = migration_runs(results, runs[runs["workers"] >= 1])
+    runs = runs[runs["busy_threads"].notna() | (runs["source"] == "trace")]
+    if runs.empty:
+        return Decided(INCONCLUSIVE, f"no busy thread seen in {judged_on}"), []
+    medians = runs.groupby(["mode", "workers"], observed=True)["migrations_per_busy_thread"].median()
+    medians = medians.where(medians > 0)   # against none, no ratio
+    runs["relative"] = runs["migrations_per_busy_thread"] / [medians.get((m, w), np.nan) for m, w in
+                                                            zip(runs["mode"], runs["workers"])]
+    outcomes, variants, rows = {}, {}, []
+    for (language, mode, workers), group in runs.groupby(["language", "mode", "workers"], observed=True):
+        cores = int(group["cores"].iloc[0])
+        label = f"{language} · {mode} · {_placement(int(workers), cores)}"
+        states = [run_state(r.migrations_per_busy_thread, r.core_changes, r.source) for r in group.itertuples()]
+        outcome = outcomes[label] = migration_outcome(states)
+        variants[label] = str(language)
+        sources = ", ".join(sorted(set(group["source"])))
+        rows.append(_row(label, "migrations per busy thread", tidy.spread(group["migrations_per_busy_thread"]),
+                         f"{outcome} ({states.count('moved')} of {len(states)} runs moved, "
+                         f"{states.count('stayed')} stayed; source: {sources})"))
+        rows.append(_row(label, "core changes between samples per busy thread", tidy.spread(group["core_changes"]),
+                         f"busy OS threads per run: {group['busy_threads'].median():g}"))
+    for language, group in runs.groupby("language", observed=True):
+        ratio = group.groupby(["mode", "workers"], observed=True)["relative"].median().median()
+        rows.append({"group": str(language), "measure": "why, for this runtime (migrations × runtimes' median)",
+                     "median": ratio, "spread": "", "n": len(group),
+                     "outcome": runtime_note(str(group["lang"].iloc[0]), str(group["threads"].iloc[0]), group,
+                                             ratio)})
+    decided = named(outcomes, variants, "no group")
+    return Decided(decided.verdict, f"judged on {judged_on} — {decided.reason}", decided.by_variant), rows
+
+
+# (e) ---------------------------------------------------------------------------------------------------------
+
+NOISE = "core_unsteadiness_pct"   # the report's "noisy graph": per-core busy % std over the work window
+SWITCHES, HANDOFFS = "switch_rate", "handoff_rate"
+CAUSES = {SWITCHES: "context switches / s", HANDOFFS: "GIL hand-offs / s (busy threads' voluntary switches)"}
+
+
+def noise_runs(results: ResultsSet) -> tuple[pd.DataFrame, str]:
+    """Quiet threads-mode runs of the noise experiment (else the headline's): their noise, context-switch rate
+    (every switch where traced, else wait4's voluntary + involuntary, over the wall time) and hand-offs (the busy
+    threads' voluntary switches per second of work)."""
+    runs, judged_on = designed_runs(results, NOISE_EXPERIMENT)
+    runs = runs[runs["mode"] == "threads"].merge(tidy.window_stats(results), on="run_id", how="left")
+    runs = runs[runs["run_id"].isin(tidy.quiet_runs(results))].copy()
+    traced = _traced(runs, TRACE_SWITCHES) / runs["wall_s"]
+    runs[SWITCHES] = traced.fillna(runs["switches_per_s"])
+    runs["switch_source"] = np.where(traced.notna(), "trace", "wait4")
+    voluntary = busy_threads(results, runs).groupby("run_id")["voluntary"].sum(min_count=1)
+    runs[HANDOFFS] = pd.to_numeric(runs["run_id"].map(voluntary), errors="coerce") / runs["inner_s"]
+    return runs, judged_on
+
+
+def noisier(subject: pd.DataFrame, others: pd.DataFrame, label: str) -> tuple[str, list[dict]]:
+    """A one-core variant's runs against every all-cores variant's, on noise and on the context-switch rate:
+    supported when its range lies above every other's on both, contradicted when below every other's on either."""
+    rows, verdicts = [], {}
+    for column, name in ((SWITCHES, CAUSES[SWITCHES]), (NOISE, "per-core busy % std over the work window")):
+        mine = tidy.spread(subject[column])
+        rows.append(_row(label, name, mine, "a subject"))
+        comparisons = []
+        for language, group in same_machine(others, subject).groupby("language", observed=True):
+            comparison = _compare_ranges(mine, tidy.spread(group[column]))
+            rows.append(_row(f"{language} · threads · {tidy.workers_label(group['workers'].iloc[0])}", name,
+                             tidy.spread(group[column]), f"{subject['language'].iloc[0]} {comparison}"
+                             if comparison != "too few runs" else "too few quiet runs"))
+            if comparison != "too few runs":
+                comparisons.append(comparison)
+        verdicts[column] = set(comparisons)
+    if all(found == {"higher"} for found in verdicts.values()):
+        return SUPPORTED, rows
+    return (CONTRADICTED if any(found == {"lower"} for found in verdicts.values()) else INCONCLUSIVE), rows
+
+
+def correlation(runs: pd.DataFrame, cause: str) -> tuple[float, float, int, str]:
+    """Spearman ρ between noise and a cause over runs: 'goes with' (ρ > 0, p < ALPHA), 'goes against' (ρ < 0,
+    p < ALPHA), 'no link shown', or 'too few runs' (under MIN_CORRELATION_RUNS, or a constant)."""
+    pairs = runs[[NOISE, cause]].dropna()
+    if len(pairs) < MIN_CORRELATION_RUNS or pairs[NOISE].nunique() < 2 or pairs[cause].nunique() < 2:
+        return np.nan, np.nan, len(pairs), "too few runs"
+    rho, p = scipy_stats.spearmanr(pairs[NOISE], pairs[cause])
+    says = ("goes with" if rho > 0 else "goes against") if p < ALPHA else "no link shown"
+    return float(rho), float(p), len(pairs), says
+
+
+def cause_outcome(says: dict[str, str]) -> str:
+    """Supported when the one-core runs' noise goes with the switch rate or the hand-offs; contradicted when it
+    goes with neither and against one; else inconclusive."""
+    if "goes with" in says.values():
+        return SUPPORTED
+    return CONTRADICTED if "goes against" in says.values() else INCONCLUSIVE
+
+
+def noise_verdict(noisy: str, cause: str) -> str:
+    if noisy == SUPPORTED and cause == SUPPORTED:
+        return SUPPORTED
+    if noisy == CONTRADICTED or (noisy == SUPPORTED and cause == CONTRADICTED):
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def which_cause(says: dict[str, str], control: str) -> str:
+    """One sentence: what the one-core runtimes' noise goes with, the control's hand-offs beside it."""
+    found = [CAUSES[cause] for cause, said in says.items() if said == "goes with"]
+    sentence = (f"Python's noise goes with {' and with '.join(found)}" if found else
+                f"Python's noise goes with neither the context-switch rate nor the GIL's hand-offs "
+                f"({says[SWITCHES]}; {says[HANDOFFS]})")
+    if control == "too few runs":
+        return sentence + "; no free-threaded control with enough quiet runs"
+    if says[HANDOFFS] == "goes with":
+        return sentence + ("; the free-threaded control's does not go with its hand-offs, so the link is the "
+                           "GIL's" if control != "goes with" else "; the free-threaded control's goes with its "
+                           "hand-offs too, so the link is not the GIL's alone")
+    return sentence + f"; the free-threaded control's: {control}"
+
+
+def claim_noisy(results: ResultsSet) -> tuple[Decided, list[dict]]:
+    runs, judged_on = noise_runs(results)
+    subjects, others = runs[about(runs, ONE)], runs[about(runs, ALL)]
+    if subjects.empty or others.empty:
+        return Decided(INCONCLUSIVE, f"no quiet threads runs of both one-core and all-cores runtimes in "
+                                     f"{judged_on}"), []
+    rows, noisy = [], {}
+    for (language, workers), group in subjects.groupby(["language", "workers"], observed=True):
+        label = f"{language} · threads · {tidy.workers_label(workers)}"
+        noisy[str(language)], found = noisier(group, others[others["workers"] == workers], label)
+        rows += found
+    control = runs[about(runs, ALL, beside_one_core=True)]
+    pools = {"one-core runtimes, pooled": subjects, "free-threaded control, pooled": control,
+             **{str(language): group for language, group in subjects.groupby("language", observed=True)}}
+    said = {}
+    for name, pool in pools.items():
+        for cause, measure in CAUSES.items():
+            rho, p, n, says = correlation(pool, cause)
+            said[name, cause] = says
+            rows.append({"group": name, "measure": f"Spearman ρ, noise vs {measure}", "median": rho,
+                         "spread": f"p = {p:.2g}" if not np.isnan(p) else "", "n": n, "outcome": says})
+    says = {cause: said["one-core runtimes, pooled", cause] for cause in CAUSES}
+    cause = cause_outcome(says)
+    by_variant = {language: noise_verdict(outcome, cause) for language, outcome in noisy.items()}
+    noisy_verdict, noisy_reason = combine(list(noisy.values()))
+    verdict = noise_verdict(noisy_verdict, cause)
+    sentence = which_cause(says, said["free-threaded control, pooled", HANDOFFS])
+    return Decided(verdict, f"{sentence}. Judged on {judged_on}; noisier than the all-cores runtimes: "
+                            f"{noisy_reason}", by_variant), rows
+
+
+SCHEDULER_CLAIMS = [
+    ClaimSpec("d", "The OS moves one job between cores.",
+              "운영체제가 cpu에 job을 스케줄링할 때 하나의 일을 하더라도 여러 코어로 왔다갔다 하며 일을 하게 합니다.",
+              f"Experiment '{MIGRATE_EXPERIMENT}' (sum, threads and processes, workers ≤ cores and > cores; else the "
+              f"headline experiment), per runtime variant · mode · workers, ≥ {MIN_REPS} runs. Busy threads: ≥ "
+              f"{tidy.BUSY_THREAD_SHARE:.0%} of the run's busiest thread's CPU. Per run, migrations per busy thread "
+              "come from every migration where the run was traced (perf sched), else from the kernel's "
+              "se.nr_migrations of each busy thread as the sampler last read it; core changes between samples "
+              f"per busy thread are counted beside them. A run moved its jobs when it has ≥ {MOVED_MIGRATIONS:g} "
+              "migration per busy thread and (untraced) the samples saw a busy thread change core; it kept them "
+              f"in place when it has ≤ {STAYED_MIGRATIONS:g} and (untraced) no core change was seen; without a "
+              f"kernel count, ≥ {MOVED_MIGRATIONS:g} core change per busy thread shows a move and nothing shows "
+              "none. A group supports the claim when every run moved, contradicts it when every run kept them in "
+              "place; groups combine as every claim's. Per runtime, its busy OS threads against its workers and "
+              f"its migrations against the runtimes' median say why (≤ {FEWER_MIGRATIONS:g} ×: fewer, a finding: "
+              "Go's goroutines run on GOMAXPROCS Ms bound to Ps).",
+              claim_migrations, needs_cores=True, needs_samples=True, needs_headline=True),
+    ClaimSpec("e", "Python's graph is noisy because of context switching; multithreaded runtimes' graphs are calm.",
+              "좌측은 엄청난 컨텍스트스위칭에 그래프가 요동칩니다.",
+              f"Experiment '{NOISE_EXPERIMENT}' (sum, threads, quiet repetitions; else the headline experiment), "
+              f"quiet runs only (the rest of the machine used ≤ {tidy.QUIET_OTHER_LOAD} cores). Noise: the per-core "
+              "busy % standard deviation over the work window, mean over cores. Noisier: a variant declaring "
+              f"`threads: {ONE}` (a GIL) against each variant declaring `{ALL}`, ≥ {MIN_REPS} runs each, on the "
+              "context-switch rate (every switch where traced, else wait4's voluntary + involuntary over the wall "
+              "time) and on noise: supported when its range (min–max) lies above every other's on both, "
+              "contradicted when below every other's on either. Cause: Spearman ρ across the one-core variants' "
+              f"runs pooled (≥ {MIN_CORRELATION_RUNS}) between noise and (i) the context-switch rate, (ii) the "
+              "GIL's hand-offs, counted as the busy threads' voluntary switches per second of work (a thread "
+              "waiting for the GIL sleeps on a futex: a voluntary switch; involuntary ones are preemptions). Noise "
+              f"goes with a cause when ρ > 0 with p < {ALPHA}, against it when ρ < 0 with p < {ALPHA}. The "
+              "free-threaded build (all-cores beside a one-core variant) is the control: its noise should not go "
+              "with its hand-offs. Supported when the one-core variants are noisier (combined as every claim's "
+              "groups) and their noise goes with (i) or (ii); contradicted when they are not noisier (below on a "
+              "measure), or noisier but their noise goes with neither and against one; else inconclusive. ρ, p "
+              "and n are shown per variant as well as pooled.", claim_noisy,
+              needs_cores=True, needs_samples=True, needs_headline=True),
+]
