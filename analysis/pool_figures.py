@@ -1,0 +1,52 @@
+"""The figure of claim (l) (claims_pool.py): how many OS threads N tasks took, per runtime and mode — threads
+(one thread per worker: the control), pool and async — beside the N that one thread per task would take."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from .claims_pool import MODES, task_runs
+from .drawn import Drawn, NoData, NotShown
+from .load import ResultsSet, ordered
+from .plots import RANGE, _wide_enough, compact, themed
+
+
+def _one_per_task(data: pd.DataFrame, **_):
+    """Dashed: N threads for N tasks, what the article says every task takes."""
+    plt.gca().axhline(float(data["workers"].iloc[0]), linestyle="--", color="0.25", linewidth=1.3, zorder=1)
+
+
+@themed
+def threads_per_task(runs: pd.DataFrame):
+    """OS threads used (bars, median and range) per runtime (x) and mode (hue), a panel per workload and task
+    count, the task count dashed."""
+    data = compact(runs)
+    several = data["workers"].nunique() > 1
+    grid = sns.catplot(data=data, kind="bar", x="language", y="threads_used", hue="mode", col="workload",
+                       row="workers" if several else None, estimator="median", errorbar=RANGE, height=3.2,
+                       aspect=_wide_enough(data, 3.2, 1.3), sharey=False)
+    grid.map_dataframe(_one_per_task)
+    grid.set_titles("{col_name} · {row_name} tasks" if several else f"{{col_name}} · {int(data['workers'].iloc[0])} tasks")
+    grid.set_axis_labels("", "OS threads used (distinct tids)")
+    return grid.figure
+
+
+def task_threads(results: ResultsSet) -> Drawn:
+    if not results.runs["mode"].isin(["pool", "async"]).any():
+        raise NotShown("no pool or async runs")
+    runs = task_runs(results)
+    if not runs["mode"].isin(["pool", "async"]).any():
+        raise NoData("no measured pool or async run reported its tasks' thread ids")
+    runs["mode"] = ordered(runs["mode"].astype(str), list(MODES))
+    tasks = ", ".join(str(int(count)) for count in sorted(runs["workers"].unique()))
+    return Drawn(threads_per_task(runs), (
+        f"How many OS threads the tasks took ({tasks} tasks; dashed: one thread per task, what the article says "
+        "every parallel task takes). Each task reports the kernel thread it started and ended on; a bar is the "
+        "number of distinct threads over all tasks of a run, median and min–max over repetitions. threads: one OS "
+        "thread per worker (the control); pool: the language's standard pool at its default size; async: its "
+        "event loop or virtual threads."))
+
+
+POOL_FIGURES = [("task-threads", "Tasks vs OS threads: threads, pool and async", task_threads)]

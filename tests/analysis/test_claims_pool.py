@@ -1,0 +1,96 @@
+"""Claim (l) (analysis/claims_pool.py) on small sets of pool and async runs (synthetic_pools.py): supported,
+contradicted and inconclusive, its edge at one thread short of one per task, the threads-mode control, and
+its figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+
+from analysis import claims
+from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from analysis.load import load_results
+from analysis.pool_figures import task_threads
+from labpaths import load_by_path
+
+pools = load_by_path("polylab_tests_analysis_synthetic_pools", Path(__file__).parent / "synthetic_pools.py")
+
+
+def judged(tmp_path, threads_used: dict, **options) -> claims.Claim:
+    results = load_results(pools.write_pool_set(tmp_path / "set", threads_used, **options))
+    return {claim.key: claim for claim in claims.evaluate(results)}["l"]
+
+
+def test_a_thread_per_task_everywhere_supports_it(tmp_path):
+    claim = judged(tmp_path, {("java:25", "pool"): [8, 8, 8], ("java:25", "async"): [8, 8, 8],
+                              ("python:cpython", "pool"): [8, 8]})
+    assert claim.verdict == SUPPORTED
+    assert claim.reason == ("every conclusive group ran each task on a thread of its own — supported: "
+                            "java:25 · sum · pool · 8 tasks, java:25 · sum · async · 8 tasks, "
+                            "python:cpython · sum · pool · 8 tasks")
+    assert claim.by_variant == {"java:25": SUPPORTED, "python:cpython": SUPPORTED}
+    evidence = claim.evidence.set_index("group")
+    pool = evidence.loc["java:25 · sum · pool · 8 tasks"]
+    assert (pool["measure"], pool["median"], pool["n"], pool["outcome"]) == (
+        "OS threads used by 8 tasks", 8, 3, "supported; pool size 4")
+    control = evidence.loc["java:25 · sum · threads · 8 tasks"]
+    assert control["outcome"] == "control: supported; one thread per worker by design"
+    assert evidence.loc["java:25 · sum · async · 8 tasks", "outcome"] == "supported; no pool size reported"
+
+
+def test_tasks_sharing_threads_contradict_it(tmp_path):
+    claim = judged(tmp_path, {("java:25", "pool"): [8, 8, 8], ("python:cpython", "async"): [1, 1, 1],
+                              ("python:cpython", "pool"): [8, 8, 8]})
+    assert claim.verdict == CONTRADICTED
+    assert claim.reason.startswith("some runtime ran several tasks on one thread — supported: java:25 · sum · pool")
+    assert claim.reason.endswith("contradicted: python:cpython · sum · async · 8 tasks")
+    assert claim.by_variant == {"java:25": SUPPORTED, "python:cpython": CONTRADICTED}
+    row = claim.evidence.set_index("group").loc["python:cpython · sum · async · 8 tasks"]
+    assert (row["median"], row["spread"], row["outcome"]) == (1, "1–1", "contradicted; no pool size reported")
+
+
+@pytest.mark.parametrize("threads_used, verdict, reason", [
+    ({("java:25", "pool"): [8]}, INCONCLUSIVE, "only 0 of 1 groups conclusive — inconclusive: "),   # one run
+    ({("java:25", "pool"): [8, 5, 8]}, INCONCLUSIVE, "only 0 of 1 groups conclusive"),        # runs disagree
+    ({("java:25", "pool"): [8, 9]}, INCONCLUSIVE, "only 0 of 1 groups conclusive"),           # a task moved
+    ({("java:25", "pool"): [8, 8], ("java:25", "async"): [3, 9], ("python:cpython", "pool"): [8]}, INCONCLUSIVE,
+     "only 1 of 3 groups conclusive"),
+], ids=["one run", "runs disagree", "more threads than tasks", "fewer than half conclusive"])
+def test_too_few_or_split_runs_leave_it_open(tmp_path, threads_used, verdict, reason):
+    claim = judged(tmp_path, threads_used)
+    assert claim.verdict == verdict and claim.reason.startswith(reason)
+
+
+@pytest.mark.parametrize("used, verdict", [(7, CONTRADICTED), (8, SUPPORTED)], ids=["N - 1", "N"])
+def test_the_edge_is_one_thread_per_task(tmp_path, used, verdict):
+    claim = judged(tmp_path, {("java:25", "pool"): [used, used]})
+    assert claim.verdict == verdict
+
+
+def test_a_failed_control_sets_the_variant_s_groups_aside(tmp_path):
+    claim = judged(tmp_path, {("go", "pool"): [2, 2], ("go", "threads"): [3, 3]})
+    assert claim.verdict == INCONCLUSIVE and claim.by_variant == {"go": INCONCLUSIVE}
+    row = claim.evidence.set_index("group").loc["go · sum · pool · 8 tasks"]
+    assert row["outcome"].startswith("inconclusive (set aside: its threads-mode control used fewer threads than")
+
+
+def test_a_set_without_pool_or_async_runs_says_so(default_results):
+    claim = {claim.key: claim for claim in claims.evaluate(default_results)}["l"]
+    assert (claim.verdict, claim.reason) == (
+        INCONCLUSIVE, "no pool or async runs that report their tasks' threads in this results set")
+
+
+def test_the_figure_draws_tasks_against_threads(tmp_path):
+    results = load_results(pools.write_pool_set(tmp_path / "set", {
+        ("java:25", "pool"): [4, 4, 4], ("java:25", "async"): [8, 8, 8], ("python:cpython", "pool"): [8, 8, 8],
+        ("python:cpython", "async"): [1, 1, 1]}, workload="io"))
+    drawn = task_threads(results)
+    axes = drawn.figure.axes[0]
+    heights = sorted(round(bar.get_height()) for bar in axes.patches if bar.get_height() > 0)
+    assert heights == [1, 4, 8, 8, 8, 8]     # per runtime: threads (8), pool, async
+    assert [line.get_ydata()[0] for line in axes.lines if line.get_linestyle() == "--"] == [8.0]
+    assert drawn.caption.startswith("How many OS threads the tasks took (8 tasks;")
+    drawn.figure.savefig(tmp_path / "task-threads.png", dpi=80)
+    plt.close(drawn.figure)
