@@ -14,7 +14,8 @@ const std::map<std::string, Workload> workloads = {
     {"io", Workload::io},             {"native", Workload::native},
     {"crash", Workload::crash},
 };
-const std::map<std::string, Mode> modes = {{"threads", Mode::threads}, {"processes", Mode::processes}};
+const std::map<std::string, Mode> modes = {
+    {"threads", Mode::threads}, {"processes", Mode::processes}, {"pool", Mode::pool}};
 
 template <class Value>
 Value parse_whole(const std::string& flag, const std::string& text)
@@ -49,7 +50,13 @@ const char* workload_name(Workload workload)
     return "?";
 }
 
-const char* mode_name(Mode mode) { return mode == Mode::threads ? "threads" : "processes"; }
+const char* mode_name(Mode mode)
+{
+    for (const auto& [name, value] : modes) {
+        if (value == mode) return name.c_str();
+    }
+    return "?";
+}
 
 Args parse_args(const std::vector<std::string>& argv)
 {
@@ -90,6 +97,9 @@ Args parse_args(const std::vector<std::string>& argv)
     if (args.workload == Workload::pingpong && args.workers < 2) throw UsageError("pingpong needs --workers >= 2");
     if (args.workload == Workload::contended && args.mode != Mode::threads) {
         throw UsageError("contended runs in threads mode only");
+    }
+    if (args.mode == Mode::pool && args.workload != Workload::sum && args.workload != Workload::io) {
+        throw UsageError("pool mode runs the sum and io workloads only");
     }
     if (args.workload == Workload::crash && args.count && *args.count < 2) throw UsageError("crash needs --n >= 2");
     return args;

@@ -8,7 +8,7 @@
 #include <vector>
 
 enum class Workload { sum, sum_print, pingpong, contended, io, native, crash };
-enum class Mode { threads, processes };
+enum class Mode { threads, processes, pool };
 
 struct Args {
     Workload workload = Workload::sum;

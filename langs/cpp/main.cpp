@@ -1,5 +1,6 @@
 // polylab's workload contract in C++ (langs/README.md): N workers as std::threads or as fork()ed children.
 #include "args.hpp"
+#include "pool.hpp"
 #include "result.hpp"
 #include "sha256.hpp"
 #include "work.hpp"
@@ -28,6 +29,22 @@ std::vector<WorkerResult> run_threads(const RunContext& context)
         threads.emplace_back([&context, &results, index] { results[index] = run_worker(context, index); });
     }
     for (std::thread& thread : threads) thread.join();
+    return results;
+}
+
+// N tasks on a pool of default_pool_size() threads; the tasks record the kernel thread they ran on.
+std::vector<WorkerResult> run_pool(const RunContext& context, ThreadPool& pool)
+{
+    std::vector<WorkerResult> results(context.args.workers);
+    for (int index = 0; index < context.args.workers; ++index) {
+        pool.submit([&context, &results, index] {
+            const pid_t start_tid = ::gettid();
+            results[index] = run_worker(context, index);
+            results[index].start_tid = start_tid;
+            results[index].end_tid = ::gettid();
+        });
+    }
+    pool.finish();
     return results;
 }
 
@@ -127,14 +144,20 @@ int main(int argc, char** argv)
         else context.ring = &pipe_ring.emplace(args.workers);
     }
 
+    std::optional<ThreadPool> pool;
+    if (args.mode == Mode::pool) pool.emplace(default_pool_size());
+
     const auto start = Clock::now();
     std::optional<std::vector<WorkerResult>> results;
-    if (args.mode == Mode::threads) results = run_threads(context);
-    else results = run_processes(context, pipe_ring ? &*pipe_ring : nullptr);
+    switch (args.mode) {
+    case Mode::threads: results = run_threads(context); break;
+    case Mode::processes: results = run_processes(context, pipe_ring ? &*pipe_ring : nullptr); break;
+    case Mode::pool: results = run_pool(context, *pool); break;
+    }
     const double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
     if (!results) return 1;
 
-    RunSummary summary{args, *results, elapsed_s, counter.value};
+    RunSummary summary{args, *results, elapsed_s, counter.value, pool ? int(pool->size()) : 0};
     std::string error;
     if (!write_result(summary, &error)) {
         std::fprintf(stderr, "cannot write the result file: %s\n", error.c_str());

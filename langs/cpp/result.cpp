@@ -29,11 +29,16 @@ const char* compiler_name()
 #endif
 }
 
-void write_worker(std::ostream& out, const WorkerResult& worker, Workload workload)
+void write_worker(std::ostream& out, const WorkerResult& worker, Workload workload, Mode mode)
 {
     out << "{\"index\": " << worker.index << ", \"pid\": " << worker.pid << ", \"iterations\": " << worker.iterations
         << ", \"sum\": " << worker.sum << ", \"elapsed_s\": " << number(worker.elapsed_s);
     if (workload == Workload::native) out << ", \"digest\": \"" << (worker.has_digest ? to_hex(worker.digest) : "") << '"';
+    if (mode == Mode::pool) {
+        out << ", \"tids\": [" << worker.start_tid;
+        if (worker.end_tid != worker.start_tid) out << ", " << worker.end_tid;
+        out << ']';
+    }
     if (workload == Workload::crash) out << ", \"finished\": " << (worker.finished ? "true" : "false");
     out << '}';
 }
@@ -53,7 +58,7 @@ std::string result_json(const RunSummary& summary)
         << " \"workers\": [";
     for (std::size_t k = 0; k < summary.workers.size(); ++k) {
         out << (k ? ",\n             " : "");
-        write_worker(out, summary.workers[k], args.workload);
+        write_worker(out, summary.workers[k], args.workload, args.mode);
     }
     out << "],\n";
     if (args.workload == Workload::pingpong) {
@@ -62,6 +67,7 @@ std::string result_json(const RunSummary& summary)
         out << " \"token\": " << token << ",\n";
     }
     if (args.workload == Workload::contended) out << " \"counter\": " << summary.counter << ",\n";
+    if (args.mode == Mode::pool) out << " \"pool_size\": " << summary.pool_size << ",\n";
     if (args.workload == Workload::crash) out << " \"crash\": {\"worker\": 0, \"survived\": true},\n";
     out << " \"elapsed_s\": " << number(summary.elapsed_s) << "}\n";
     return out.str();

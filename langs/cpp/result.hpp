@@ -12,6 +12,7 @@ struct RunSummary {
     const std::vector<WorkerResult>& workers;
     double elapsed_s;
     std::int64_t counter;   // contended: the shared counter's final value
+    int pool_size;          // pool mode: the pool's thread count
 };
 
 std::string result_json(const RunSummary& summary);

@@ -23,6 +23,8 @@ struct WorkerResult {
     std::int64_t last_token = 0;   // pingpong: the last value this worker passed on
     bool has_digest = false;       // native: digest holds the last SHA-256
     Digest digest{};
+    pid_t start_tid = 0;           // pool: the kernel thread ids the task started and ended on
+    pid_t end_tid = 0;
 };
 
 // State every thread of one process shares: the contended counter and its lock.
