@@ -22,6 +22,7 @@ Value parse_whole(const std::string& flag, const std::string& text)
 {
     Value value{};
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error == std::errc::result_out_of_range) throw UsageError(flag + ": out of range: '" + text + "'");
     if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
         throw UsageError(flag + ": not a number: '" + text + "'");
     }
@@ -67,7 +68,7 @@ Args parse_args(const std::vector<std::string>& argv)
         bool is_known = false;
         for (const char* name : known) is_known = is_known || flag == name;
         if (!is_known) throw UsageError("unknown argument '" + flag + "'");
-        if (k + 1 >= argv.size()) throw UsageError(flag + ": missing value");
+        if (k + 1 >= argv.size() || argv[k + 1].rfind("--", 0) == 0) throw UsageError(flag + ": missing value");
         if (!values.emplace(flag, argv[k + 1]).second) throw UsageError(flag + ": given twice");
     }
     for (const char* required : {"--workload", "--mode", "--workers", "--result"}) {
