@@ -19,6 +19,7 @@ from polylab.results.schema import SAMPLES, THREADS, Sink
 from . import plots, tidy
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
+from .trace import exact_task_manager
 from .workload_figures import WORKLOAD_FIGURES
 
 
@@ -94,7 +95,7 @@ def speedup(results: ResultsSet) -> Drawn:
         f"Speedup (throughput with N workers / median throughput with 1 worker; throughput = iterations per "
         f"second of the program's own clock) and efficiency (speedup / min(N, cores)) in experiment "
         f"'{head.experiment}', on {results.cores} cores. Dashed: ideal (speedup min(N, cores), efficiency 1). "
-        f"Lines: median over repetitions; bands: min–max."))
+        f"Lines: median over repetitions; {plots.spread_shown_as(scaling['language'])}: min–max."))
 
 
 def parallelism(results: ResultsSet) -> Drawn:
@@ -213,6 +214,7 @@ def _printed_to(pairs: pd.DataFrame) -> pd.Series:
 FIGURES: list[tuple[str, str, Callable[[ResultsSet], Drawn]]] = [
     ("task-manager", "Task Manager view: expected vs actual", task_manager),
     ("core-graphs", "Per-core graphs over time", core_graphs),
+    ("exact-task-manager", "Exact Task Manager view (scheduler trace)", exact_task_manager),
     ("speedup", "Speedup and efficiency", speedup),
     ("parallelism", "Effective parallelism", parallelism),
     ("context-switches", "Context switches per second", context_switches),

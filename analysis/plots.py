@@ -140,12 +140,28 @@ def _ideal_line(data: pd.DataFrame, cores: int, measure: str | None = None, **_)
                   fontsize="small", color="0.25", annotation_clip=False)
 
 
+MANY_LINES = 6  # from this many languages on, overlapping min–max bands turn a line plot to mud
+
+
+def spread_shown_as(languages: pd.Series) -> str:
+    """What a caption calls the min–max marks of a line plot drawn with _spread_style."""
+    return "bands" if languages.nunique() < MANY_LINES else "bars"
+
+
+def _spread_style(languages: pd.Series) -> dict:
+    """Min–max as translucent bands for a few lines; as capped bars once there are MANY_LINES or more."""
+    if spread_shown_as(languages) == "bands":
+        return {"err_style": "band"}
+    return {"err_style": "bars", "err_kws": {"capsize": 2.5, "elinewidth": 0.9}}
+
+
 @themed
 def speedup_efficiency(scaling: pd.DataFrame, cores: int):
     """Speedup and efficiency against workers, per language (hue) and mode (column); dashed: ideal."""
     data = compact(scaling)
     grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="language", markers=True,
                        dashes=False, row="measure", col="mode", estimator="median", errorbar=RANGE,
+                       **_spread_style(data["language"]),
                        palette=language_palette(scaling["language"]), height=2.6, aspect=1.3,
                        facet_kws={"sharey": "row", "margin_titles": True})
     grid.map_dataframe(_ideal_line, cores=cores)
@@ -161,7 +177,7 @@ def parallelism(runs: pd.DataFrame, cores: int):
     data = compact(runs)
     grid = sns.relplot(data=data, kind="line", x="workers", y="parallelism", hue="language", style="language",
                        markers=True, dashes=False, col="mode", estimator="median", errorbar=RANGE, height=3.0,
-                       aspect=1.2, palette=language_palette(runs["language"]))
+                       aspect=1.2, palette=language_palette(runs["language"]), **_spread_style(data["language"]))
     grid.map_dataframe(_ideal_line, cores=cores, measure="speedup")
     grid.refline(y=1, color="0.6", linestyle=":")
     grid.set_titles("{col_name}")
@@ -176,7 +192,8 @@ def context_switches(switches: pd.DataFrame):
     data = compact(switches)
     grid = sns.relplot(data=data, kind="line", x="workers", y="per_s", hue="language", style="language", markers=True,
                        dashes=False, col="kind", row="mode", estimator="median", errorbar=RANGE, height=2.6,
-                       aspect=1.3, palette=language_palette(switches["language"]), facet_kws={"margin_titles": True})
+                       aspect=1.3, palette=language_palette(switches["language"]), facet_kws={"margin_titles": True},
+                       **_spread_style(data["language"]))
     grid.set(yscale="log")
     grid.set_titles(col_template="{col_name}", row_template="")
     _label_rows(grid, "switches / s")

@@ -140,3 +140,11 @@ def test_printing_keeps_the_sinks_apart_in_their_order():
     printed = figures._printed_to(pairs)
     assert list(printed) == ["sum-print → tty", "sum", "sum-print → devnull", "sum-print → pipe"]
     assert list(printed.categories[:4]) == ["sum", "sum-print → devnull", "sum-print → pipe", "sum-print → file"]
+
+
+def test_min_max_marks_turn_from_bands_to_bars_with_many_languages():
+    from analysis import plots
+    few, many = pd.Series(list("abcde")), pd.Series(list("abcdef"))
+    assert plots.spread_shown_as(few) == "bands" and plots.spread_shown_as(many) == "bars"
+    assert plots._spread_style(few) == {"err_style": "band"}
+    assert plots._spread_style(many)["err_style"] == "bars"
