@@ -129,6 +129,15 @@ def bench_sampler(c, lang="go", max_pairs=120):
     cli.bench_sampler(lang=lang, max_pairs=max_pairs)
 
 
+@task(name="bench-trace", help={"lang": "variant of the fixed CPU-bound run (default python:cpython)",
+                                 "max-pairs": "most A/B pairs (default 20); the bench stops sooner once the 95% "
+                                              "interval of the median wall ratio is within ±1%"})
+def bench_trace(c, lang="python:cpython", max_pairs=20):
+    """Cost of `trace: sched`: ABBA pairs untraced and traced, median wall and CPU ratios with 95% intervals,
+    perf's own CPU and the events per second; JSON on stdout."""
+    cli.bench_trace(lang=lang, max_pairs=max_pairs)
+
+
 @task(name="bench-accuracy", help={"langs": COMMON_HELP["langs"], "seconds": "duration of each run (default 1)",
                                     "repetitions": "runs per language and mode (default 3)"})
 def bench_accuracy(c, langs=None, seconds=1.0, repetitions=3):
@@ -142,4 +151,5 @@ def new_lang(c, name):
     cli.new_lang(name)
 
 
-ns = Collection(all, run, build, doctor, report, compare, compare_within, bench_sampler, bench_accuracy, new_lang)
+ns = Collection(all, run, build, doctor, report, compare, compare_within, bench_sampler, bench_trace, bench_accuracy,
+                new_lang)

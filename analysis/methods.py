@@ -61,6 +61,7 @@ def methods(results: ResultsSet) -> list[str]:
         "core changes between samples undercount migrations (a move and a move back are not seen); "
         "system_pct is machine-wide (other programs and the sampler too), workload_pct is only what was "
         "attributed to the run.",
+        *_trace_method(results),
         f"Statistics use measured runs only: status ok, warm-ups excluded. Spread is min–max over the "
         f"repetitions, with n; medians are of the repetitions. Busy thread: ≥ {tidy.BUSY_THREAD_SHARE:.0%} of the "
         f"CPU time of its run's busiest thread. Representative run (figures showing one run): the repetition "
@@ -68,6 +69,25 @@ def methods(results: ResultsSet) -> list[str]:
         f"{tidy.QUIET_OTHER_LOAD} cores during its work) when there are any.",
         f"Cores: {results.cores} (the orchestrator's CPU affinity), or a run's `cpus` when it was pinned; "
         "thresholds in the claims are relative to them.",
+    ]
+
+
+def _trace_method(results: ResultsSet) -> list[str]:
+    """How the exact scheduler trace's numbers are obtained, when the set has traced runs."""
+    runs = results.runs
+    if "trace_events" not in runs or runs["trace_events"].isna().all():
+        return []
+    lost = int(runs["trace_lost"].fillna(0).sum())
+    return [
+        "Scheduler trace (trace: sched): perf record -a of the kernel's sched_switch and sched_migrate_task "
+        "tracepoints on CLOCK_MONOTONIC, switched on just before the spawn and off after the reap; the run's "
+        "events are those of its process tree, followed from the spawned pid through perf's fork records. "
+        "trace_switches counts every switch-out of the tree's threads (wait4's count plus each ended task's "
+        "last schedules; at least perf stat's); trace_migrations every migration; trace_threads the threads on "
+        "a core ≥ 1 ms; trace_migrations_per_busy_thread those threads' migrations per thread. The exact Task "
+        "Manager view bins each thread's in → out slices into 10 ms per core. "
+        + (f"perf lost {lost} events machine-wide in this set: those counts are lower bounds." if lost else
+           "perf lost no events in this set."),
     ]
 
 

@@ -43,7 +43,9 @@ def _everything() -> RunRecord:
                              per_core_busy_s=[0.7, 0.7], sampler_cpu_s=0.01, interval_s=0.1, tree_rss_bytes=2**21,
                              tree_pss_bytes=2**20)
     perf = schema.PerfCounters(1.5, 100, 3, 1.9)
-    return RunRecord(_planned(), measured, verdict, sampler=sampler, perf=perf)
+    trace = schema.TraceSummary(trace_switches=104, trace_migrations=3, trace_threads=3,
+                                trace_migrations_per_busy_thread=1.0, trace_events=150, trace_lost=0, tracer_cpu_s=0.2)
+    return RunRecord(_planned(), measured, verdict, sampler=sampler, perf=perf, trace=trace)
 
 
 def _upgraded(row: dict) -> dict:

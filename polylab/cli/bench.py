@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from polylab.cli.benchstats import MEDIAN_INTERVAL_METHOD, median_interval, ratio, spread, within
 from polylab.sample import perfstat
@@ -33,10 +34,10 @@ MIN_PAIRS = 8
 
 
 def _spec(lang: str, run_id: str, *, mode="threads", workers=2, n=None, seconds=None, hz=0.0,
-          perf=False) -> RunSpec:
+          perf=False, variant=None, trace="none") -> RunSpec:
     return RunSpec(run_id=run_id, experiment="bench", lang=lang, workload="sum", mode=mode, workers=workers, n=n,
                    seconds=seconds, rep=1, warmup=False, timeout_s=120, sink="devnull", sample_hz=hz, perf=perf,
-                   cpus=None)
+                   cpus=None, variant=variant, trace=trace)
 
 
 def _ready(lab: Lab, langs: list[str]) -> list[Choice]:
@@ -105,28 +106,38 @@ def bench_sampler(lang: str = "go", max_pairs: int = 120, rates=(10.0, 50.0), lo
     return result
 
 
-def _abba_pairs(lab, choice, out, n, hz, max_pairs) -> tuple[list, list]:
+def abba_pairs(run: Callable[[bool, str], dict], metrics: dict[str, Callable[[dict], float | None]], label: str,
+               max_pairs: int) -> tuple[dict[str, list], list[dict]]:
     """Blocks of off, on, on, off: a drift of the machine's speed that is linear over a block cancels out of the
-    block's two ratios. Stops once the interval of the median is narrow enough (after MIN_PAIRS) or at max_pairs."""
-    ratios, sampler_shares = [], []
+    block's two ratios. run(on, run_id) returns a checked row; each metric gives the on/off ratio of one number of
+    the rows. Stops once the interval of the first metric's median is narrow enough (after MIN_PAIRS) or at
+    max_pairs. Returns each metric's ratios and the rows of the runs with the instrument on."""
+    ratios: dict[str, list] = {name: [] for name in metrics}
+    on_rows: list[dict] = []
+    first = next(iter(metrics))
+    while len(ratios[first]) < max_pairs:
+        block = len(ratios[first]) // 2
+        rows = [run(on, f"block{block}-{position}-{'on' if on else 'off'}-{label}")
+                for position, on in enumerate((False, True, True, False))]
+        on_rows += rows[1:3]
+        for name, number in metrics.items():
+            ratios[name] += [ratio(number(rows[1]), number(rows[0])), ratio(number(rows[2]), number(rows[3]))]
+        interval = median_interval(ratios[first])
+        say(f"{label}, {len(ratios[first])} pairs: median {first} ratio {_shown(_median(ratios[first]), '.4f')}, "
+            f"95% interval " + (f"{interval['low']:.4f}..{interval['high']:.4f}" if interval else "n/a"))
+        if len(ratios[first]) >= MIN_PAIRS and within(interval, _median(ratios[first]), INTERVAL_TARGET):
+            break
+    return ratios, on_rows
+
+
+def _abba_pairs(lab, choice, out, n, hz, max_pairs) -> tuple[list, list]:
+    """The sampler's pairs: the program's own elapsed time unsampled and sampled at hz, and its CPU share."""
     with Sampler(hz=hz) as sampler:
-        while len(ratios) < max_pairs:
-            block = len(ratios) // 2
-            elapsed = []
-            for position, sampled in enumerate((False, True, True, False)):
-                spec = _spec(choice.language.name, f"block{block}-{position}-{'on' if sampled else 'off'}-{hz:g}",
-                             n=n, hz=hz if sampled else 0.0)
-                row = _checked(run_one(lab, spec, choice, out, sampler if sampled else None))
-                elapsed.append(row["inner_s"])
-                if sampled:
-                    sampler_shares.append(ratio(row["sampler_cpu_s"], row["wall_s"]))
-            ratios += [ratio(elapsed[1], elapsed[0]), ratio(elapsed[2], elapsed[3])]
-            interval = median_interval(ratios)
-            say(f"{hz:g} Hz, {len(ratios)} pairs: median ratio {_shown(_median(ratios), '.4f')}, 95% interval "
-                + (f"{interval['low']:.4f}..{interval['high']:.4f}" if interval else "n/a"))
-            if len(ratios) >= MIN_PAIRS and within(interval, _median(ratios), INTERVAL_TARGET):
-                break
-    return ratios, sampler_shares
+        def run(sampled: bool, run_id: str) -> dict:
+            spec = _spec(choice.language.name, run_id, n=n, hz=hz if sampled else 0.0)
+            return _checked(run_one(lab, spec, choice, out, sampler if sampled else None))
+        ratios, on_rows = abba_pairs(run, {"elapsed": lambda row: row["inner_s"]}, f"{hz:g} Hz", max_pairs)
+    return ratios["elapsed"], [ratio(row["sampler_cpu_s"], row["wall_s"]) for row in on_rows]
 
 
 def _rate_summary(ratios: list, sampler_shares: list, workers: int, cores: int, max_pairs: int) -> dict:

@@ -23,6 +23,7 @@ from polylab.run.lab import (ROOT, build_all, choose, fetch_absent, langs_folder
 from polylab.run.matrix import EXIT_SIGINT, EXIT_SIGTERM, MatrixPlan, run_matrix
 from polylab.run.plan import left_out_notes, plan, unsupported_modes
 from polylab.run.resume import StartedSet
+from polylab.run.tracing import doctor_note, tracing_notes
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -67,7 +68,8 @@ def doctor(*, config=None, langs=None, backend=None, images=None):
     runnable = [name for name in parse_lang_list(langs) or lab.languages if split_key(name)[0] not in lab.broken]
     choices = choose(lab, select_langs(lab, runnable), backend, parse_images(images)) if runnable else []
     notes = [f"languages from {langs_folder()}; experiments from {lab.config.file}; "
-             f"default profile '{lab.config.default_profile}'", *container_notes(lab, parse_images(images))]
+             f"default profile '{lab.config.default_profile}'", *container_notes(lab, parse_images(images)),
+             doctor_note()]
     print_doctor(choices, notes, lab.broken)
     if lab.broken:
         raise broken_manifests(lab.broken)
@@ -104,6 +106,8 @@ def plan_matrix(*, profile=None, langs=None, out=None, config=None, backend=None
     for note in left_out_notes(chosen, keys, unsupported):   # a mode some variant cannot run: said before planning
         say(note)
     specs = plan(chosen, keys, lab.config.file, unsupported)
+    for note in tracing_notes(chosen, ready, lab.config.file):
+        say(note)
     for experiment in chosen.experiments:   # planned without a mode its workload cannot run in: say why
         for note in experiment.left_out:
             say(f"experiment '{experiment.name}': {note}")
@@ -197,6 +201,12 @@ def new_lang(name):
 @user_errors()
 def bench_sampler(*, lang="go", max_pairs=120):
     from polylab.cli.bench import bench_sampler as measure
+    print(json.dumps(measure(lang=lang, max_pairs=int(max_pairs)), indent=2))
+
+
+@user_errors()
+def bench_trace(*, lang="python:cpython", max_pairs=20):
+    from polylab.cli.benchtrace import bench_trace as measure
     print(json.dumps(measure(lang=lang, max_pairs=int(max_pairs)), indent=2))
 
 

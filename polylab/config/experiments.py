@@ -14,6 +14,7 @@ from polylab.config.validation import (Across, Named, Record, Section, check_and
                                        str_map, validate)
 from polylab.results.schema import Mode, Sink, Workload
 from polylab.sample.rates import MAX_HZ, MIN_HZ
+from polylab.sample.schedtrace import TRACE_MODES
 from polylab.workloads import workload_spec
 
 WORKLOADS = tuple(workload.value for workload in Workload)
@@ -36,6 +37,7 @@ SETTING_DEFAULTS = {
     "sample_hz": 10.0,
     "perf": "auto",
     "cpus": None,
+    "trace": "none",
 }
 
 
@@ -55,6 +57,7 @@ class Experiment:
     sample_hz: float
     perf: bool          # wrap local runs in perf stat where it can count (`auto`, `true`), or never (`false`)
     cpus: int | None
+    trace: str = "none"     # `sched`: an exact scheduler trace of each local run (sample/schedtrace.py)
     left_out: tuple[str, ...] = ()  # modes the workload does not run in, each with why (when none were asked for)
 
 
@@ -131,6 +134,7 @@ SETTINGS = (
     cfgv.OptionalNoDefault("sample_hz", _number(_sample_rate)),
     cfgv.OptionalNoDefault("perf", check_perf),
     cfgv.OptionalNoDefault("cpus", check_and(check_int, check_problem(_positive))),
+    cfgv.OptionalNoDefault("trace", check_one_of(TRACE_MODES)),
 )
 EXPERIMENT = Record(
     cfgv.OptionalNoDefault("n", check_and(check_int, check_problem(_positive), check_problem(_within_int64))),

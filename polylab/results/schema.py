@@ -37,6 +37,9 @@ set of the previous version becomes one of the new version, and document it in d
 - 5: pool and async modes (langs/README.md section 10). `mode` may be `pool` or `async`, where `workers` counts
   tasks; `threads_used` is the number of distinct kernel thread ids the tasks ran on (any mode whose result
   lists them) and `pool_size` the size the runtime reported for its pool. Older rows hold neither.
+  A run traced with `trace: sched` adds the trace's totals (`trace_switches`, `trace_migrations`, `trace_threads`,
+  `trace_migrations_per_busy_thread`, `trace_events`, `trace_lost`, `tracer_cpu_s`) and its events in
+  raw/<run_id>.sched.parquet (TRACE_COLUMNS). Untraced rows hold none of these keys.
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
@@ -65,6 +68,9 @@ RAW = "raw"                # each program's result file, stderr (when not empty)
 RUN_ID = "run_id"
 SAMPLE_COLUMNS = ("t_s", "core", "system_pct", "workload_pct")
 THREAD_COLUMNS = ("t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations")
+# A traced run's scheduler events (sample/schedparse.py): raw/<run_id>TRACE_SUFFIX, one row per event of its tree.
+TRACE_SUFFIX = ".sched.parquet"
+TRACE_COLUMNS = ("t_s", "cpu", "kind", "tid", "pid", "state", "from_cpu", "to_cpu")
 
 # A set run on several hosts (polylab/hosts/merge.py): each row of runs.jsonl and of the two sample tables gains
 # HOST, the inventory name of the host that ran it (its run_id becomes `<host>/<run_id>`), and meta.json gains
@@ -206,6 +212,19 @@ class PerfCounters:
 
 
 @dataclass(frozen=True)
+class TraceSummary:
+    """Totals of a run's exact scheduler trace (`trace: sched`, sample/schedtrace.py), every event of its tree."""
+
+    trace_switches: int                 # switch-outs of the tree's threads, preempted or not
+    trace_migrations: int
+    trace_threads: int                  # threads that ran 1 ms or more
+    trace_migrations_per_busy_thread: float | None   # migrations of those threads / their number
+    trace_events: int                   # scheduler events (switches, migrations) that involve the tree
+    trace_lost: int                     # events perf lost machine-wide: > 0 makes the counts lower bounds
+    tracer_cpu_s: float | None          # perf record's own CPU for the recording
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One run, one row of runs.jsonl. The derived numbers are computed here, once, from the parts."""
 
@@ -214,6 +233,7 @@ class RunRecord:
     verdict: Verdict
     sampler: SamplerSummary | None = None
     perf: PerfCounters | None = None
+    trace: TraceSummary | None = None
     startup_s: float | None = derived()
     parallelism: float | None = derived()
     migrations: int | None = derived()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from polylab.results.schema import PARTS, RUN_ID, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS, THREADS
+from polylab.results.schema import PARTS, RUN_ID, SAMPLE_COLUMNS, SAMPLES, THREAD_COLUMNS, THREADS, TRACE_COLUMNS
 from polylab.results.store import atomic_write
 
 TABLES = {SAMPLES: SAMPLE_COLUMNS, THREADS: THREAD_COLUMNS}
@@ -34,6 +34,14 @@ def write_parts(out: Path, run_id: str, samples) -> None:
     """Store one run's samples (a sampler's RunSamples) as its two parts."""
     _write(_frame(samples.samples, SAMPLE_COLUMNS, run_id), _part(out, run_id, SAMPLES))
     _write(_frame(samples.threads, THREAD_COLUMNS, run_id), _part(out, run_id, THREADS))
+
+
+def write_trace(path: Path, rows: list[tuple]) -> None:
+    """A traced run's scheduler events (TRACE_COLUMNS), compactly typed: a second of a busy run is ~10^4 rows."""
+    frame = pd.DataFrame(rows, columns=list(TRACE_COLUMNS)).astype(
+        {"t_s": "float64", "cpu": "int16", "kind": "category", "tid": "int32", "pid": "int32", "state": "category",
+         "from_cpu": "Int16", "to_cpu": "Int16"})
+    _write(frame, path)
 
 
 def gather_parts(out: Path) -> None:

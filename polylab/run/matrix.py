@@ -17,9 +17,9 @@ from polylab.config.errors import UserError
 from polylab.config.experiments import Profile
 from polylab.console import MatrixProgress, say
 from polylab.results import store
-from polylab.results.schema import (META, RAW, CpuSource, Measured, Mode, Planned, RunRecord, Sink, Status, Verdict,
-                                    Workload)
-from polylab.results.tables import gather_parts, write_parts
+from polylab.results.schema import (META, RAW, TRACE_SUFFIX, CpuSource, Measured, Mode, Planned, RunRecord, Sink,
+                                    Status, Verdict, Workload)
+from polylab.results.tables import gather_parts, write_parts, write_trace
 from polylab.run.backends import BuildError, BuildOutcome, Detection, LaunchSpec
 from polylab.run.lab import Choice, Lab
 from polylab.run.machine import describe
@@ -27,7 +27,7 @@ from polylab.run.plan import RunSpec
 from polylab.run.resume import extended_meta, recorded_experiments
 from polylab.run.reaper import subreaper
 from polylab.run.runner import execute
-from polylab.sample import perfstat
+from polylab.sample import perfstat, schedtrace
 
 if TYPE_CHECKING:   # imported only when a run samples (_sampler_for)
     from polylab.sample.sampler import Sampler
@@ -107,7 +107,8 @@ def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler: Sampler
     if counting:   # the sampled root is now perf: the sampler counts its CPU, not its threads or memory
         perf_path.unlink(missing_ok=True)
         launch = replace(launch, argv=perfstat.wrap(launch.argv, perf_path), sample_wrapper=True)
-    measured, verdict, samples = execute(spec, launch, raw, sampler)
+    tracer = schedtrace.SchedTracer(raw / f"{spec.run_id}.perf.data") if _traced(spec, choice) else None
+    measured, verdict, samples = execute(spec, launch, raw, sampler, tracer)
     if samples is not None:
         write_parts(out, spec.run_id, samples)
         totals = measured.totals
@@ -115,7 +116,24 @@ def run_one(lab: Lab, spec: RunSpec, choice: Choice, out: Path, sampler: Sampler
             measured = replace(measured, totals=replace(totals, max_rss_bytes=samples.peak_rss_bytes))
     return RunRecord(planned(spec, choice.detection), measured, verdict,
                      sampler=samples.summary if samples is not None else None,
-                     perf=perfstat.parse(perf_path) if counting and perf_path.exists() else None)
+                     perf=perfstat.parse(perf_path) if counting and perf_path.exists() else None,
+                     trace=_stored_trace(tracer, raw, spec.run_id) if tracer else None)
+
+
+def _traced(spec: RunSpec, choice: Choice) -> bool:
+    """`trace: sched` on a local run (plan_matrix refused the profile where perf cannot trace)."""
+    return spec.trace == schedtrace.SCHED and choice.detection.backend == "local"
+
+
+def _stored_trace(tracer, raw: Path, run_id: str):
+    """The run's events into raw/, and their totals; a recording that could not be read is said, not hidden."""
+    try:
+        parsed, summary = tracer.finish()
+    except schedtrace.TraceError as error:
+        say(f"{run_id}: no scheduler trace — {error}")
+        return None
+    write_trace(raw / f"{run_id}{TRACE_SUFFIX}", parsed.rows)
+    return summary
 
 
 def run_matrix(matrix: MatrixPlan, builds: dict[str, BuildOutcome | BuildError]) -> int:

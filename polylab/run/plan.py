@@ -30,6 +30,7 @@ class RunSpec:
     perf: bool
     cpus: int | None
     variant: str | None = None      # None: the language's only variant, which bears its name
+    trace: str = "none"             # `sched`: recorded by the scheduler trace where it runs locally
 
     @property
     def key(self) -> str:
@@ -97,7 +98,7 @@ def _runs_of(experiment: Experiment, key: str, unsupported: dict[str, str]) -> l
                     workload=experiment.workload, mode=mode, workers=workers, n=experiment.n,
                     seconds=experiment.seconds, rep=rep, warmup=warmup, timeout_s=experiment.timeout_s,
                     sink=experiment.sink, sample_hz=experiment.sample_hz, perf=experiment.perf,
-                    cpus=experiment.cpus, variant=variant))
+                    cpus=experiment.cpus, variant=variant, trace=experiment.trace))
     return runs
 
 

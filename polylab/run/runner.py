@@ -25,8 +25,9 @@ from polylab.run.printed import PrintedDigest, digest_file
 from polylab.run.reaper import child_pids, kill_run_group, reap_escaped, reap_group
 from polylab.workloads import workload_spec
 
-if TYPE_CHECKING:   # the sampler's handle is only passed through here
+if TYPE_CHECKING:   # the sampler's and the tracer's handles are only passed through here
     from polylab.sample.sampler import RunSamples, Sampler
+    from polylab.sample.schedtrace import SchedTracer
 
 STDERR_TAIL_CHARS = 2000
 READ_CHUNK = 1 << 20
@@ -171,9 +172,10 @@ def _stderr_tail(path: Path) -> str:
         return ""
 
 
-def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
-            sampler: Sampler | None = None) -> tuple[Measured, Verdict, RunSamples | None]:
-    """Run once; return what was measured, the verdict, and the sampler's RunSamples (None when not sampled)."""
+def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler: Sampler | None = None,
+            tracer: SchedTracer | None = None) -> tuple[Measured, Verdict, RunSamples | None]:
+    """Run once; return what was measured, the verdict, and the sampler's RunSamples (None when not sampled).
+    A tracer records the run's scheduler events: it starts before the spawn and stops once the run is reaped."""
     stderr_path = raw_dir / f"{spec.run_id}.stderr"
     stdout_path = raw_dir / f"{spec.run_id}.stdout"
     launch.result_path.unlink(missing_ok=True)
@@ -183,6 +185,8 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
     timed_out = False
     container = None
     with open(stderr_path, "wb") as stderr_file:
+        if tracer:
+            tracer.begin()      # perf's own start-up (~0.5 s) before the run's clock starts
         if sampler:
             sampler.begin()
         children_before = child_pids()
@@ -195,17 +199,23 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
         except OSError as exc:
             if sampler:
                 sampler.end()
+            if tracer:
+                tracer.end()
             if reader_fd is not None:
                 os.close(reader_fd)
             return (Measured(exit_code=None, stderr_tail="", started_at=_timestamp(started_at)),
                     Verdict(Status.FAILED, f"could not start the program: {exc}", checksum_ok=False), None)
         except BaseException:
             reap_escaped(children_before)     # interrupted mid-spawn: the child may exist, unknown to us
+            if tracer:
+                tracer.end()
             raise
         finally:
             if child_stdout != subprocess.DEVNULL:
                 os.close(child_stdout)     # the child has it; our copy would keep the pipe or terminal open
         try:
+            if tracer:
+                tracer.attach(proc.pid, t0, wrapper=launch.sample_wrapper)
             if sampler:
                 root = launch.sample_root(proc) if launch.sample_root else proc.pid
                 if root is not None:
@@ -240,6 +250,8 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path,
                 launch.cleanup()
             if sampler:
                 samples = sampler.end()
+            if tracer:
+                tracer.end()
         if reader:
             reader.join(timeout=READER_JOIN_S)
             os.close(reader_fd)
