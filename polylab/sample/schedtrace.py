@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from polylab.results.schema import TraceSummary
 from polylab.sample.schedparse import ParsedTrace, parse, summarize
 
 SCHED = "sched"
@@ -111,7 +112,7 @@ class SchedTracer:
                     os.close(fd)
             self._control = self._ack = None
 
-    def finish(self) -> tuple[ParsedTrace, object]:
+    def finish(self) -> tuple[ParsedTrace, TraceSummary]:
         """(the run's events, its TraceSummary) from perf.data, which is then deleted. A recording that cannot be
         read raises TraceError with perf's last line."""
         try:
@@ -127,6 +128,8 @@ class SchedTracer:
                 raise TraceError(f"perf script failed: {(error.strip().splitlines() or ['?'])[-1]}")
             return parsed, summarize(parsed, self.cpu_s)
         finally:
+            if self.process is not None and self.process.stderr is not None:
+                self.process.stderr.close()
             self.data_path.unlink(missing_ok=True)
             self.data_path.with_name(self.data_path.name + ".old").unlink(missing_ok=True)
 
