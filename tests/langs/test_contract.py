@@ -108,8 +108,14 @@ def test_loop_is_not_collapsed_into_a_formula(built):
     while (elapsed := loop_seconds(n)) < 0.05 and n < MAX_TIMING_N:
         n *= 10
     assert elapsed >= 0.05, f"{n:,} iterations took {elapsed * 1e3:.3f} ms: the loop is collapsed into a formula"
-    ratio = loop_seconds(n * 10) / elapsed
-    assert ratio >= 4, f"10x n ({n:,} → {n * 10:,}) took only x{ratio:.1f} the time: is the loop collapsed?"
+    # A JIT compiles the loop when its compiler thread gets a core: on a busy machine, n's run may stay in the
+    # interpreter long enough to take as long as 10x n's compiled one. A collapsed loop takes the same time at
+    # any n, every time, so up to three tries tell the two apart.
+    ratios = []
+    while len(ratios) < 3 and (not ratios or ratios[-1] < 4):
+        ratios.append(loop_seconds(n * 10) / loop_seconds(n))
+    assert max(ratios) >= 4, (f"10x n ({n:,} → {n * 10:,}) took only x{max(ratios):.1f} the time at best "
+                              f"({', '.join(f'x{r:.1f}' for r in ratios)}): is the loop collapsed?")
 
 
 def test_bad_arguments_exit_2_with_nothing_on_stdout(built):
