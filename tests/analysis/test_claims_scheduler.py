@@ -1,0 +1,237 @@
+"""Claims (d) and (e) (analysis/claims_scheduler.py): each says supported, contradicted and inconclusive on synthetic
+sets whose per-thread migrations, core changes, switch rates and hand-offs are set run by run, and the thresholds
+hold at their edges (a rule off by one fails here)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import claims, claims_scheduler as cs, tidy
+from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from analysis.load import load_results
+
+
+@pytest.fixture(scope="module")
+def base(make_set):
+    """Go (its goroutines on 2 busy threads) and Python, both modes, 2 and 4 workers on 2 cores, 6 repetitions."""
+    return load_results(make_set(langs=("go", "python"), workers=(2, 4), reps=6, failures=False, seed=7))
+
+
+def designed(results, experiment: str, reps: int = 6, workers: tuple = (2, 4)):
+    """The set with its `cpu` experiment named `experiment`, keeping the first `reps` repetitions at `workers`
+    measured."""
+    runs = results.runs.copy()
+    runs["experiment"] = runs["experiment"].cat.rename_categories({"cpu": experiment})
+    runs["measured"] &= (runs["rep"] <= reps) & runs["workers"].isin(workers)
+    return dataclasses.replace(results, runs=runs, threads=results.threads.copy())
+
+
+def with_migrations(results, per_worker: list[int], change_core: bool | str = True, where=None):
+    """Each worker thread i of the chosen runs (default: all) ends with per_worker[i % len] kernel migrations,
+    and is seen on another core at every sample (change_core), once (at its last sample: "once"), or never."""
+    runs = results.runs if where is None else results.runs[where(results.runs)]
+    threads = results.threads.copy()
+    chosen = threads["run_id"].isin(runs["run_id"]) & threads["tid"].between(1001, 1099)
+    worker = threads.loc[chosen, "tid"] - 1001
+    threads.loc[chosen, "migrations"] = [float(per_worker[i % len(per_worker)]) for i in worker]
+    position = threads.loc[chosen].groupby(["run_id", "tid"]).cumcount()
+    last = position == threads.loc[chosen].groupby(["run_id", "tid"])["t_s"].transform("size") - 1
+    threads.loc[chosen, "core"] = last.astype(int) if change_core == "once" else \
+        (position % 2).astype(int) if change_core else 0
+    return dataclasses.replace(results, threads=threads)
+
+
+def migrations(results):
+    decided, rows = cs.claim_migrations(results)
+    return decided, pd.DataFrame(rows, columns=claims.EVIDENCE_COLUMNS)
+
+
+def test_busy_threads_moved_in_every_run_support_d_per_runtime(base):
+    decided, evidence = migrations(with_migrations(designed(base, "migrate", reps=3), [3]))
+    assert decided.verdict == SUPPORTED and decided.by_variant == {"Go": SUPPORTED, "Python": SUPPORTED}
+    assert decided.reason.startswith("judged on experiment 'migrate' — 8 of 8 groups supported")
+    kernel = evidence[evidence["measure"] == "migrations per busy thread"].set_index("group")
+    assert kernel.loc["Go · threads · 4 workers (> 2 cores)", "outcome"] == \
+        "supported (3 of 3 runs moved, 0 stayed; source: kernel)"
+    assert (kernel["median"] == 3).all() and (kernel["n"] == 3).all()
+    why = evidence[evidence["measure"].str.startswith("why")].set_index("group")["outcome"]
+    assert why["Go"].startswith("4 workers ran on 2 busy OS threads; goroutines run on at most GOMAXPROCS")
+    assert "GIL" in why["Python"] and "busy OS threads" not in why["Python"]
+
+
+def test_busy_threads_that_never_moved_contradict_d(base):
+    decided, evidence = migrations(with_migrations(designed(base, "migrate", reps=3), [0], change_core=False))
+    assert decided.verdict == CONTRADICTED and set(decided.by_variant.values()) == {CONTRADICTED}
+    assert evidence["outcome"].str.contains(r"0 of 3 runs moved, 3 stayed").sum() == 8
+
+
+@pytest.mark.parametrize("per_worker, change_core, verdict", [
+    ([1], True, SUPPORTED),            # exactly MOVED_MIGRATIONS per busy thread: moved
+    ([1, 0], True, INCONCLUSIVE),      # 0.5 per busy thread: neither moved nor kept in place
+    ([1], False, INCONCLUSIVE),        # the kernel counts a move the samples never saw: the sources disagree
+    ([0], True, INCONCLUSIVE),         # no migration counted, yet seen on another core
+    ([0], "once", INCONCLUSIVE),       # ... even once: one core change per busy thread is not none
+    ([0], False, CONTRADICTED),        # exactly STAYED_MIGRATIONS and no core change: kept in place
+])
+def test_d_at_its_thresholds(base, per_worker, change_core, verdict):
+    assert cs.MOVED_MIGRATIONS == 1 and cs.STAYED_MIGRATIONS == 0
+    decided, _ = migrations(with_migrations(designed(base, "migrate", reps=3), per_worker, change_core))
+    assert decided.verdict == verdict, decided.reason
+
+
+@pytest.mark.parametrize("reps, verdict", [(2, SUPPORTED), (1, INCONCLUSIVE)])
+def test_d_needs_min_reps_runs_a_group(base, reps, verdict):
+    assert claims.MIN_REPS == 2
+    decided, evidence = migrations(with_migrations(designed(base, "migrate", reps=reps), [2]))
+    assert decided.verdict == verdict and (evidence.loc[evidence["measure"].str.startswith("migr"), "n"] == reps).all()
+
+
+def test_d_prefers_the_trace_where_a_run_has_one(base):
+    results = with_migrations(designed(base, "migrate", reps=3), [0], change_core=False)   # the samples: stayed
+    runs = results.runs.copy()
+    go_threads = (runs["lang"] == "go") & (runs["mode"] == "threads")
+    runs[cs.TRACED] = np.where(go_threads, 4.0, np.nan)   # every event: Go's threads did move
+    runs["trace_switches"] = np.nan
+    decided, evidence = migrations(dataclasses.replace(results, runs=runs))
+    assert decided.by_variant == {"Go": INCONCLUSIVE, "Python": CONTRADICTED}   # Go's groups now disagree
+    kernel = evidence[evidence["measure"] == "migrations per busy thread"].set_index("group")
+    assert kernel.loc["Go · threads · 2 workers (≤ 2 cores)", "outcome"] == \
+        "supported (3 of 3 runs moved, 0 stayed; source: trace)"
+    assert kernel.loc["Go · processes · 2 workers (≤ 2 cores)", "outcome"].endswith("source: kernel)")
+
+
+@pytest.mark.parametrize("traced, outcome", [(1.0, "supported (3 of 3 runs moved, 0 stayed"),
+                                             (0.5, "inconclusive (0 of 3 runs moved, 0 stayed"),
+                                             (0.0, "contradicted (0 of 3 runs moved, 3 stayed")])
+def test_d_on_a_trace_at_its_thresholds(base, traced, outcome):
+    results = with_migrations(designed(base, "migrate", reps=3), [2])   # the samples: moved, and set aside
+    decided, evidence = migrations(dataclasses.replace(results, runs=results.runs.assign(**{cs.TRACED: traced})))
+    kernel = evidence[evidence["measure"] == "migrations per busy thread"]
+    assert (kernel["outcome"] == f"{outcome}; source: trace)").all() and len(kernel) == 8
+
+
+def test_go_moving_less_than_the_others_is_named_a_finding(base):
+    results = with_migrations(designed(base, "migrate", reps=3), [3])
+    results = with_migrations(results, [1], where=lambda runs: runs["lang"] == "go")
+    _, evidence = migrations(results)
+    why = evidence[evidence["measure"].str.startswith("why")].set_index("group")
+    # every group's median lies between Go's 1 and Python's 3: Go is at 0.5 × it, the edge of FEWER_MIGRATIONS
+    assert cs.FEWER_MIGRATIONS == 0.5 and why.loc["Go", "median"] == 0.5 and "fewer migrations than most" in why.loc["Go", "outcome"]
+    assert "about as many migrations as the others" in why.loc["Python", "outcome"]
+
+
+def test_without_a_migrate_experiment_d_says_it_judged_the_headline(base):
+    decided, _ = migrations(with_migrations(designed(base, "other", reps=3), [2]))
+    assert "the headline experiment 'other' at 4 workers (this set has no 'migrate' experiment" in decided.reason
+
+
+# (e) ---------------------------------------------------------------------------------------------------------
+
+def with_causes(results, switches, handoffs, who=lambda runs: runs["lang"] == "python", trace_switches=None):
+    """The chosen (`who`) quiet threads runs get a context-switch rate and hand-offs / s (busy threads' voluntary
+    switches over the work time) that are functions of the rank of the run's noise (0-based)."""
+    window = tidy.window_stats(results).set_index("run_id")[cs.NOISE]
+    runs, threads = results.runs.copy(), results.threads.copy()
+    chosen = runs[who(runs) & (runs["mode"] == "threads") & runs["measured"]]
+    for _, group in chosen.groupby("language", observed=True):
+        rank = window.reindex(group["run_id"]).rank(method="first").astype(int).to_numpy() - 1
+        runs.loc[group.index, "switches_per_s"] = [switches(r) for r in rank]
+        if trace_switches is not None:
+            runs.loc[group.index, "trace_switches"] = [trace_switches(r) * w for r, w in zip(rank, group["wall_s"])]
+        busy = tidy.thread_stats(results, group).groupby("run_id")["busy"].sum()
+        for run, r in zip(group.itertuples(), rank):
+            workers = (threads["run_id"] == run.run_id) & threads["tid"].between(1001, 1099)
+            threads.loc[workers, "ctx_voluntary"] = handoffs(r) * run.inner_s / busy[run.run_id]
+    return dataclasses.replace(results, runs=runs, threads=threads)
+
+
+def noisy(results):
+    decided, rows = cs.claim_noisy(results)
+    return decided, pd.DataFrame(rows, columns=claims.EVIDENCE_COLUMNS)
+
+
+def rising(rank: int) -> float:
+    return 1000.0 + 100 * rank
+
+
+def falling(rank: int) -> float:
+    return 2000.0 - 100 * rank
+
+
+def test_python_noisier_and_its_noise_going_with_switching_supports_e(base):
+    decided, evidence = noisy(with_causes(designed(base, "noise", workers=(2,)), rising, rising))
+    assert decided.verdict == SUPPORTED and decided.by_variant == {"Python": SUPPORTED}
+    assert decided.reason.startswith("Python's noise goes with its context-switch rate and with the GIL's hand-offs;"
+                                     " no free-threaded control with enough quiet runs. Judged on experiment 'noise'")
+    rho = evidence[evidence["measure"].str.startswith("Spearman")].set_index(["group", "measure"])
+    pooled = rho.loc[("one-core runtimes, pooled", "Spearman ρ, noise vs context switches / s")]
+    assert pooled["median"] == pytest.approx(1.0) and pooled["n"] == 6 and pooled["outcome"] == "goes with"
+    assert rho.loc[("Python", "Spearman ρ, noise vs GIL hand-offs / s (busy threads' voluntary switches)"),
+                   "spread"] == "p = 0"
+    compared = evidence[evidence["outcome"].isin(["Python higher", "Python lower", "Python overlap"])]
+    assert set(compared["outcome"]) == {"Python higher"} and len(compared) == 2   # against Go, on both measures
+
+
+def test_noise_going_against_switching_contradicts_e(base):
+    decided, _ = noisy(with_causes(designed(base, "noise", workers=(2,)), falling, falling))
+    assert decided.verdict == CONTRADICTED and decided.by_variant == {"Python": CONTRADICTED}
+    assert decided.reason.startswith("Python's noise goes with neither the context-switch rate nor the GIL's "
+                                     "hand-offs (goes against; goes against)")
+
+
+def test_python_calmer_than_the_others_contradicts_e(base):
+    results = with_causes(designed(base, "noise", workers=(2,)), rising, rising)
+    samples = results.samples.copy()   # Go's per-core busy % swings hard, Python's stays what it was
+    go = samples["run_id"].isin(results.runs.loc[results.runs["lang"] == "go", "run_id"])
+    samples.loc[go, "workload_pct"] = np.where(samples.loc[go, "t_s"].mul(10).round() % 2 == 0, 5.0, 95.0)
+    samples.loc[go, "system_pct"] = samples.loc[go, "workload_pct"] + 1
+    decided, evidence = noisy(dataclasses.replace(results, samples=samples))
+    assert decided.verdict == CONTRADICTED and "1 of 1 groups contradicted" in decided.reason
+    assert (evidence["outcome"] == "Python lower").sum() == 1
+
+
+@pytest.mark.parametrize("reps, verdict", [(6, SUPPORTED), (5, INCONCLUSIVE)])
+def test_e_needs_min_correlation_runs(base, reps, verdict):
+    assert claims.MIN_CORRELATION_RUNS == 6
+    decided, evidence = noisy(with_causes(designed(base, "noise", reps=reps, workers=(2,)), rising, rising))
+    assert decided.verdict == verdict, decided.reason
+    pooled = evidence[evidence["group"] == "one-core runtimes, pooled"]
+    assert (pooled["n"] == reps).all() and (pooled["outcome"] == ("goes with" if reps == 6 else "too few runs")).all()
+
+
+@pytest.mark.parametrize("control_handoffs, sentence", [
+    (falling, "the free-threaded control's does not go with its hand-offs, so the link is the GIL's"),
+    (rising, "the free-threaded control's goes with its hand-offs too, so the link is not the GIL's alone"),
+])
+def test_hand_offs_alone_and_the_free_threaded_control(base, control_handoffs, sentence):
+    unrelated = [3, 5, 0, 4, 1, 2]   # switch rates that do not follow the noise: ρ = -0.37, p = 0.47
+    results = designed(base, "noise", workers=(2,))
+    runs = results.runs.copy()   # Go plays free-threaded CPython: all-cores, beside the one-core CPython
+    runs["language"] = runs["language"].cat.rename_categories({"Go": "CPython free-threaded"})
+    runs["lang"] = runs["lang"].astype(str).replace("go", "python")
+    results = dataclasses.replace(results, runs=runs)
+    results = with_causes(results, lambda r: 1000.0 + unrelated[r], rising, who=lambda r: r["threads"] == claims.ONE)
+    results = with_causes(results, lambda r: 40.0 + r, control_handoffs, who=lambda r: r["threads"] == claims.ALL)
+    decided, evidence = noisy(results)
+    assert decided.verdict == SUPPORTED and decided.by_variant == {"Python": SUPPORTED}
+    assert decided.reason.startswith(f"Python's noise goes with the GIL's hand-offs; {sentence}. Judged on")
+    control = evidence[evidence["group"] == "free-threaded control, pooled"].set_index("measure")
+    assert (control["n"] == 6).all() and control.loc["Spearman ρ, noise vs context switches / s", "outcome"] == \
+        "goes with"
+
+
+def test_e_prefers_traced_switches(base):
+    decided, evidence = noisy(with_causes(designed(base, "noise", workers=(2,)), falling, lambda r: 500.0,
+                                          trace_switches=rising))   # wait4's falls, every traced switch rises
+    assert decided.verdict == SUPPORTED and decided.reason.startswith("Python's noise goes with its context-switch "
+                                                                      "rate;")
+
+
+def test_d_and_e_are_registered_in_the_seed_order():
+    keys = [spec.key for spec in claims.all_claims()]
+    assert keys[:8] == ["a", "a2", "b", "c", "d", "e", "f", "g"]
+    assert {spec.key: spec.judge for spec in claims.all_claims()}["d"] is cs.claim_migrations
