@@ -154,6 +154,7 @@ def claim_migrations(results: ResultsSet) -> tuple[Decided, list[dict]]:
 NOISE = "core_unsteadiness_pct"   # the report's "noisy graph": per-core busy % std over the work window
 SWITCHES, HANDOFFS = "switch_rate", "handoff_rate"
 CAUSES = {SWITCHES: "context switches / s", HANDOFFS: "GIL hand-offs / s (busy threads' voluntary switches)"}
+CAUSE_WORDS = {SWITCHES: "its context-switch rate", HANDOFFS: "the GIL's hand-offs"}
 
 
 def noise_runs(results: ResultsSet) -> tuple[pd.DataFrame, str]:
@@ -221,7 +222,7 @@ def noise_verdict(noisy: str, cause: str) -> str:
 
 def which_cause(says: dict[str, str], control: str) -> str:
     """One sentence: what the one-core runtimes' noise goes with, the control's hand-offs beside it."""
-    found = [CAUSES[cause] for cause, said in says.items() if said == "goes with"]
+    found = [CAUSE_WORDS[cause] for cause, said in says.items() if said == "goes with"]
     sentence = (f"Python's noise goes with {' and with '.join(found)}" if found else
                 f"Python's noise goes with neither the context-switch rate nor the GIL's hand-offs "
                 f"({says[SWITCHES]}; {says[HANDOFFS]})")
