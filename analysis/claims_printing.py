@@ -90,14 +90,15 @@ PRINTING_CLAIMS = [
               "정확하게는 GIL때문에 하나의 프로세스가 동시에 하나의 코어밖에 사용하지 못하는 언어입니다.",
               PRINT_NOTE + f"(a)'s rule: threads of every variant declaring `threads: {ONE}`, supported when every "
               f"run's work-phase parallelism is ≤ {ONE_CORE}, contradicted when every run's is above. " +
-              PARALLELISM_NOTE, claim_gil_printing, needs_cores=True),
+              PARALLELISM_NOTE, claim_gil_printing, needs_cores=True, figure="printing"),
     ClaimSpec("b-print", "C#, Java and Go threads use all cores at once, in the article's printing experiment.",
               "c#, java등의 스레드는 운영체제가 cpu에 직접 스케줄링 합니다. … 동시에 CPU를 사용할수 있어",
               PRINT_NOTE + f"(b)'s rule: threads of every variant declaring `threads: {ALL}` whose language has no "
               f"`{ONE}` variant, ≥ {ALL_CORES} × min(workers, cores). " + PARALLELISM_NOTE,
-              claim_threads_printing, needs_cores=True),
+              claim_threads_printing, needs_cores=True, figure="printing"),
     ClaimSpec("c-print", "Python processes do use all cores, in the article's printing experiment.",
               "싱글스레드(싱글코어) 언어를 사용하지만 CPU를 동시에 사용하고 싶은경우 (프로세스가 쓰이는곳)",
               PRINT_NOTE + f"(c)'s rule: processes of every variant declaring `threads: {ONE}`, ≥ {ALL_CORES} × "
-              "min(workers, cores). " + PARALLELISM_NOTE, claim_processes_printing, needs_cores=True),
+              "min(workers, cores). " + PARALLELISM_NOTE, claim_processes_printing, needs_cores=True,
+              figure="printing"),
 ]

@@ -12,6 +12,7 @@ import base64
 import html
 import math
 import numbers
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,12 +25,13 @@ class Heading:
     text: str
     level: int = 2
     badge: str | None = None  # a verdict shown beside the heading
+    anchor: str | None = None  # the HTML id a Link points at (default: from the text)
 
 
 @dataclass(frozen=True)
 class Text:
     text: str
-    style: str = "p"  # p | quote
+    style: str = "p"  # p | quote | answer (a claim's answer, set in bold)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,35 @@ class Figure:
     title: str
     caption: str
     path: Path | None  # None: not drawn, and the caption says why
+
+
+@dataclass(frozen=True)
+class Link:
+    """One line: lead text, then a link to a heading of the same document."""
+    lead: str
+    label: str
+    target: Heading
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    label: str
+    target: Heading | None  # the row's label links there
+    cells: list  # one verdict per column, None: not about that column ("—")
+    span: str | None = None  # in place of the cells after the first: one note over them all
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A grid of verdicts (supported, contradicted, inconclusive), each cell coloured by its verdict."""
+    corner: str
+    columns: list[str]
+    notes: list[str]  # a second header line under each column, "" for none
+    rows: list[MatrixRow]
+    caption: str = ""
+
+
+NOT_ABOUT = "—"
 
 
 @dataclass
@@ -103,14 +134,40 @@ def _md_table(table: Table) -> str:
     return text + (f"\n\n_{table.caption}_" if table.caption else "")
 
 
+def _md_heading(block: Heading) -> str:
+    return block.text + (f" — **{block.badge.upper()}**" if block.badge else "")
+
+
+def _md_link(label: str, target: Heading) -> str:
+    """A link to a heading as GitHub names it: its text lower-cased, punctuation dropped, spaces as hyphens."""
+    anchor = re.sub(r"[^\w\- ]", "", _md_heading(target).lower()).replace(" ", "-")
+    return f"[{_md_cell(label)}](#{anchor})"
+
+
+def _md_matrix(matrix: Matrix) -> str:
+    rows = []
+    for row in matrix.rows:
+        label = _md_link(row.label, row.target) if row.target else _md_cell(row.label)
+        cells = [cell or NOT_ABOUT for cell in row.cells]
+        if row.span is not None:
+            cells = cells[:1] + [_md_cell(row.span)] + [""] * (len(cells) - 2)
+        rows.append([label, *cells])
+    headers = [matrix.corner, *(f"{c} ({n})" if n else c for c, n in zip(matrix.columns, matrix.notes))]
+    text = tabulate(rows, headers=[_md_cell(h) for h in headers], tablefmt="github", disable_numparse=True)
+    return text + (f"\n\n_{matrix.caption}_" if matrix.caption else "")
+
+
 def to_markdown(document: Document, relative_to: Path) -> str:
     parts = [f"# {document.title}"]
     for block in document.blocks:
         if isinstance(block, Heading):
-            badge = f" — **{block.badge.upper()}**" if block.badge else ""
-            parts.append(f"{'#' * block.level} {block.text}{badge}")
+            parts.append(f"{'#' * block.level} {_md_heading(block)}")
+        elif isinstance(block, Link):
+            parts.append(f"{block.lead}{_md_link(block.label, block.target)}")
+        elif isinstance(block, Matrix):
+            parts.append(_md_matrix(block))
         elif isinstance(block, Text):
-            parts.append(("> " if block.style == "quote" else "") + block.text)
+            parts.append({"quote": f"> {block.text}", "answer": f"**{block.text}**"}.get(block.style, block.text))
         elif isinstance(block, Bullets):
             parts.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
@@ -141,14 +198,56 @@ figure img{max-width:100%;height:auto;border:1px solid #eaeef2}
 figcaption,.caption{color:#57606a;font-size:.9em;margin-top:.3em}
 blockquote{margin:.5em 0;padding:.2em 1em;border-left:4px solid #d0d7de;color:#57606a}
 .note{color:#57606a;font-style:italic}
+.answer{font-weight:600}
 .missing{padding:1em;background:#fff8c5;border:1px solid #d4a72c;border-radius:6px}
 .badge{display:inline-block;padding:.05em .6em;border-radius:1em;font-size:.8em;font-weight:600;
  vertical-align:middle;margin-left:.5em;color:#fff}
 .badge.supported{background:#1a7f37}.badge.contradicted{background:#cf222e}.badge.inconclusive{background:#6e7781}
+table.matrix{display:table;width:100%;table-layout:fixed;font-size:.74em}
+.matrix th{text-align:center;vertical-align:bottom;font-weight:600;line-height:1.2;overflow-wrap:break-word;
+ padding:.3em .1em}
+.matrix th small{display:block;font-weight:400;color:#57606a}
+.matrix th.claim,.matrix td.claim{text-align:left;width:16em;padding:.3em .4em}
+.matrix td{text-align:center;vertical-align:middle;padding:.35em 0;line-height:1.2;white-space:nowrap}
+.matrix td.claim{white-space:normal}
+.matrix td.all{border-right:3px solid #8c959f}
+.matrix td.supported{background:#c9f0d1;color:#0f5323}
+.matrix td.contradicted{background:#ffcfc9;color:#8c0b20}
+.matrix td.inconclusive{background:#eaeef2;color:#424a53}
+.matrix td.none{background:#fff;color:#8c959f}
+.matrix td.span{background:#fff;color:#57606a;font-style:italic;text-align:left;padding-left:.6em}
 """
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+def _html_id(heading: Heading) -> str:
+    return heading.anchor or _slug(heading.text)
+
+
+def _html_link(label: str, target: Heading) -> str:
+    return f'<a href="#{_html_id(target)}">{html.escape(label)}</a>'
+
+
+def _html_cell(verdict: str | None, extra: str = "") -> str:
+    kind = _slug(verdict) if verdict else "none"
+    return f'<td class="{kind}{extra}">{html.escape(verdict or NOT_ABOUT)}</td>'
+
+
+def _html_matrix(matrix: Matrix) -> str:
+    headers = "".join(f"<th>{html.escape(column)}" + (f"<small>{html.escape(note)}</small>" if note else "") + "</th>"
+                      for column, note in zip(matrix.columns, matrix.notes))
+    rows = []
+    for row in matrix.rows:
+        label = _html_link(row.label, row.target) if row.target else html.escape(row.label)
+        cells = [_html_cell(cell, " all" if index == 0 else "") for index, cell in enumerate(row.cells)]
+        if row.span is not None:
+            cells = cells[:1] + [f'<td class="span" colspan="{len(cells) - 1}">{html.escape(row.span)}</td>']
+        rows.append(f'<tr><td class="claim">{label}</td>{"".join(cells)}</tr>')
+    caption = f'<p class="caption">{html.escape(matrix.caption)}</p>' if matrix.caption else ""
+    return (f'<table class="matrix"><thead><tr><th class="claim">{html.escape(matrix.corner)}</th>{headers}</tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table>{caption}')
 
 
 def _html_table(table: Table) -> str:
@@ -167,7 +266,11 @@ def _html_block(block) -> str:
     if isinstance(block, Heading):
         badge = (f' <span class="badge {_slug(block.badge)}">{html.escape(block.badge)}</span>'
                  if block.badge else "")
-        return f'<h{block.level} id="{_slug(block.text)}">{html.escape(block.text)}{badge}</h{block.level}>'
+        return f'<h{block.level} id="{_html_id(block)}">{html.escape(block.text)}{badge}</h{block.level}>'
+    if isinstance(block, Link):
+        return f'<p>{html.escape(block.lead)}{_html_link(block.label, block.target)}</p>'
+    if isinstance(block, Matrix):
+        return _html_matrix(block)
     if isinstance(block, Text):
         if block.style == "quote":
             return f"<blockquote>{html.escape(block.text)}</blockquote>"

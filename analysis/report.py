@@ -12,7 +12,7 @@ from polylab.results.schema import RUNS, SAMPLES, THREADS
 from polylab.results.store import atomic_write_text, skipped_lines_text
 
 from . import claims as claims_module
-from . import claims_printing
+from . import claims_printing, claims_section
 from . import machines, tidy
 from .document import Bullets, Document, Figure, Heading, Table, Text, number, to_html, to_markdown
 from .figures import draw_all
@@ -75,28 +75,6 @@ def _machines_line(results: ResultsSet) -> str:
             f"{machine.get('kernel', '?')}{', in a container' if machine.get('in_container') else ''}; {shared}")
 
 
-def _verdicts_table(claims: list) -> Table:
-    frame = pd.DataFrame([{"claim": f"({c.key}) {c.statement}", "verdict": c.verdict,
-                           "per variant": "; ".join(f"{name}: {verdict}" for name, verdict in c.by_variant.items()),
-                           "why": c.reason} for c in claims])
-    return Table(frame)
-
-
-def _variant_verdicts(results: ResultsSet, claims: list) -> list:
-    """Rows: each variant with the thread model its manifest declares; columns: the claims judged per variant."""
-    judged = [c for c in claims if c.by_variant]
-    runs = results.runs.drop_duplicates("language")
-    if len({name for c in judged for name in c.by_variant}) < 2:
-        return []
-    rows = [{"variant": str(row.language), "threads (declared)": row.threads,
-             **{f"({c.key})": c.by_variant.get(str(row.language), "") for c in judged}}
-            for row in runs.sort_values("language").itertuples()
-            if any(str(row.language) in c.by_variant for c in judged)]
-    return [Heading("Verdicts per variant", level=3),
-            Table(pd.DataFrame(rows), caption="Each claim's rule over one variant's groups; empty where the claim is "
-                                              "not about that variant (its declared thread model decides which).")]
-
-
 def _free_threading_cost(results: ResultsSet) -> list:
     costs = single_thread_cost(results)
     if costs.empty:
@@ -114,36 +92,28 @@ def _free_threading_cost(results: ResultsSet) -> list:
                  "every pair of runs, and the Mann-Whitney U p-value (two-sided)."), Table(table)]
 
 
-def _claim_blocks(claim) -> list:
-    evidence = claim.evidence.rename(columns={"spread": "min–max"})
-    return [Heading(f"({claim.key}) {claim.statement}", level=3, badge=claim.verdict),
-            Text(f"The article: {claim.quote}", style="quote"),
-            Text(f"Rule: {claim.rule}"),
-            Text(f"Verdict: {claim.verdict} — {claim.reason}."),
-            Table(evidence, caption="One row per group and measure: median, min–max over runs (or threads), n.")]
-
-
 def build_document(results: ResultsSet, figure_outcomes: list, claims: list, machine_blocks: list = ()) -> Document:
     document = Document(f"polylab report — {results.name}")
-    document.add(*_overview(results))
     single = claims_printing.single_run_note(results)   # a one-run set: a pointer, not a wall of inconclusive
     finding = claims_printing.article_experiment_finding(results)
-    glance = [Text(single)] if single else [_verdicts_table(claims), *_variant_verdicts(results, claims)]
-    document.add(Heading("Claims at a glance"), *([Text(finding)] if finding else []), *glance,
-                 *_free_threading_cost(results))
+    glance = [Text(single)] if single else [
+        claims_section.matrix(claims, claims_section.runtimes(results, claims))]
+    document.add(Heading("Claims × runtimes"), *glance, *([Text(finding)] if finding else []))
+    document.add(Heading("The results set"), *_overview(results), *_free_threading_cost(results))
     document.add(*machine_blocks)
     document.add(Heading("Figures"))
+    figures = {outcome.name: claims_section.figure_heading(outcome.name, outcome.title) for outcome in figure_outcomes}
     for outcome in figure_outcomes:
-        document.add(Heading(outcome.title, level=3), Figure(outcome.title, outcome.caption, outcome.path))
+        document.add(figures[outcome.name], Figure(outcome.title, outcome.caption, outcome.path))
     document.add(Heading("Claims of the article"),
                  Text("Each claim of the article the lab grew from (a Korean note on processes and threads, "
                       "quoted in its own words under each claim) with the rule that judges it, the verdict and the "
-                      "numbers behind it. Rule for every claim: groups with fewer than "
+                      "numbers behind it, and the figure that shows it. Rule for every claim: groups with fewer than "
                       f"{claims_module.MIN_REPS} runs, or runs on both sides of a threshold, are inconclusive; "
                       "the claim takes the verdict its conclusive groups agree on when they are at least half "
                       "of the groups, and is inconclusive otherwise."))
     for claim in [] if single else claims:
-        document.add(*_claim_blocks(claim))
+        document.add(*claims_section.claim_blocks(claim, figures))
     document.add(Heading("Summary"),
                  Text("Measured runs per configuration: median (min–max) over the repetitions; n = runs."),
                  Table(summary_table(results)))

@@ -208,7 +208,8 @@ WORKLOAD_CLAIMS = [
               f"pingpong: ns per hand-off (program's clock / token) per runtime and worker count, threads against "
               f"processes, ≥ {MIN_REPS} runs each. Supported when the slowest thread hand-off takes at most "
               f"{CHEAPER:g} × the fastest process hand-off; contradicted when the fastest thread hand-off is no "
-              "faster than the slowest process hand-off; else inconclusive.", claim_handoffs),
+              "faster than the slowest process hand-off; else inconclusive.", claim_handoffs,
+              figure="handoffs"),
     ClaimSpec("i", "A failing thread takes its process down; a failing process leaves the others running.",
               "스레드에 문제가 생겨 프로세스가 죽는다면 모든 스레드가 같이 죽어버릴 위험성이 있습니다. … 프로세스 하나가 "
               "죽더라도 다른 프로세스에는 영향이 가지 않습니다.",
@@ -218,7 +219,7 @@ WORKLOAD_CLAIMS = [
               "the process down, so the claim is supported when at least one runtime supports it and no runtime's "
               "failing process took its parent down; contradicted when one did, or when no runtime's process died "
               "with its thread; inconclusive when fewer than half of the runtimes are conclusive. The reason names "
-              "what each runtime did.", claim_crash),
+              "what each runtime did.", claim_crash, figure="crash"),
     ClaimSpec("j", "Python threads cannot speed work up.",
               "스레드를 아무리 쪼개봐야 cpu를 동시에 사용하지 못합니다.",
               f"Threads of every variant whose manifest declares `threads: {ONE}` (a GIL: CPython, PyPy), per "
@@ -228,7 +229,7 @@ WORKLOAD_CLAIMS = [
               f"every run's speedup is ≤ {NO_SPEEDUP:g}, contradicts it when every run's is ≥ {SPED_UP:g} × "
               "min(N, cores). The claim says 'cannot', so one contradicting group contradicts it; it is supported "
               "when at least half of the groups are conclusive and all of those support it; else inconclusive.",
-              claim_python_threads, needs_cores=True),
+              claim_python_threads, needs_cores=True, figure="gil-reach"),
     ClaimSpec("k", "Shared writes need synchronisation, and contention costs.",
               "공유는 쉽지만 쓰기작업을 한다면 동기화 문제를 신경써야합니다. … heap영역의 자원을 사용할때 concurrent "
               "자료구조를 사용하거나 직접 lock을 걸어줘야 합니다.",
@@ -238,5 +239,5 @@ WORKLOAD_CLAIMS = [
               f"(what N workers cost the plain loop). Supported when every run keeps ≤ {CONTENTION_COST:g}; "
               f"contradicted when every run keeps ≥ {NO_COST:g}; else inconclusive. Voluntary context switches per "
               "1000 operations are shown beside: a mutex whose waiters sleep switches, one that spins burns CPU "
-              "instead.", claim_contention, needs_cores=True),
+              "instead.", claim_contention, needs_cores=True, figure="contention"),
 ]

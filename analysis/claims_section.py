@@ -1,0 +1,83 @@
+"""The report's claims, answered as a person would: first a matrix of claims × runtimes with the verdict in each
+cell, then per claim one sentence that answers it and says where the answer depends on the runtime, the rule,
+the evidence and a link to the figure that shows it.
+
+Everything here reads the Claims that claims.evaluate returns (their verdict, `by_variant` and `figure`); no rule
+is decided here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, Claim
+from .document import Heading, Link, Matrix, MatrixRow, Table, Text
+from .load import ResultsSet
+
+ALL_RUNTIMES = "all runtimes"
+ANSWER = {SUPPORTED: "Yes", CONTRADICTED: "No", INCONCLUSIVE: "Undecided"}
+SAYS = {SUPPORTED: "holds for", CONTRADICTED: "not for", INCONCLUSIVE: "undecided for"}
+
+
+def claim_heading(claim: Claim) -> Heading:
+    return Heading(f"({claim.key}) {claim.statement}", level=3, badge=claim.verdict, anchor=f"claim-{claim.key}")
+
+
+def figure_heading(name: str, title: str) -> Heading:
+    return Heading(title, level=3, anchor=f"figure-{name}")
+
+
+def listed(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def answer(claim: Claim) -> str:
+    """One sentence that answers the claim and names the runtimes its answer depends on, from `by_variant`."""
+    if not claim.by_variant:
+        return f"{ANSWER[claim.verdict]} for the set as a whole (no verdict per runtime): {claim.reason}."
+    by_verdict = {verdict: [name for name, said in claim.by_variant.items() if said == verdict]
+                  for verdict in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
+    parts = [f"{SAYS[verdict]} {listed(names)}" for verdict, names in by_verdict.items() if names]
+    depends = bool(by_verdict[SUPPORTED]) and bool(by_verdict[CONTRADICTED])
+    lead = "It depends on the runtime" if depends else ANSWER[claim.verdict]
+    uniform = len(parts) == 1 and claim.by_variant[next(iter(claim.by_variant))] == claim.verdict
+    overall = "" if uniform else f" Over all its groups: {claim.verdict}."
+    return f"{lead}: {'; '.join(parts)}.{overall}"
+
+
+def runtimes(results: ResultsSet, claims: list[Claim]) -> list[tuple[str, str]]:
+    """Every runtime variant shown in the set, in the set's order, with the thread model its manifest declares;
+    then any variant a claim names that has no run (with no thread model)."""
+    runs = results.runs.drop_duplicates("language").sort_values("language")
+    shown = {str(row.language): str(row.threads) if pd.notna(row.threads) else "" for row in runs.itertuples()}
+    for claim in claims:
+        shown.update({name: "" for name in claim.by_variant if name not in shown})
+    return list(shown.items())
+
+
+def matrix(claims: list[Claim], columns: list[tuple[str, str]]) -> Matrix:
+    rows = []
+    for claim in claims:
+        cells = [claim.verdict, *(claim.by_variant.get(name) for name, _ in columns)]
+        span = None if claim.by_variant else "judged over the whole set only: no verdict per runtime"
+        rows.append(MatrixRow(f"({claim.key}) {claim.statement}", claim_heading(claim), cells, span))
+    return Matrix("claim", [ALL_RUNTIMES, *(name for name, _ in columns)], ["verdict", *(t for _, t in columns)],
+                  rows, caption=f"Each claim's verdict over all its groups ({ALL_RUNTIMES}), then each runtime's "
+                                "by the same rule over its own groups; — where the claim is not about that runtime "
+                                "(its declared thread model, under its name, decides which) or the set has no runs "
+                                "of it for this claim. A claim's title links to its rule and evidence.")
+
+
+def claim_blocks(claim: Claim, figures: dict[str, Heading]) -> list:
+    """The claim's heading, the sentence that answers it, the article's words, the rule, the evidence, and a link
+    to its figure (figures: figure name → its heading in this document; a figure not drawn is not linked)."""
+    evidence = claim.evidence.rename(columns={"spread": "min–max"})
+    figure = figures.get(claim.figure) if claim.figure else None
+    return [claim_heading(claim),
+            Text(answer(claim), style="answer"),
+            Text(f"The article: {claim.quote}", style="quote"),
+            Text(f"Rule: {claim.rule}"),
+            Text(f"Verdict: {claim.verdict} — {claim.reason}."),
+            Table(evidence, caption="One row per group and measure: median, min–max over runs (or threads), n."),
+            *([Link("The figure that shows it: ", figure.text, figure)] if figure else [])]

@@ -1,0 +1,123 @@
+"""The claims section: the claims × runtimes matrix and the sentence that answers each claim, from synthetic
+Claims (no results set needed), rendered to Markdown and HTML."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from analysis import claims_section
+from analysis.claims import CONTRADICTED, EVIDENCE_COLUMNS, INCONCLUSIVE, SUPPORTED, Claim
+from analysis.document import Document, Heading, to_html, to_markdown
+
+RUNTIMES = [("CPython", "one-core"), ("PyPy", "one-core"), ("CPython 3.13t", "all-cores"), ("Java 17", "all-cores"),
+            ("Go", "all-cores")]
+
+
+def claim(key: str, verdict: str, by_variant: dict, figure: str | None = None,
+          reason: str = "2 of 2 groups supported, none disagree") -> Claim:
+    evidence = pd.DataFrame([{"group": "CPython · threads · 2 workers", "measure": "work-phase parallelism",
+                              "median": 0.98, "spread": "0.97–1", "n": 3, "outcome": verdict}],
+                            columns=EVIDENCE_COLUMNS)
+    return Claim(key, f"Claim {key} says something.", "인용", f"Rule of {key}.", verdict, reason, evidence,
+                 by_variant, figure)
+
+
+GIL = claim("a", SUPPORTED, {"CPython": SUPPORTED, "PyPy": SUPPORTED, "CPython 3.13t": CONTRADICTED,
+                             "Java 17": INCONCLUSIVE}, figure="parallelism")
+UNIFORM = claim("j", SUPPORTED, {"CPython": SUPPORTED, "PyPy": SUPPORTED})
+UNDECIDED = claim("c", INCONCLUSIVE, {"CPython": INCONCLUSIVE, "PyPy": INCONCLUSIVE},
+                  reason="no conclusive group (of 2)")
+WHOLE_SET = claim("k", INCONCLUSIVE, {}, reason="no contended runs in this results set")
+ANSWERED_OTHERWISE = claim("i", SUPPORTED, {"Go": SUPPORTED, "Java 17": CONTRADICTED})
+
+
+def test_the_sentence_names_where_the_answer_depends_on_the_runtime():
+    assert claims_section.answer(GIL) == ("It depends on the runtime: holds for CPython and PyPy; not for CPython "
+                                          "3.13t; undecided for Java 17. Over all its groups: supported.")
+    assert claims_section.answer(UNIFORM) == "Yes: holds for CPython and PyPy."
+    assert claims_section.answer(UNDECIDED) == "Undecided: undecided for CPython and PyPy."
+    assert claims_section.answer(claim("b", CONTRADICTED, {"Go": CONTRADICTED, "Java 17": CONTRADICTED,
+                                                          "C": CONTRADICTED})) == "No: not for Go, Java 17 and C."
+    assert claims_section.answer(WHOLE_SET) == ("Undecided for the set as a whole (no verdict per runtime): no "
+                                                "contended runs in this results set.")
+
+
+def test_a_mixed_answer_that_is_not_split_supported_against_contradicted_keeps_the_overall_lead():
+    mixed = claim("f", SUPPORTED, {"Go": SUPPORTED, "PyPy": INCONCLUSIVE})
+    assert claims_section.answer(mixed) == ("Yes: holds for Go; undecided for PyPy. Over all its groups: "
+                                            "supported.")
+
+
+def _matrix_rows(markdown: str) -> dict[str, list[str]]:
+    """The matrix's Markdown rows by claim key: the cells after the claim's label."""
+    rows = {}
+    for line in markdown.splitlines():
+        found = re.match(r"\| \[\((\w+)\)", line)
+        if found:
+            rows[found.group(1)] = [cell.strip() for cell in line.strip().strip("|").split("|")[1:]]
+    return rows
+
+
+def test_the_matrix_in_markdown_has_a_verdict_per_claim_and_runtime():
+    block = claims_section.matrix([GIL, UNDECIDED, WHOLE_SET], RUNTIMES)
+    markdown = to_markdown(Document("t").add(block), relative_to=None)
+    header = next(line for line in markdown.splitlines() if line.startswith("| claim"))
+    assert [cell.strip() for cell in header.strip("|").split("|")] == [
+        "claim", "all runtimes (verdict)", "CPython (one-core)", "PyPy (one-core)", "CPython 3.13t (all-cores)",
+        "Java 17 (all-cores)", "Go (all-cores)"]
+    rows = _matrix_rows(markdown)
+    assert rows["a"] == [SUPPORTED, SUPPORTED, SUPPORTED, CONTRADICTED, INCONCLUSIVE, "—"]
+    assert rows["c"] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE, "—", "—", "—"]
+    assert rows["k"] == [INCONCLUSIVE, "judged over the whole set only: no verdict per runtime", "", "", "", ""]
+    assert "[(a) Claim a says something.](#a-claim-a-says-something--supported)" in markdown  # GitHub's anchor
+
+
+def test_the_matrix_in_html_colours_each_cell_by_its_verdict_and_links_each_claim():
+    page = to_html(Document("t").add(claims_section.matrix([GIL, WHOLE_SET], RUNTIMES),
+                                     *claims_section.claim_blocks(GIL, {})))
+    row = re.search(r'<tr><td class="claim"><a href="#claim-a">\(a\) Claim a says something\.</a></td>(.*?)</tr>',
+                    page).group(1)
+    assert re.findall(r'<td class="([\w ]+)">([^<]*)</td>', row) == [
+        ("supported all", SUPPORTED), ("supported", SUPPORTED), ("supported", SUPPORTED),
+        ("contradicted", CONTRADICTED), ("inconclusive", INCONCLUSIVE), ("none", "—")]
+    assert '<h3 id="claim-a">(a) Claim a says something.' in page   # the link's target
+    whole = re.search(r'<a href="#claim-k">.*?</tr>', page).group(0)
+    assert '<td class="inconclusive all">inconclusive</td>' in whole
+    assert f'<td class="span" colspan="{len(RUNTIMES)}">judged over the whole set only' in whole
+    assert "<th>CPython 3.13t<small>all-cores</small></th>" in page
+
+
+def test_the_matrix_is_the_first_section_of_the_page():
+    page = to_html(Document("t").add(Heading("Claims × runtimes"), claims_section.matrix([GIL], RUNTIMES),
+                                     Heading("The results set")))
+    body = page[page.index("<body>"):]
+    assert re.findall(r"<(h\d|table)\b", body)[:3] == ["h1", "h2", "table"]
+
+
+def test_each_claim_block_answers_then_gives_the_rule_the_evidence_and_its_figure():
+    figure = claims_section.figure_heading("parallelism", "Effective parallelism")
+    blocks = claims_section.claim_blocks(GIL, {"parallelism": figure})
+    page = to_html(Document("t").add(*blocks, figure))
+    shown = ['<p class="answer">It depends on the runtime: holds for CPython', "Rule of a.", "<th>min–max</th>",
+             'The figure that shows it: <a href="#figure-parallelism">Effective parallelism</a>']
+    order = [page.index(text) for text in shown]
+    assert order == sorted(order)
+    assert '<h3 id="figure-parallelism">Effective parallelism</h3>' in page
+    markdown = to_markdown(Document("t").add(*blocks), relative_to=None)
+    assert "The figure that shows it: [Effective parallelism](#effective-parallelism)" in markdown
+    assert "\n**It depends on the runtime: holds for CPython and PyPy; not for CPython 3.13t;" in markdown
+
+
+def test_a_claim_without_a_figure_or_whose_figure_was_not_drawn_links_none():
+    for blocks in (claims_section.claim_blocks(UNIFORM, {}), claims_section.claim_blocks(GIL, {})):
+        assert "The figure that shows it" not in to_markdown(Document("t").add(*blocks), relative_to=None)
+
+
+def test_runtimes_not_in_the_runs_but_named_by_a_claim_come_last(default_results):
+    shown = claims_section.runtimes(default_results, [claim("x", SUPPORTED, {"Zig": SUPPORTED})])
+    names = [name for name, _ in shown]
+    assert names[-1] == "Zig" and shown[-1] == ("Zig", "")
+    assert names[:-1] == [str(name) for name in default_results.runs["language"].cat.categories]
+    assert dict(shown)["Python"] == "one-core"
