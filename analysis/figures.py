@@ -2,7 +2,7 @@
 
 A figure whose data is missing raises NoData with the reason, which the report prints in its place; one about
 runs the set does not have (NotShown) is left out. The figures of contract 2's workloads are in
-workload_figures.py.
+workload_figures.py, that of pools and async in pool_figures.py.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from . import plots, tidy
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
 from .trace import exact_task_manager
+from .pool_figures import POOL_FIGURES
 from .workload_figures import WORKLOAD_FIGURES
 
 
@@ -223,6 +224,7 @@ FIGURES: list[tuple[str, str, Callable[[ResultsSet], Drawn]]] = [
     ("startup", "Start-up time vs work time", startup),
     ("printing", "sum vs sum-print", printing),
     *WORKLOAD_FIGURES,
+    *POOL_FIGURES,
 ]
 
 

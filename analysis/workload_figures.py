@@ -9,7 +9,6 @@ from . import workload_plots as plots
 from . import workload_tidy as wt
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
-from .pool_figures import POOL_FIGURES
 
 
 def _ran(results: ResultsSet, *workloads: str) -> None:
@@ -78,5 +77,4 @@ WORKLOAD_FIGURES = [
     ("gil-reach", "Speedup of io and native beside sum", gil_reach),
     ("crash", "A failing worker: who survives", crash_outcomes),
     ("contention", "Contention cost against workers", contention),
-    *POOL_FIGURES,
 ]
