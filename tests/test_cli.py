@@ -70,6 +70,8 @@ def test_new_lang_is_discovered_listed_and_contract_tested(invoke_cmd, tmp_path)
     env = {"POLYLAB_LANGS": str(langs)}
     made = invoke(invoke_cmd, "new-lang", "demo", env=env)
     assert made.returncode == 0 and (langs / "demo" / "lang.yaml").exists() and (langs / "demo" / "README.md").exists()
+    flagged = invoke(invoke_cmd, "new-lang", "--name", "demo2", env=env)   # the form `invoke --help new-lang` shows
+    assert flagged.returncode == 0 and (langs / "demo2" / "lang.yaml").exists()
     doctor = invoke(invoke_cmd, "doctor", env=env)
     assert doctor.returncode == 0 and "demo" in doctor.stdout and "missing" in doctor.stdout
     collected = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "--collect-only", "-q",
@@ -80,5 +82,6 @@ def test_new_lang_is_discovered_listed_and_contract_tested(invoke_cmd, tmp_path)
                           str(ROOT / "tests" / "langs")], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, **env}, timeout=120)
     assert ran.returncode == 1
-    assert "demo: no toolchain found: needs demo (demo) — install: apt-get install -y demo" in ran.stdout
+    assert ("demo: no toolchain found: needs todo-toolchain (TODO-compiler) — install: TODO: the command that "
+            "installs the toolchain, e.g. apt-get install -y g++") in ran.stdout
     assert "Traceback" not in ran.stdout

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from polylab.config.errors import ConfigError
+from polylab.config.errors import ConfigError, UserError
 from polylab.cli.scaffold import new_language
 from polylab.config.manifests import discover, load_language, survey
 
@@ -113,11 +113,27 @@ def test_the_new_lang_template_loads_and_its_container_section_is_ready_to_uncom
     folder = new_language(tmp_path / "langs", "zig")
     language = load_language(folder, tmp_path)
     assert (language.name, language.display, language.container) == ("zig", "zig", None)
-    assert [t.install for t in language.toolchains] == ["apt-get install -y zig"]
+    assert [mode.mode.value for mode in language.variants[0].modes] == ["threads", "processes"]
     manifest = folder / "lang.yaml"
     manifest.write_text(re.sub(r"(?m)^# (container:|  image:|  env:)", r"\1", manifest.read_text()))
     container = load_language(folder, tmp_path).container
     assert container is not None and re.fullmatch(r"[a-z0-9./-]+:\d+(\.\d+)+-\w+", container.image)
     assert container.env == {"NAME": "value"}
     readme = (folder / "README.md").read_text()
-    assert '-k "lang[zig]"' in readme and "__NAME__" not in readme
+    assert '-k "lang[zig]"' in readme and '"contract": 2' in readme and "__NAME__" not in readme
+
+
+def test_the_new_lang_toolchain_is_a_placeholder_no_machine_has(tmp_path):
+    """Not the language's name: `cpp` is the C preprocessor, so a scaffolded C++ folder looked ready to doctor."""
+    folder = new_language(tmp_path / "langs", "cpp")
+    [toolchain] = load_language(folder, tmp_path).toolchains
+    assert toolchain.requires == ("TODO-compiler",) and shutil.which("TODO-compiler") is None
+    assert toolchain.name == "todo-toolchain" and toolchain.install.startswith("TODO: ")
+    assert "cpp" not in (*toolchain.requires, *toolchain.version_command, toolchain.install)
+
+
+@pytest.mark.parametrize("name", ["g++", "C", "1c", "c_sharp", ""])
+def test_new_lang_refuses_a_name_that_is_not_an_id(tmp_path, name):
+    with pytest.raises(UserError, match=f"'{re.escape(name)}' is not a valid language name.*starting with a letter"):
+        new_language(tmp_path / "langs", name)
+    assert not (tmp_path / "langs").exists()

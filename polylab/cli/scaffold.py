@@ -1,4 +1,6 @@
-"""`invoke new-lang NAME`: a new language folder from the template, ready to fill in."""
+"""`invoke new-lang NAME` (or `--name NAME`): a new language folder from the template, ready to fill in. The
+template's toolchain is a TODO placeholder that no machine has, so doctor shows the folder missing until it is filled
+in (the language's own name is often a real, unrelated executable: `cpp` is the C preprocessor)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ TEMPLATE = Path(__file__).parent / "templates" / "lang"
 
 def new_language(langs_dir: Path, name: str) -> Path:
     if not NAME_PATTERN.match(name):
-        raise UserError(f"'{name}' is not a valid language name: use lowercase letters, digits and '-'")
+        raise UserError(f"'{name}' is not a valid language name: use lowercase letters, digits and '-', "
+                        "starting with a letter (C++ is 'cpp')")
     folder = langs_dir / name
     if folder.exists():
         raise UserError(f"{folder} already exists")
