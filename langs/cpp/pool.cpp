@@ -1,5 +1,7 @@
 #include "pool.hpp"
 
+#include <sched.h>
+
 ThreadPool::ThreadPool(unsigned size)
 {
     for (unsigned k = 0; k < size; ++k) threads_.emplace_back([this] { work(); });
@@ -43,8 +45,15 @@ void ThreadPool::work()
     }
 }
 
+// The CPUs this process may run on (its affinity, which taskset or the lab's `cpus` narrow), not
+// hardware_concurrency(), which counts every CPU of the machine.
 unsigned default_pool_size()
 {
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+        int cores = CPU_COUNT(&allowed);
+        if (cores > 0) return static_cast<unsigned>(cores);
+    }
     unsigned cores = std::thread::hardware_concurrency();
     return cores > 0 ? cores : 1;
 }

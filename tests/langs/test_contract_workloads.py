@@ -23,7 +23,7 @@ ZEROS_DIGEST = hashlib.sha256(bytes(64 * 1024)).hexdigest()
 # survives it in Python, Java, Rust and Node.js; in processes mode every language survives (the parent sees the
 # child's exit status). This is the contract's statement: a language named here that changes behaviour fails.
 # A folder not named here may do either, but must then do all that goes with it.
-SURVIVES_A_CRASHED_THREAD = {"go": False, "csharp": False, "c": False,
+SURVIVES_A_CRASHED_THREAD = {"go": False, "csharp": False, "c": False, "cpp": False,
                              "python": True, "java": True, "rust": True, "node": True}
 # langs/README.md section 10: Python's asyncio.gather and Node.js's Promise.all run every task on one event loop,
 # one thread; Java's virtual threads move between carrier threads, so they are not named here.
