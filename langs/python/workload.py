@@ -188,8 +188,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def count(text):
     value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2^63 - 1 (an int64): {text}")
     return value
 
 
