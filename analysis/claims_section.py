@@ -16,7 +16,7 @@ from .load import ResultsSet
 
 ALL_RUNTIMES = "all runtimes"
 ANSWER = {SUPPORTED: "Yes", CONTRADICTED: "No", INCONCLUSIVE: "Undecided"}
-SAYS = {SUPPORTED: "holds for", CONTRADICTED: "not for", INCONCLUSIVE: "undecided for"}
+SAYS = {SUPPORTED: "holds for", CONTRADICTED: "does not hold for", INCONCLUSIVE: "undecided for"}
 
 
 def claim_heading(claim: Claim) -> Heading:
@@ -43,6 +43,8 @@ def answer(claim: Claim) -> str:
     lead = "It depends on the runtime" if depends else ANSWER[claim.verdict]
     uniform = len(parts) == 1 and claim.by_variant[next(iter(claim.by_variant))] == claim.verdict
     overall = "" if uniform else f" Over all its groups: {claim.verdict}."
+    if len(parts) == 1 and by_verdict[INCONCLUSIVE]:
+        return f"Undecided for {listed(by_verdict[INCONCLUSIVE])}.{overall}"
     return f"{lead}: {'; '.join(parts)}.{overall}"
 
 

@@ -34,12 +34,14 @@ ANSWERED_OTHERWISE = claim("i", SUPPORTED, {"Go": SUPPORTED, "Java 17": CONTRADI
 
 
 def test_the_sentence_names_where_the_answer_depends_on_the_runtime():
-    assert claims_section.answer(GIL) == ("It depends on the runtime: holds for CPython and PyPy; not for CPython "
-                                          "3.13t; undecided for Java 17. Over all its groups: supported.")
+    assert claims_section.answer(GIL) == ("It depends on the runtime: holds for CPython and PyPy; does not hold for "
+                                          "CPython 3.13t; undecided for Java 17. Over all its groups: supported.")
     assert claims_section.answer(UNIFORM) == "Yes: holds for CPython and PyPy."
-    assert claims_section.answer(UNDECIDED) == "Undecided: undecided for CPython and PyPy."
-    assert claims_section.answer(claim("b", CONTRADICTED, {"Go": CONTRADICTED, "Java 17": CONTRADICTED,
-                                                          "C": CONTRADICTED})) == "No: not for Go, Java 17 and C."
+    assert claims_section.answer(UNDECIDED) == "Undecided for CPython and PyPy."
+    refuted = claim("b", CONTRADICTED, {"Go": CONTRADICTED, "Java 17": CONTRADICTED, "C": CONTRADICTED})
+    assert claims_section.answer(refuted) == "No: does not hold for Go, Java 17 and C."
+    assert claims_section.answer(claim("e", SUPPORTED, {"Go": INCONCLUSIVE})) == ("Undecided for Go. Over all its "
+                                                                                  "groups: supported.")
     assert claims_section.answer(WHOLE_SET) == ("Undecided for the set as a whole (no verdict per runtime): no "
                                                 "contended runs in this results set.")
 
@@ -107,7 +109,7 @@ def test_each_claim_block_answers_then_gives_the_rule_the_evidence_and_its_figur
     assert '<h3 id="figure-parallelism">Effective parallelism</h3>' in page
     markdown = to_markdown(Document("t").add(*blocks), relative_to=None)
     assert "The figure that shows it: [Effective parallelism](#effective-parallelism)" in markdown
-    assert "\n**It depends on the runtime: holds for CPython and PyPy; not for CPython 3.13t;" in markdown
+    assert "\n**It depends on the runtime: holds for CPython and PyPy; does not hold for CPython 3.13t;" in markdown
 
 
 def test_a_claim_without_a_figure_or_whose_figure_was_not_drawn_links_none():
