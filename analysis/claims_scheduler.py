@@ -282,7 +282,7 @@ SCHEDULER_CLAIMS = [
               "place; groups combine as every claim's. Per runtime, its busy OS threads against its workers and "
               f"its migrations against the runtimes' median say why (≤ {FEWER_MIGRATIONS:g} ×: fewer, a finding: "
               "Go's goroutines run on GOMAXPROCS Ms bound to Ps).",
-              claim_migrations, needs_cores=True, needs_samples=True, needs_headline=True),
+              claim_migrations, needs_cores=True, needs_samples=True, needs_headline=True, figure="migrations"),
     ClaimSpec("e", "Python's graph is noisy because of context switching; multithreaded runtimes' graphs are calm.",
               "좌측은 엄청난 컨텍스트스위칭에 그래프가 요동칩니다.",
               f"Experiment '{NOISE_EXPERIMENT}' (sum, threads, quiet repetitions; else the headline experiment), "
@@ -301,5 +301,5 @@ SCHEDULER_CLAIMS = [
               "groups) and their noise goes with (i) or (ii); contradicted when they are not noisier (below on a "
               "measure), or noisier but their noise goes with neither and against one; else inconclusive. ρ, p "
               "and n are shown per variant as well as pooled.", claim_noisy,
-              needs_cores=True, needs_samples=True, needs_headline=True),
+              needs_cores=True, needs_samples=True, needs_headline=True, figure="core-graphs"),
 ]

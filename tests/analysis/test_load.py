@@ -13,7 +13,7 @@ from analysis.load import MODES, WORKLOADS, language_names, load_results
 def test_categories_are_ordered_as_declared(default_results):
     runs = default_results.runs
     assert list(runs["lang"].cat.categories) == ["csharp", "go", "java", "python"]  # meta.json toolchains
-    assert list(runs["mode"].cat.categories) == MODES == ["threads", "processes"]
+    assert list(runs["mode"].cat.categories) == MODES == ["threads", "processes", "pool", "async"]
     assert list(runs["workload"].cat.categories) == WORKLOADS and WORKLOADS[:3] == ["sum", "sum-print", "pingpong"]
     assert list(runs["experiment"].cat.categories) == ["cpu", "print"]
     assert all(runs[c].cat.ordered for c in ("lang", "mode", "workload", "experiment", "status"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pandas as pd
@@ -16,31 +17,36 @@ from invoke import Context
 from labpaths import ROOT, load_by_path
 
 tasks = load_by_path("polylab_tasks", ROOT / "tasks.py")
+# figures about runs the synthetic sets have none of (a scheduler trace; pool and async modes): left out, unlisted
+NOT_ABOUT_THESE_SETS = {"exact-task-manager", "task-threads"}
+SHOWN = [(name, title) for name, title, _ in figures.FIGURES if name not in NOT_ABOUT_THESE_SETS]
 
 
 def test_report_writes_every_file(built_report):
     for name in ("report.html", "summary.md", "runs.csv"):
         assert (built_report / name).stat().st_size > 0, name
     pngs = sorted(p.stem for p in (built_report / "figures").glob("*.png"))
-    assert pngs == sorted(name for name, _, _ in figures.FIGURES)
+    assert pngs == sorted(name for name, _ in SHOWN)
 
 
 def test_html_is_self_contained_with_every_figure_and_claim(built_report):
     page = (built_report / "report.html").read_text()
     images = re.findall(r'<img src="([^"]{0,40})', page)
-    assert len(images) == len(figures.FIGURES) and all(src.startswith("data:image/png;base64,") for src in images)
+    assert len(images) == len(SHOWN) and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r'(src|href)="(https?:)?//', page) and "@import" not in page and "url(" not in page
     assert "<script" not in page  # the browser test adds its own probe to a copy
-    for _, title, _ in figures.FIGURES:
+    for _, title in SHOWN:
         assert "<h3 id=" in page and title.replace("'", "&#x27;") in page
     for spec in claims.all_claims():
-        assert spec.statement.replace("'", "&#x27;") in page
-        assert spec.rule.split(".")[0].replace("'", "&#x27;") in page
+        assert html.escape(spec.statement) in page
+        assert html.escape(spec.rule.split(".")[0]) in page
     verdicts = [claim.verdict for claim in claims.evaluate(load_results(built_report))]
-    # (a2): no free-threaded build in this set; (b-print), (c-print): printing keeps every runtime off the cores it
-    # would use; (j): Python threads sped io up; (m): no Rust in this set
-    assert verdicts == ["supported", "inconclusive"] + ["supported"] * 6 + ["supported", "contradicted", "contradicted"] \
-        + ["supported"] * 2 + ["contradicted", "supported", "inconclusive"]
+    # (a2): no free-threaded build in this set; (e): 3 headline runs, too few for its correlation; (b-print),
+    # (c-print): printing keeps every runtime off the cores it would use; (j): Python threads sped io up; (l): no
+    # pool or async runs; (m): no Rust in this set
+    assert verdicts == ["supported", "inconclusive"] + ["supported"] * 3 + ["inconclusive"] + ["supported"] * 2 \
+        + ["supported", "contradicted", "contradicted"] + ["supported"] * 2 + ["contradicted", "supported"] \
+        + ["inconclusive"] * 2
     for verdict in ("supported", "contradicted"):
         assert page.count(f'<span class="badge {verdict}">{verdict}</span>') == verdicts.count(verdict)
     assert re.findall(r"<h2[^>]*>([^<]*)</h2>", page)[0] == "Claims × runtimes"   # the matrix comes first
@@ -54,9 +60,9 @@ def test_html_is_self_contained_with_every_figure_and_claim(built_report):
 def test_markdown_links_the_figures_and_has_the_claims(built_report):
     text = (built_report / "summary.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(links) == len(figures.FIGURES) and all((built_report / link).exists() for link in links)
+    assert len(links) == len(SHOWN) and all((built_report / link).exists() for link in links)
     assert re.findall(r"^## (.*)$", text, re.M)[0] == "Claims × runtimes"   # the matrix comes first
-    assert text.count("— **SUPPORTED**") == len(claims.all_claims()) - 5  # a2, b/c-print, j, m
+    assert text.count("— **SUPPORTED**") == len(claims.all_claims()) - 7  # a2, e, b/c-print, j, l, m
     summary_row = ["cpu", "Python", "cpython", "threads", "sum", "8", "3"]  # a configuration with its n
     assert summary_row in [row[:7] for row in markdown_rows(text)]
 
@@ -102,7 +108,7 @@ def test_report_without_samples_says_no_samples(make_set):
     page = page_path.read_text()
     assert page.count('class="missing"') == 4 and "no samples" in page and "no memory readings" in page
     assert "no samples: this claim needs" in page
-    assert len(re.findall(r'<img src="data:image/png', page)) == len(figures.FIGURES) - 4
+    assert len(re.findall(r'<img src="data:image/png', page)) == len(SHOWN) - 4
 
 
 def test_invoke_report_rebuilds_from_stored_data(make_set):
