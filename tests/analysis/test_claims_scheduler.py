@@ -27,6 +27,7 @@ def designed(results, experiment: str, reps: int = 6, workers: tuple = (2, 4)):
     runs = results.runs.copy()
     runs["experiment"] = runs["experiment"].cat.rename_categories({"cpu": experiment})
     runs["measured"] &= (runs["rep"] <= reps) & runs["workers"].isin(workers)
+    runs["inner_s"] = 1.0   # one second of work: migrations per busy thread are then (d)'s rate per second
     return dataclasses.replace(results, runs=runs, threads=results.threads.copy())
 
 
@@ -53,8 +54,8 @@ def migrations(results):
 def test_busy_threads_moved_in_every_run_support_d_per_runtime(base):
     decided, evidence = migrations(with_migrations(designed(base, "migrate", reps=3), [3]))
     assert decided.verdict == SUPPORTED and decided.by_variant == {"Go": SUPPORTED, "Python": SUPPORTED}
-    assert decided.reason.startswith("judged on experiment 'migrate' — 8 of 8 groups supported")
-    kernel = evidence[evidence["measure"] == "migrations per busy thread"].set_index("group")
+    assert decided.reason.startswith("judged on experiment 'migrate' — holds for 2 of 2 runtimes, fails for none")
+    kernel = evidence[evidence["measure"] == cs.MIGRATION_MEASURE].set_index("group")
     assert kernel.loc["Go · threads · 4 workers (> 2 cores)", "outcome"] == \
         "supported (3 of 3 runs moved, 0 stayed; source: kernel)"
     assert (kernel["median"] == 3).all() and (kernel["n"] == 3).all()
@@ -70,15 +71,15 @@ def test_busy_threads_that_never_moved_contradict_d(base):
 
 
 @pytest.mark.parametrize("per_worker, change_core, verdict", [
-    ([1], True, SUPPORTED),            # exactly MOVED_MIGRATIONS per busy thread: moved
-    ([1, 0], True, INCONCLUSIVE),      # 0.5 per busy thread: neither moved nor kept in place
-    ([1], False, INCONCLUSIVE),        # the kernel counts a move the samples never saw: the sources disagree
-    ([0], True, INCONCLUSIVE),         # no migration counted, yet seen on another core
-    ([0], "once", INCONCLUSIVE),       # ... even once: one core change per busy thread is not none
-    ([0], False, CONTRADICTED),        # exactly STAYED_MIGRATIONS and no core change: kept in place
+    ([1], True, SUPPORTED),            # exactly MOVES_PER_S per busy thread: moved
+    ([1, 0], True, CONTRADICTED),      # 0.5 a second per busy thread, under MOVES_PER_S: kept in place
+    ([3, 0], True, SUPPORTED),         # 1.5 a second on average: moved
+    ([1], False, SUPPORTED),           # the kernel counts the move the samples never saw: the kernel decides
+    ([0], True, CONTRADICTED),         # no migration counted: a core change between samples does not outvote it
+    ([0], False, CONTRADICTED),        # none at all: kept in place
 ])
 def test_d_at_its_thresholds(base, per_worker, change_core, verdict):
-    assert cs.MOVED_MIGRATIONS == 1 and cs.STAYED_MIGRATIONS == 0
+    assert cs.MOVES_PER_S == 1
     decided, _ = migrations(with_migrations(designed(base, "migrate", reps=3), per_worker, change_core))
     assert decided.verdict == verdict, decided.reason
 
@@ -98,19 +99,19 @@ def test_d_prefers_the_trace_where_a_run_has_one(base):
     runs["trace_switches"] = np.nan
     decided, evidence = migrations(dataclasses.replace(results, runs=runs))
     assert decided.by_variant == {"Go": INCONCLUSIVE, "Python": CONTRADICTED}   # Go's groups now disagree
-    kernel = evidence[evidence["measure"] == "migrations per busy thread"].set_index("group")
+    kernel = evidence[evidence["measure"] == cs.MIGRATION_MEASURE].set_index("group")
     assert kernel.loc["Go · threads · 2 workers (≤ 2 cores)", "outcome"] == \
         "supported (3 of 3 runs moved, 0 stayed; source: trace)"
     assert kernel.loc["Go · processes · 2 workers (≤ 2 cores)", "outcome"].endswith("source: kernel)")
 
 
 @pytest.mark.parametrize("traced, outcome", [(1.0, "supported (3 of 3 runs moved, 0 stayed"),
-                                             (0.5, "inconclusive (0 of 3 runs moved, 0 stayed"),
+                                             (0.99, "contradicted (0 of 3 runs moved, 3 stayed"),
                                              (0.0, "contradicted (0 of 3 runs moved, 3 stayed")])
 def test_d_on_a_trace_at_its_thresholds(base, traced, outcome):
     results = with_migrations(designed(base, "migrate", reps=3), [2])   # the samples: moved, and set aside
     decided, evidence = migrations(dataclasses.replace(results, runs=results.runs.assign(**{cs.TRACED: traced})))
-    kernel = evidence[evidence["measure"] == "migrations per busy thread"]
+    kernel = evidence[evidence["measure"] == cs.MIGRATION_MEASURE]
     assert (kernel["outcome"] == f"{outcome}; source: trace)").all() and len(kernel) == 8
 
 
@@ -218,7 +219,8 @@ def test_hand_offs_alone_and_the_free_threaded_control(base, control_handoffs, s
     results = with_causes(results, lambda r: 40.0 + r, control_handoffs, who=lambda r: r["threads"] == claims.ALL)
     decided, evidence = noisy(results)
     assert decided.verdict == SUPPORTED and decided.by_variant == {"Python": SUPPORTED}
-    assert decided.reason.startswith(f"Python's noise goes with the GIL's hand-offs; {sentence}. Judged on")
+    assert decided.reason.startswith(f"Python's noise goes with the GIL's hand-offs; {sentence}; without its GIL, "
+                                     "the same language switches less and is calmer. Judged on")
     control = evidence[evidence["group"] == "free-threaded control, pooled"].set_index("measure")
     assert (control["n"] == 6).all() and control.loc["Spearman ρ, noise vs context switches / s", "outcome"] == \
         "goes with"
@@ -235,3 +237,41 @@ def test_d_and_e_are_registered_in_the_seed_order():
     keys = [spec.key for spec in claims.all_claims()]
     assert keys[:8] == ["a", "a2", "b", "c", "d", "e", "f", "g"]
     assert {spec.key: spec.judge for spec in claims.all_claims()}["d"] is cs.claim_migrations
+
+
+def _runs(switches: list[float], noise: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({cs.SWITCHES: switches, cs.NOISE: noise})
+
+
+@pytest.mark.parametrize("control, outcome", [
+    (_runs([40, 50], [1.0, 2.0]), SUPPORTED),        # switches less, calmer: the noise went with the switching
+    (_runs([40, 50], [2.0, 9.0]), CONTRADICTED),     # switches less, noise ranges overlap: no calmer
+    (_runs([40, 50], [12.0, 14.0]), CONTRADICTED),   # switches less, noisier
+    (_runs([40, 99], [12.0, 14.0]), CONTRADICTED),   # 99 is just under the subject's least 100: switches less
+    (_runs([40, 100], [12.0, 14.0]), INCONCLUSIVE),  # touching it: does not switch less
+    (_runs([40, 50], [1.0, 2.99]), SUPPORTED),       # just below the subject's calmest 3.0
+    (_runs([40, 50], [1.0, 3.0]), CONTRADICTED),     # touching it: not below
+    (_runs([40], [1.0]), INCONCLUSIVE),              # fewer than MIN_REPS runs
+])
+def test_the_free_threaded_contrast_at_its_edges(control, outcome):
+    subject = _runs([100, 120], [3.0, 10.0])
+    assert cs.contrast_outcome(subject, control, "CPython")[0] == outcome
+
+
+@pytest.mark.parametrize("says, contrast, cause", [
+    ({"switch_rate": "no link shown", "handoff_rate": "no link shown"}, CONTRADICTED, CONTRADICTED),
+    ({"switch_rate": "goes with", "handoff_rate": "no link shown"}, INCONCLUSIVE, SUPPORTED),
+    ({"switch_rate": "goes with", "handoff_rate": "no link shown"}, CONTRADICTED, INCONCLUSIVE),   # disagree
+    ({"switch_rate": "goes against", "handoff_rate": "no link shown"}, SUPPORTED, INCONCLUSIVE),
+    ({"switch_rate": "no link shown", "handoff_rate": "no link shown"}, INCONCLUSIVE, INCONCLUSIVE),
+])
+def test_the_cause_from_the_correlations_and_the_contrast(says, contrast, cause):
+    assert cs.cause_outcome(says, contrast) == cause
+
+
+@pytest.mark.parametrize("noisy, cause, verdict", [
+    (INCONCLUSIVE, CONTRADICTED, CONTRADICTED),   # "because of switching" refuted: the claim falls
+    (SUPPORTED, SUPPORTED, SUPPORTED), (SUPPORTED, INCONCLUSIVE, INCONCLUSIVE), (CONTRADICTED, SUPPORTED, CONTRADICTED),
+])
+def test_e_joins_noisier_and_its_cause(noisy, cause, verdict):
+    assert cs.noise_verdict(noisy, cause) == verdict
