@@ -1,9 +1,11 @@
 """Claims (h)–(k), judged on contract 2's workloads with the verdict machinery of claims.py.
 
 Each is judged per runtime variant (`language`, analysis/load.py): every judge returns a `Decided` verdict
-with each variant's own, and a reason that names which runtime said what. (h) and (k) combine their groups
-as every claim does (`combine`). (i) and (j) are claims whose answer the article's own words make depend on
-the runtime or the work, so their rules say how their groups combine.
+with each variant's own, and a reason that names which runtime said what. (h) and (k), and (d) in
+claims_scheduler.py, combine each runtime's groups as every claim does (`combine`) and then judge the claim
+over the runtimes (`over_runtimes`): the article states them of every runtime, so one runtime for which one
+conclusively fails refutes it as a general statement. (i) and (j) are claims whose answer the article's own
+words make depend on the runtime or the work, so their rules say how their groups combine.
 """
 
 from __future__ import annotations
@@ -24,13 +26,27 @@ VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
 
 
 def named(outcomes: dict[str, str], variants: dict[str, str], nothing: str) -> Decided:
-    """combine's verdict over the groups (group → outcome; variants: group → its variant), its reason followed
-    by the groups of each outcome, and each variant's verdict by the same rule over its own groups."""
+    """Each variant's verdict by combine over its own groups (group → outcome; variants: group → its variant),
+    and the claim's over the variants by over_runtimes; the reason is followed by the groups of each outcome."""
     if not outcomes:
         return Decided(INCONCLUSIVE, nothing)
-    verdict, reason = combine(list(outcomes.values()))
     by_variant = per_variant(outcomes, variants, lambda own: combine(own)[0])
+    verdict, reason = over_runtimes(by_variant)
     return Decided(verdict, f"{reason} — {_who(outcomes)}", by_variant)
+
+
+def over_runtimes(by_variant: dict[str, str]) -> tuple[str, str]:
+    """A claim the article states of every runtime, judged over the runtimes' verdicts: one runtime for which it
+    conclusively fails refutes it as a general statement (the report names where it holds); it is supported when
+    at least half of the runtimes are conclusive and all of those support it; else inconclusive."""
+    held = [variant for variant, verdict in by_variant.items() if verdict == SUPPORTED]
+    failed = [variant for variant, verdict in by_variant.items() if verdict == CONTRADICTED]
+    total = len(by_variant)
+    if failed:
+        return CONTRADICTED, (f"not for every runtime: fails for {len(failed)} of {total}, holds for {len(held)}")
+    if held and 2 * len(held) >= total:
+        return SUPPORTED, f"holds for {len(held)} of {total} runtimes, fails for none"
+    return INCONCLUSIVE, f"only {len(held)} of {total} runtimes conclusive"
 
 
 def per_variant(outcomes: dict[str, str], variants: dict[str, str], rule) -> dict[str, str]:
@@ -57,9 +73,9 @@ def between(values: pd.Series, at_most: float, at_least: float) -> str:
 def handoff_outcome(threads: pd.Series, processes: pd.Series) -> str:
     if len(threads) < MIN_REPS or len(processes) < MIN_REPS:
         return INCONCLUSIVE
-    if threads.max() <= CHEAPER * processes.min():
+    if threads.max() <= CHEAPER * processes.min():      # every pair of runs: the thread hand-off is cheaper
         return SUPPORTED
-    return CONTRADICTED if threads.min() >= processes.max() else INCONCLUSIVE
+    return CONTRADICTED if threads.min() > CHEAPER * processes.max() else INCONCLUSIVE   # ... in no pair
 
 
 def claim_handoffs(results: ResultsSet) -> tuple[Decided, list[dict]]:
@@ -206,9 +222,13 @@ WORKLOAD_CLAIMS = [
               "Context switching 이 빠릅니다.(스레드는 공유하는 자원이 많아서 CPU의 캐시데이터를 사용할수 있어 빠릅니다.) "
               "… [프로세스는] Context switching 이 느립니다.",
               f"pingpong: ns per hand-off (program's clock / token) per runtime and worker count, threads against "
-              f"processes, ≥ {MIN_REPS} runs each. Supported when the slowest thread hand-off takes at most "
-              f"{CHEAPER:g} × the fastest process hand-off; contradicted when the fastest thread hand-off is no "
-              "faster than the slowest process hand-off; else inconclusive.", claim_handoffs,
+              f"processes, ≥ {MIN_REPS} runs each. Cheaper means at most {CHEAPER:g} × the cost: a saving of a fifth "
+              "or more, beyond the drift between repetitions. Supported when every thread run is cheaper than every "
+              f"process run (the slowest thread hand-off ≤ {CHEAPER:g} × the fastest process one); contradicted "
+              f"when none is (the fastest thread hand-off > {CHEAPER:g} × the slowest process one: no saving, or "
+              "processes cheaper); else, the pairs disagreeing, inconclusive. A runtime's worker counts combine as "
+              "every claim's groups; one runtime for which it conclusively fails refutes it as a general "
+              "statement.", claim_handoffs,
               figure="handoffs"),
     ClaimSpec("i", "A failing thread takes its process down; a failing process leaves the others running.",
               "스레드에 문제가 생겨 프로세스가 죽는다면 모든 스레드가 같이 죽어버릴 위험성이 있습니다. … 프로세스 하나가 "
@@ -237,7 +257,9 @@ WORKLOAD_CLAIMS = [
               f"mode, per runtime and N ≥ 2 workers, ≥ {MIN_REPS} runs at 1 and at N of each: per contended run, its "
               "per-worker throughput over the median contended run's at 1 worker, divided by the same ratio for sum "
               f"(what N workers cost the plain loop). Supported when every run keeps ≤ {CONTENTION_COST:g}; "
-              f"contradicted when every run keeps ≥ {NO_COST:g}; else inconclusive. Voluntary context switches per "
+              f"contradicted when every run keeps ≥ {NO_COST:g}; else inconclusive. A runtime's worker counts "
+              "combine as every claim's groups; one runtime for which it conclusively fails refutes it as a general "
+              "statement. Voluntary context switches per "
               "1000 operations are shown beside: a mutex whose waiters sleep switches, one that spins burns CPU "
               "instead.", claim_contention, needs_cores=True, figure="contention"),
 ]

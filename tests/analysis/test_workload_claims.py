@@ -49,14 +49,25 @@ def test_the_workload_set_judges_each_claim_with_its_evidence(workload_results):
 
 @pytest.mark.parametrize("behaviour, verdict, reason", [
     (Behaviour(handoff_ns={lang: (9000.0, 4000.0) for lang in LANGS}), CONTRADICTED,
-     "4 of 4 groups contradicted, none disagree"),
-    (Behaviour(handoff_ns={**Behaviour().handoff_ns, "python": (10_000.0, 8_000.0)}), INCONCLUSIVE,
-     "groups disagree: 3 support, 1 contradict — supported: C# · 2 workers, Go · 2 workers, Java · 2 workers; "
-     "contradicted: Python · 2 workers"),
+     "not for every runtime: fails for 4 of 4, holds for 0"),
+    (Behaviour(handoff_ns={**Behaviour().handoff_ns, "python": (10_000.0, 8_000.0)}), CONTRADICTED,
+     "not for every runtime: fails for 1 of 4, holds for 3 — supported: C# · 2 workers, Go · 2 workers, "
+     "Java · 2 workers; contradicted: Python · 2 workers"),
 ], ids=["threads slower", "python's threads slower than its processes"])
 def test_h_hand_offs(make_set, behaviour, verdict, reason):
     claim = judged(make_set, "h", workloads=("pingpong",), behaviour=behaviour)
     assert claim.verdict == verdict and claim.reason.startswith(reason)
+
+
+@pytest.mark.parametrize("by_variant, verdict", [
+    ({"a": SUPPORTED, "b": SUPPORTED, "c": INCONCLUSIVE, "d": INCONCLUSIVE}, SUPPORTED),      # half conclusive
+    ({"a": SUPPORTED, "b": INCONCLUSIVE, "c": INCONCLUSIVE}, INCONCLUSIVE),                   # under half
+    ({"a": SUPPORTED, "b": SUPPORTED, "c": SUPPORTED, "d": CONTRADICTED}, CONTRADICTED),      # one counterexample
+    ({"a": INCONCLUSIVE, "b": CONTRADICTED, "c": INCONCLUSIVE}, CONTRADICTED),
+    ({}, INCONCLUSIVE),
+])
+def test_a_claim_about_every_runtime_falls_to_one_counterexample(by_variant, verdict):
+    assert wc.over_runtimes(by_variant)[0] == verdict
 
 
 def test_claims_on_one_repetition_are_inconclusive(make_set):
@@ -79,8 +90,9 @@ def test_claims_without_their_workloads_say_so(default_results):
 @pytest.mark.parametrize("threads, processes, expected", [
     ([400.0, 800.0], [1000.0, 1200.0], SUPPORTED),          # 800 = 0.8 × 1000: at the edge
     ([400.0, 801.0], [1000.0, 1200.0], INCONCLUSIVE),
-    ([1200.0, 1500.0], [1000.0, 1200.0], CONTRADICTED),     # the fastest thread = the slowest process
-    ([1199.0, 1500.0], [1000.0, 1200.0], INCONCLUSIVE),
+    ([961.0, 1500.0], [1000.0, 1200.0], CONTRADICTED),      # 961 > 0.8 × 1200 = 960: no thread run is cheaper
+    ([960.0, 1500.0], [1000.0, 1200.0], INCONCLUSIVE),      # 960 = 0.8 × 1200: one pair shows the saving
+    ([1100.0, 1150.0], [900.0, 1000.0], CONTRADICTED),      # processes cheaper
     ([400.0], [1000.0, 1200.0], INCONCLUSIVE),
 ])
 def test_h_threshold_edges(threads, processes, expected):
