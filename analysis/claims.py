@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from polylab.results.schema import ThreadModel
+from polylab.results.schema import Mode, ThreadModel
 
 from . import tidy
 from .document import number
@@ -42,6 +42,7 @@ ALPHA = 0.05
 MIN_CORRELATION_RUNS = 6
 SAME_THROUGHPUT, SAME_SYS_SHARE = 0.10, 0.05
 ONE, ALL = ThreadModel.ONE_CORE.value, ThreadModel.ALL_CORES.value
+TASK_MODES = (Mode.POOL.value, Mode.ASYNC.value)
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,9 @@ def about(runs: pd.DataFrame, threads: str, beside_one_core: bool | None = None)
 def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
                     beside_one_core: bool | None = None, workload: str = "sum") -> tuple[Outcomes, list[dict]]:
     runs = tidy.measured(results)
+    of_tasks = runs.loc[runs["mode"].isin(TASK_MODES), "experiment"].unique()   # claim (l)'s, sized as tasks
     runs = runs[about(runs, threads, beside_one_core) & (runs["mode"] == mode) & (runs["workload"] == workload)
-                & (runs["workers"] >= 2) & (runs["cores"] >= 2)]
+                & (runs["workers"] >= 2) & (runs["cores"] >= 2) & ~runs["experiment"].isin(of_tasks)]
     outcomes, rows = [], []
     for (experiment, language, workers), group in work_parallelism(results, runs).groupby(
             ["experiment", "language", "workers"], observed=True):
@@ -248,8 +250,10 @@ PARALLELISM_NOTE = (
     "Work-phase parallelism: cores in use while the workers run — from the samples (mean Σ workload share "
     f"over the work window) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
     "and (user+sys)/program time. Sampled runs whose rest-of-machine load exceeded "
-    f"{tidy.QUIET_OTHER_LOAD} cores are set aside. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) "
-    f"needs ≥ {MIN_REPS} runs.")
+    f"{tidy.QUIET_OTHER_LOAD} cores (less the lab's own sampler and stdout reader) are set aside. Experiments "
+    "that also run pool or async modes are claim (l)'s, sized as many short tasks rather than as a parallel "
+    f"job, and are left out. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) needs ≥ {MIN_REPS} "
+    "runs.")
 
 CLAIMS = [
     ClaimSpec("a", "Python threads use one core at a time (the GIL).",

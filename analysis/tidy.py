@@ -7,7 +7,8 @@ Vocabulary used across the analysis:
   seed profile), its first experiment;
 - representative run of a configuration: its measured run nearest the median speed, among its sampled and
   quiet runs when it has any;
-- quiet run: a sampled run during whose work the rest of the machine used at most QUIET_OTHER_LOAD cores;
+- quiet run: a sampled run during whose work the rest of the machine (less the lab's own sampler and stdout
+  reader) used at most QUIET_OTHER_LOAD cores;
 - work window of a run: [wall_s − inner_s, wall_s], the program's own loop time placed at the end of the run
   (tear-down is short next to start-up);
 - busy thread: a thread with at least a quarter of the CPU time of its run's busiest thread (the workers, not
@@ -166,9 +167,22 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     per_run = per_sample.groupby("run_id").agg(sampled_parallelism=("workload", "mean"),
                                                other_load_cores=("rest", "mean"), window_samples=("workload", "size"))
     per_run[["sampled_parallelism", "other_load_cores"]] /= 100
+    per_run["other_load_cores"] = (per_run["other_load_cores"] - _lab_own_cores(runs)).clip(lower=0)
     unsteady = inside.groupby(["run_id", "core"])["workload_pct"].std().groupby("run_id").mean()
     per_run["core_unsteadiness_pct"] = unsteady
     return per_run.reset_index()[columns]
+
+
+def _lab_own_cores(runs: pd.DataFrame) -> pd.Series:
+    """Cores the lab itself used during each run, by run_id: its sampler, and its stdout reader where it drains a
+    pipe or terminal as the program writes (a `file` is read after the run). They show as the rest of the machine
+    but are part of the measurement, recorded per run; the reader of a printing run can take a fifth of a core."""
+    by_run = runs.set_index("run_id")
+    def cpu_s(column: str) -> pd.Series:
+        values = by_run[column] if column in by_run else pd.Series(0.0, index=by_run.index)
+        return pd.to_numeric(values, errors="coerce").fillna(0.0)
+    reader = cpu_s("stdout_reader_cpu_s").where(by_run["sink"].astype(str) != "file", 0.0)
+    return (cpu_s("sampler_cpu_s") + reader) / by_run["wall_s"]
 
 
 def thread_stats(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
