@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from analysis import claims, figures
+from analysis import claims
 from analysis.load import load_results
 from analysis.methods import toolchain_table
 from analysis.report import build_report
@@ -17,25 +17,22 @@ from invoke import Context
 from labpaths import ROOT, load_by_path
 
 tasks = load_by_path("polylab_tasks", ROOT / "tasks.py")
-# figures about runs the synthetic sets have none of (a scheduler trace; pool and async modes): left out, unlisted
-NOT_ABOUT_THESE_SETS = {"exact-task-manager", "task-threads"}
-SHOWN = [(name, title) for name, title, _ in figures.FIGURES if name not in NOT_ABOUT_THESE_SETS]
 
 
-def test_report_writes_every_file(built_report):
+def test_report_writes_every_file(built_report, shown_figures):
     for name in ("report.html", "summary.md", "runs.csv"):
         assert (built_report / name).stat().st_size > 0, name
     pngs = sorted(p.stem for p in (built_report / "figures").glob("*.png"))
-    assert pngs == sorted(name for name, _ in SHOWN)
+    assert pngs == sorted(name for name, _ in shown_figures)
 
 
-def test_html_is_self_contained_with_every_figure_and_claim(built_report):
+def test_html_is_self_contained_with_every_figure_and_claim(built_report, shown_figures):
     page = (built_report / "report.html").read_text()
     images = re.findall(r'<img src="([^"]{0,40})', page)
-    assert len(images) == len(SHOWN) and all(src.startswith("data:image/png;base64,") for src in images)
+    assert len(images) == len(shown_figures) and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r'(src|href)="(https?:)?//', page) and "@import" not in page and "url(" not in page
     assert "<script" not in page  # the browser test adds its own probe to a copy
-    for _, title in SHOWN:
+    for _, title in shown_figures:
         assert "<h3 id=" in page and title.replace("'", "&#x27;") in page
     for spec in claims.all_claims():
         assert html.escape(spec.statement) in page
@@ -57,10 +54,10 @@ def test_html_is_self_contained_with_every_figure_and_claim(built_report):
     assert "se.nr_migrations" in page and "USER_HZ" in page  # methods
 
 
-def test_markdown_links_the_figures_and_has_the_claims(built_report):
+def test_markdown_links_the_figures_and_has_the_claims(built_report, shown_figures):
     text = (built_report / "summary.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(links) == len(SHOWN) and all((built_report / link).exists() for link in links)
+    assert len(links) == len(shown_figures) and all((built_report / link).exists() for link in links)
     assert re.findall(r"^## (.*)$", text, re.M)[0] == "Claims × runtimes"   # the matrix comes first
     assert text.count("— **SUPPORTED**") == len(claims.all_claims()) - 7  # a2, e, b/c-print, j, l, m
     summary_row = ["cpu", "Python", "cpython", "threads", "sum", "8", "3"]  # a configuration with its n
@@ -102,13 +99,13 @@ def test_runs_csv_has_every_run(built_report):
     assert table["worker_elapsed_s"].dropna().iloc[0].startswith("[")
 
 
-def test_report_without_samples_says_no_samples(make_set):
+def test_report_without_samples_says_no_samples(make_set, shown_figures):
     folder = make_set(samples=False, reps=2, workloads=("pingpong", "contended", "io", "native", "crash"))
     page_path = build_report(folder)
     page = page_path.read_text()
     assert page.count('class="missing"') == 4 and "no samples" in page and "no memory readings" in page
     assert "no samples: this claim needs" in page
-    assert len(re.findall(r'<img src="data:image/png', page)) == len(SHOWN) - 4
+    assert len(re.findall(r'<img src="data:image/png', page)) == len(shown_figures) - 4
 
 
 def test_invoke_report_rebuilds_from_stored_data(make_set):

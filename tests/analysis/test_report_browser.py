@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 from matplotlib import image as mpimg
 
-from analysis import figures
 from analysis.document import Document, Figure, to_html
 
 pytestmark = pytest.mark.browser
@@ -131,10 +130,10 @@ def page_probe(binary: str, page: Path, folder: Path) -> dict:
     return attributes
 
 
-def test_report_renders_with_every_image_and_no_errors(chromium, built_report, tmp_path):
+def test_report_renders_with_every_image_and_no_errors(chromium, built_report, tmp_path, shown_figures):
     probe = page_probe(chromium, built_report / "report.html", tmp_path)
     assert probe.get("ready") == "1", f"the page's load event never ran: {probe}"
-    assert int(probe["images-total"]) == len(figures.FIGURES)
+    assert int(probe["images-total"]) == len(shown_figures)
     assert probe["images-loaded"] == probe["images-total"], probe
     assert json.loads(probe["errors"]) == [] and json.loads(probe["late-errors"]) == []
 
