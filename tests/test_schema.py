@@ -13,7 +13,7 @@ import pytest
 
 from labpaths import ROOT
 from polylab.config import experiments
-from polylab.results import schema
+from polylab.results import schema, upgrades
 from polylab.results.schema import (ContainerRun, CpuSource, Measured, Mode, Planned, ProgramResult, RunRecord,
                                     SamplerSummary, Sink, Status, Totals, Verdict, Workload)
 
@@ -51,7 +51,7 @@ def _everything() -> RunRecord:
 def _upgraded(row: dict) -> dict:
     """The row as the current version has it, through every upgrade step, as the store reads it."""
     for version in range(row["schema_version"], schema.SCHEMA_VERSION):
-        row = schema.UPGRADES[version].row(row)
+        row = upgrades.UPGRADES[version].row(row)
     return {**row, "schema_version": schema.SCHEMA_VERSION}
 
 
@@ -65,18 +65,18 @@ def test_rows_written_before_the_typed_record_come_back_unchanged(row):
     assert again == upgraded
     assert json.loads(json.dumps(again)) == upgraded     # plain JSON values: the enums are written as their strings
     assert {key: value for key, value in row.items() if key != "migrations"}.items() <= \
-        schema.UPGRADES[1].row(row).items()
+        upgrades.UPGRADES[1].row(row).items()
 
 
 def test_a_version_1_row_keeps_its_sampler_count_as_a_lower_bound_and_its_switches_from_wait4():
     sampled = next(row for row in OLD_ROWS if row["run_id"] == "cpu-count.python.processes.w2.r1")
-    upgraded = schema.UPGRADES[1].row(sampled)
+    upgraded = upgrades.UPGRADES[1].row(sampled)
     assert (upgraded["sampler_migrations"], upgraded["migrations"], upgraded["migrations_source"]) == \
         (7, 7, "sampler (lower bound)")
     assert (upgraded["ctx_switches"], upgraded["switches_source"]) == (154 + 231, "wait4")
     assert upgraded["tree_pss_bytes"] is None and "tree_memory_bytes" not in upgraded
     assert upgraded["tree_rss_bytes"] == sampled["tree_rss_bytes"]
-    unsampled = schema.UPGRADES[1].row(next(row for row in OLD_ROWS
+    unsampled = upgrades.UPGRADES[1].row(next(row for row in OLD_ROWS
                                              if row["run_id"] == "exit-nonzero.faulty.threads.w1.r1"))
     assert "migrations" not in unsampled and "sampler_migrations" not in unsampled
 

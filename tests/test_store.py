@@ -16,7 +16,7 @@ from analysis.load import load_results
 from labpaths import ROOT
 from polylab.cli import commands as cli
 from polylab.config.errors import UserError
-from polylab.results import schema, store
+from polylab.results import schema, store, upgrades
 
 FIXTURES = ROOT / "tests" / "fixtures"
 # The two experiments of the smoke profile that v1-smoke holds python runs of, as the profile had them then
@@ -177,7 +177,7 @@ def test_an_older_set_goes_through_the_registered_upgrade(tmp_path, monkeypatch)
     def rename_wall(row: dict) -> dict:
         return {("wall_s" if key == "wall" else key): value for key, value in row.items()}
 
-    monkeypatch.setitem(schema.UPGRADES, 0, schema.Upgrade(row=rename_wall, meta=lambda meta: {**meta,
+    monkeypatch.setitem(upgrades.UPGRADES, 0, upgrades.Upgrade(row=rename_wall, meta=lambda meta: {**meta,
                                                                                                 "profile": "up"}))
     upgraded, current = load_results(folder), load_results(FIXTURES / "v1-smoke")
     assert upgraded.meta["profile"] == "up" and upgraded.meta["schema_version"] == schema.SCHEMA_VERSION

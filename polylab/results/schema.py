@@ -13,7 +13,7 @@ and tree memory are derived from those parts, each with the source it came from 
 leaves its keys out of the row (a run whose build failed has no `wall_s`), and so does a field declared with
 `optional()` or `derived()` while it is None; every other field is written, null included.
 
-Format history (bump SCHEMA_VERSION on any change a reader must know about, register in UPGRADES how a
+Format history (bump SCHEMA_VERSION on any change a reader must know about, register in UPGRADES (upgrades.py) how a
 set of the previous version becomes one of the new version, and document it in docs/results-format.md):
 
 - 1: meta.json, runs.jsonl, samples.parquet, threads.parquet, parts/ and raw/ (polylab 0.1.0). Rows are
@@ -49,7 +49,6 @@ import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
-from typing import Callable
 
 # The vocabulary (enums, language:variant keys) lives in words.py; it is part of this module's interface.
 from polylab.results.words import (CounterSource, CpuSource, MemorySource, Mode, Sink, Status, ThreadModel,  # noqa: F401
@@ -381,45 +380,3 @@ def _columns(part_type) -> dict[str, type]:
 # dict or one of the enums above.
 RUN_COLUMNS: dict[str, type] = _columns(RunRecord)
 ROW_KEYS = ("schema_version", *RUN_COLUMNS)
-
-
-@dataclass(frozen=True)
-class Upgrade:
-    """How a set of version v becomes one of version v + 1: each function takes one record and returns it
-    upgraded (a row of runs.jsonl; meta.json)."""
-
-    row: Callable[[dict], dict] = lambda row: row
-    meta: Callable[[dict], dict] = lambda meta: meta
-
-
-def _v1_row_to_v2(row: dict) -> dict:
-    """The sampler's `migrations` becomes `sampler_migrations` (it read no PSS), and the run's totals are
-    computed from the row's parts as for a new row; keys the schema does not know (a merged set's `host`) stay."""
-    if "samples" in row:
-        row = {("sampler_migrations" if key == "migrations" else key): value for key, value in row.items()}
-        row["tree_pss_bytes"] = None
-    parts = [_unflatten(kind, row) if _written(kind, row) else None for kind in (Totals, SamplerSummary, PerfCounters)]
-    return {**row, **_flatten_values(run_totals(*parts))}
-
-
-def _flatten_values(values: dict) -> dict:
-    """Plain JSON values of the ones that are known."""
-    return {name: value.value if isinstance(value, Enum) else value for name, value in values.items()
-            if value is not None}
-
-
-def _v2_row_to_v3(row: dict) -> dict:
-    """One variant per language: it takes the language's name, and the candidate moves to `toolchain`."""
-    return {**row, "variant": row.get("lang"), "toolchain": row.get("variant")}
-
-
-def _v2_meta_to_v3(meta: dict) -> dict:
-    toolchains = {lang: {**info, "lang": lang, "variant": lang, "toolchain": info.get("variant")}
-                  for lang, info in (meta.get("toolchains") or {}).items()}
-    return {**meta, "toolchains": toolchains}
-
-
-# UPGRADES[v] upgrades version v to v + 1; an older set is read through each step in turn (results/store.py).
-# 3 → 4 and 4 → 5 only add workloads, modes and keys: their steps change nothing, so an older reader refuses them.
-UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2), 2: Upgrade(row=_v2_row_to_v3, meta=_v2_meta_to_v3),
-                                3: Upgrade(), 4: Upgrade()}

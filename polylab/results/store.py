@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from polylab.config.errors import UserError
-from polylab.results.schema import META, PARTS, RAW, RUN_ID, RUNS, SCHEMA_VERSION, UPGRADES, RunRecord
+from polylab.results.schema import META, PARTS, RAW, RUN_ID, RUNS, SCHEMA_VERSION, RunRecord
+from polylab.results.upgrades import UPGRADES
 
 # A quick-profile set takes a few MiB; below this much free space a matrix would likely be cut short.
 MIN_FREE_BYTES = 32 * 2**20

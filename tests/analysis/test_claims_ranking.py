@@ -10,7 +10,7 @@ import pytest
 from analysis import claims_ranking, compare
 from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, evaluate
 from analysis.load import load_results
-from polylab.results.schema import UPGRADES
+from polylab.results.upgrades import UPGRADES
 
 ARTICLE_ORDER = {"rust": 10.0, "go": 9.0, "csharp": 5.0, "java": 4.0, "c": 12.0}
 ADDED = {"rust": ("go", "Rust"), "c": ("go", "C")}  # languages the synthetic set lacks: copies of another's rows
