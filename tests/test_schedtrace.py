@@ -98,7 +98,7 @@ def test_a_traced_run_counts_what_the_kernel_counts(tmp_path, perf_setting):
     """Each context switch of the tree is one sched_switch and one tick of its task's nvcsw or nivcsw, so the trace
     holds every switch wait4 reports plus those after a task's counts were collected (a task's last schedules, at
     most a few per task that ended). perf stat's counters detach from a task when it exits and attach at exec,
-    so perf counts no more than the trace; a migration is one sched_migrate_task and one cpu-migration."""
+    so perf counts no more switches than the trace; migrations agree within a few either way."""
     problem = schedtrace.problem()
     if problem:
         pytest.skip(problem)
@@ -115,7 +115,9 @@ def test_a_traced_run_counts_what_the_kernel_counts(tmp_path, perf_setting):
     assert row["trace_switches"] == int((events["kind"] == "out").sum()) <= wait4 + 2 * ended
     if perf_setting == "auto":   # wait4 then includes perf stat's own switches, which the trace leaves out
         assert row["perf_context_switches"] <= row["trace_switches"]
-        assert row["perf_cpu_migrations"] <= row["trace_migrations"] <= row["perf_cpu_migrations"] + 2
+        # the same events through two attachments (perf: counters inherited from the exec; the trace: the tree
+        # rebuilt from fork records): measured here they differ by a few either way (20/20, 22/20, 26/27, 26/25)
+        assert abs(row["trace_migrations"] - row["perf_cpu_migrations"]) <= 2 + 0.1 * row["perf_cpu_migrations"]
     else:
         assert wait4 <= row["trace_switches"]
     assert row["trace_threads"] >= 3     # the main thread and two workers ran ≥ 1 ms each
