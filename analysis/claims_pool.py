@@ -18,7 +18,7 @@ from . import tidy
 from . import workload_tidy as wt
 from .claims import CONTRADICTED, INCONCLUSIVE, MIN_REPS, SUPPORTED, ClaimSpec, Decided, _row
 from .load import ResultsSet
-from .workload_claims import _who, gil_rule, per_variant
+from .workload_claims import _who, one_counterexample_refutes, per_variant
 
 CONTROL = "threads"
 TASK_MODES = ("pool", "async")
@@ -159,12 +159,12 @@ def claim_task_threads(results: ResultsSet) -> tuple[Decided, list[dict]]:
 def task_verdict(outcomes: dict[str, str], variants: dict[str, str]) -> Decided:
     """'Whatever you use' is universal: one conclusive group whose tasks shared threads contradicts it; it is
     supported when at least half of the groups are conclusive and every one of those gave each task a thread."""
-    verdict = gil_rule(list(outcomes.values()))
+    verdict = one_counterexample_refutes(list(outcomes.values()))
     conclusive = sum(outcome != INCONCLUSIVE for outcome in outcomes.values())
     why = {SUPPORTED: "every conclusive group ran each task on a thread of its own",
            CONTRADICTED: "some runtime ran several tasks on one thread",
            INCONCLUSIVE: f"only {conclusive} of {len(outcomes)} groups conclusive"}[verdict]
-    return Decided(verdict, f"{why} — {_who(outcomes)}", per_variant(outcomes, variants, gil_rule))
+    return Decided(verdict, f"{why} — {_who(outcomes)}", per_variant(outcomes, variants, one_counterexample_refutes))
 
 
 POOL_CLAIMS = [

@@ -35,18 +35,26 @@ def named(outcomes: dict[str, str], variants: dict[str, str], nothing: str) -> D
     return Decided(verdict, f"{reason} — {_who(outcomes)}", by_variant)
 
 
+def one_counterexample_refutes(values: list[str]) -> str:
+    """The rule of a claim stated of every case (group or runtime): one case that conclusively contradicts it
+    refutes it; else it is supported when at least half of the cases are conclusive (and so all supported)."""
+    if CONTRADICTED in values:
+        return CONTRADICTED
+    conclusive = [outcome for outcome in values if outcome != INCONCLUSIVE]
+    return SUPPORTED if conclusive and 2 * len(conclusive) >= len(values) else INCONCLUSIVE
+
+
 def over_runtimes(by_variant: dict[str, str]) -> tuple[str, str]:
-    """A claim the article states of every runtime, judged over the runtimes' verdicts: one runtime for which it
-    conclusively fails refutes it as a general statement (the report names where it holds); it is supported when
-    at least half of the runtimes are conclusive and all of those support it; else inconclusive."""
-    held = [variant for variant, verdict in by_variant.items() if verdict == SUPPORTED]
-    failed = [variant for variant, verdict in by_variant.items() if verdict == CONTRADICTED]
-    total = len(by_variant)
-    if failed:
-        return CONTRADICTED, (f"not for every runtime: fails for {len(failed)} of {total}, holds for {len(held)}")
-    if held and 2 * len(held) >= total:
-        return SUPPORTED, f"holds for {len(held)} of {total} runtimes, fails for none"
-    return INCONCLUSIVE, f"only {len(held)} of {total} runtimes conclusive"
+    """A claim the article states of every runtime, judged over the runtimes' verdicts by
+    one_counterexample_refutes (the report names where it holds), with its reason."""
+    verdict = one_counterexample_refutes(list(by_variant.values()))
+    held = sum(outcome == SUPPORTED for outcome in by_variant.values())
+    failed, total = sum(outcome == CONTRADICTED for outcome in by_variant.values()), len(by_variant)
+    if verdict == CONTRADICTED:
+        return verdict, f"not for every runtime: fails for {failed} of {total}, holds for {held}"
+    if verdict == SUPPORTED:
+        return verdict, f"holds for {held} of {total} runtimes, fails for none"
+    return verdict, f"only {held} of {total} runtimes conclusive"
 
 
 def per_variant(outcomes: dict[str, str], variants: dict[str, str], rule) -> dict[str, str]:
@@ -153,24 +161,15 @@ def speedup_outcome(speedups: pd.Series, workers: int, cores: int) -> str:
     return between(speedups, NO_SPEEDUP, SPED_UP * min(workers, cores))
 
 
-def gil_rule(values: list[str]) -> str:
-    """(j)'s rule over groups: one that a GIL's threads conclusively sped up refutes "cannot"; else supported
-    when at least half of the groups are conclusive (and so all supported)."""
-    if CONTRADICTED in values:
-        return CONTRADICTED
-    conclusive = [outcome for outcome in values if outcome != INCONCLUSIVE]
-    return SUPPORTED if conclusive and 2 * len(conclusive) >= len(values) else INCONCLUSIVE
-
-
 def python_verdict(outcomes: dict[str, str], medians: dict[str, float], variants: dict[str, str]) -> Decided:
     if not outcomes:
         return Decided(INCONCLUSIVE, "no runs of a GIL's threads (sum, io or native) at 1 and at more workers")
     said = "; ".join(f"{group}: {medians[group]:.2f}× ({outcome})" for group, outcome in outcomes.items())
-    verdict = gil_rule(list(outcomes.values()))
+    verdict = one_counterexample_refutes(list(outcomes.values()))
     why = {SUPPORTED: "no speed-up in any conclusive group", CONTRADICTED: "Python threads sped some work up",
            INCONCLUSIVE: f"only {sum(o != INCONCLUSIVE for o in outcomes.values())} of {len(outcomes)} groups "
                          f"conclusive"}[verdict]
-    return Decided(verdict, f"{why} — {said}", per_variant(outcomes, variants, gil_rule))
+    return Decided(verdict, f"{why} — {said}", per_variant(outcomes, variants, one_counterexample_refutes))
 
 
 def claim_python_threads(results: ResultsSet) -> tuple[Decided, list[dict]]:

@@ -148,7 +148,7 @@ def test_j_is_supported_when_nothing_python_ran_sped_up(make_set):
     ({"sum": SUPPORTED, "io": CONTRADICTED, "native": INCONCLUSIVE}, CONTRADICTED),    # one counterexample
 ])
 def test_j_combines_groups_by_its_rule(outcomes, verdict):
-    assert wc.gil_rule(list(outcomes.values())) == verdict
+    assert wc.one_counterexample_refutes(list(outcomes.values())) == verdict
 
 
 @pytest.mark.parametrize("contention, verdict", [(1.0, CONTRADICTED), (0.88, INCONCLUSIVE)])
