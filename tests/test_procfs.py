@@ -60,7 +60,8 @@ btime 1764253297
 def test_stat_comm_may_hold_spaces_and_parentheses():
     stat = procfs.parse_stat(STAT_LINE)
     assert stat == procfs.TaskStat(comm="a) (b c)", state="R", ppid=4241, cpu_ticks=10, reaped_children_ticks=17,
-                                   num_threads=4, rss_bytes=920 * procfs.PAGE_SIZE, processor=3)
+                                   num_threads=4, rss_bytes=920 * procfs.PAGE_SIZE, processor=3,
+                                   address_space=(94767661391872, 94767662181277, 140723499064336))
 
 
 def test_stat_of_a_real_thread_named_with_parentheses():

@@ -291,19 +291,43 @@ children = [subprocess.Popen([sys.executable, "-c", child]) for _ in range(2)]
 """
 
 
-def test_a_wrapper_roots_cpu_counts_but_its_threads_and_memory_do_not(sampler):
+def sample_under_a_wrapper(sampler, source):
+    """Run source as a wrapper root (as perf stat is run), its children sampled; the run and its rusage."""
     sampler.begin()
     t0 = time.monotonic()
-    proc = subprocess.Popen(python(WRAPPER), start_new_session=True)
+    proc = subprocess.Popen(python(source), start_new_session=True)
     sampler.attach(proc.pid, t0, wrapper=True)
     os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
     sampler.final()
     _, _, usage = os.wait4(proc.pid, 0)
-    run = sampler.end()
-    assert proc.pid not in {row[1] for row in run.threads} and len({row[1] for row in run.threads}) == 2
+    return proc.pid, sampler.end(), usage
+
+
+def test_a_wrapper_roots_cpu_counts_but_its_threads_and_memory_do_not(sampler):
+    wrapper_pid, run, usage = sample_under_a_wrapper(sampler, WRAPPER)
+    assert wrapper_pid not in {row[1] for row in run.threads} and len({row[1] for row in run.threads}) == 2
     assert 60 * MB <= run.peak_rss_bytes < 100 * MB            # a child's, never the wrapper's 100 MB
     assert 2 * 60 * MB <= run.summary.tree_pss_bytes < 2 * 90 * MB
     assert run.summary.workload_cpu_s == pytest.approx(cpu_s(usage), rel=0.15)   # the children's CPU, reaped
+
+
+# The child lingers between fork and exec while it still maps the parent's 100 MB; its program then holds 60 MB.
+# It is gone within a second, before the sampler's periodic re-read of its peak (PEAK_RSS_MAX_AGE_S) is due.
+EXEC_AFTER_FORK = r"""
+import os, sys, time
+held = bytearray(100 << 20)
+program = "import time\nb = bytearray(60 << 20)\nwhile time.process_time() < 0.2: pass\ntime.sleep(0.2)"
+child = os.fork()
+if child == 0:
+    time.sleep(0.3)
+    os.execv(sys.executable, [sys.executable, "-c", program])
+os.waitpid(child, 0)
+"""
+
+
+def test_a_child_seen_before_its_exec_is_measured_as_the_program_it_runs(sampler):
+    _, run, _ = sample_under_a_wrapper(sampler, EXEC_AFTER_FORK)
+    assert 60 * MB <= run.peak_rss_bytes < 100 * MB            # its program's, not the parent's pages it mapped
 
 
 def test_a_run_that_never_started_gives_machine_rows_only(sampler):

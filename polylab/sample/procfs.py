@@ -21,6 +21,7 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 # Fields of /proc/<pid>/stat, numbered as in proc(5); numbering restarts after the ")" that closes comm.
 _FIRST_FIELD_AFTER_COMM = 3
 _PPID, _UTIME, _STIME, _CUTIME, _CSTIME, _NUM_THREADS, _RSS, _PROCESSOR = 4, 14, 15, 16, 17, 20, 24, 39
+_STARTCODE, _ENDCODE, _STARTSTACK = 26, 27, 28
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class TaskStat:
     threads that have exited; in a thread's file it is that thread's own. ``reaped_children_ticks``
     (cutime + cstime) is the CPU of the children the process has waited for, and of their reaped children.
     ``processor`` is the core the task last ran on. ``rss_bytes`` is the resident set of the address space
-    the task runs in, shared by all threads of a process; 0 once the process has exited.
+    the task runs in, shared by all threads of a process; 0 once the process has exited. ``address_space``
+    (where its code and stack start and end) changes when the process execs a program (with address-space
+    randomisation, even the same one again); it is all zeros once the process has exited.
     """
 
     comm: str
@@ -42,6 +45,7 @@ class TaskStat:
     num_threads: int
     rss_bytes: int
     processor: int
+    address_space: tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ def parse_stat(data: bytes) -> TaskStat:
         num_threads=field(_NUM_THREADS),
         rss_bytes=field(_RSS) * PAGE_SIZE,
         processor=field(_PROCESSOR),
+        address_space=(field(_STARTCODE), field(_ENDCODE), field(_STARTSTACK)),
     )
 
 

@@ -13,8 +13,9 @@ Peak memory is each process's VmHWM (status): the peak resident set of its addre
 per PEAK_RSS_MAX_AGE_S and only if the process ran since (its memory grows only by its own page faults),
 and for every live process at ``final()``. In between, the current resident set that each stat read above
 carries (a thread's, when it ran; the process's) raises it. A process that execs gets a new address
-space whose peak starts afresh: its value is then its latest program's. ``peak_rss_bytes`` is the largest
-single process's peak: what ``ru_maxrss`` is meant to be, without the orchestrator's own peak that Linux
+space whose peak starts afresh: its value is then its latest program's. An exec is told by where code and
+stack now lie (stat); what was noted of a child between its fork and its exec, its parent's pages, is
+dropped then. ``peak_rss_bytes`` is the largest single process's peak: what ``ru_maxrss`` is meant to be, without the orchestrator's own peak that Linux
 carries into a child's ``ru_maxrss`` when it forks and execs it. ``tree_peak_rss_bytes`` is the sum of every
 process's peak: pages they share (libraries, copy-on-write after fork) count in each, and the peaks need not
 have coincided, so it overstates what the tree held at once. What running as several processes costs is

@@ -55,6 +55,7 @@ class _Process:
     departed_cores: list[int] = field(default_factory=list)  # of threads and children gone since last placed
     totals_stale: bool = True  # a thread or child ended since total_ns was read (or it never was)
     peak_rss_bytes: int | None = None  # of its current program, as far as seen
+    address_space: tuple[int, int, int] | None = None  # of its current program: a new one means it exec'd
     peak_read_at: float = float("-inf")  # when VmHWM was last read
     attributed_ns_at_peak_read: int = -1  # unchanged since: it has not run, so its peak has not grown
     wrapper: bool = False  # runs the program (perf stat): its CPU counts, its threads and memory are not the program's
@@ -63,10 +64,18 @@ class _Process:
     def open(cls, pid: int, stat_file: procfs.PinnedFile, ppid: int) -> _Process:
         return cls(pid, stat_file, procfs.PinnedFile.open_if_present(f"{procfs.PROC}/{pid}/status", 16384), ppid)
 
-    def note_rss(self, rss_bytes: int) -> None:
-        """Raise the peak to the current resident set that a stat read of the process or a thread gave."""
-        if rss_bytes > (self.peak_rss_bytes or 0) and not self.wrapper:
-            self.peak_rss_bytes = rss_bytes
+    def note_stat(self, stat: procfs.TaskStat) -> None:
+        """Raise the peak to the current resident set that a stat read of the process or a thread gave.
+
+        A child seen between its fork and its exec still maps its parent's pages: once it has exec'd, what was
+        noted of it before is forgotten, and its new program's peak is read at once.
+        """
+        if any(stat.address_space):  # else it has exited
+            if self.address_space not in (None, stat.address_space):
+                self.peak_rss_bytes, self.peak_read_at, self.attributed_ns_at_peak_read = None, float("-inf"), -1
+            self.address_space = stat.address_space
+        if stat.rss_bytes > (self.peak_rss_bytes or 0) and not self.wrapper:
+            self.peak_rss_bytes = stat.rss_bytes
 
     def read_peak_rss(self, now: float) -> None:
         data = self.status_file.read() if self.status_file else None
@@ -121,7 +130,7 @@ class ProcessTree:
                 stat = procfs.parse_stat(data)
                 process.ppid, process.core, process.totals_stale = stat.ppid, stat.processor, False
                 process.total_ns = (stat.cpu_ticks + stat.reaped_children_ticks) * procfs.NS_PER_TICK
-                process.note_rss(stat.rss_bytes)
+                process.note_stat(stat)
                 if alive != stat.num_threads:  # threads were born (or one ended and another was born)
                     alive += self._adopt_new_threads(process, now, final, attributed_ns)
             if process.wrapper:
@@ -222,7 +231,7 @@ class ProcessTree:
             return False
         stat = procfs.parse_stat(stat_data)
         thread.core, thread.name = stat.processor, stat.comm
-        process.note_rss(stat.rss_bytes)
+        process.note_stat(stat)
         if final or thread.switches is None or now - thread.switches_read_at >= SWITCH_COUNTERS_MAX_AGE_S:
             switches_data = thread.switches_file.read() if thread.switches_file else None
             if switches_data is None:
