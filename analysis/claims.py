@@ -97,8 +97,8 @@ def work_parallelism(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
 
     Sampled runs: the mean over work-window samples of Σ workload share (low = high). Otherwise wait4's
     (user + sys) / wall (a low bound: start-up is in the wall time) and (user + sys) / program's own time (a
-    high bound: start-up CPU is charged to the work). Sampled runs with the rest of the machine busier than
-    tidy.QUIET_OTHER_LOAD cores in the window are marked noisy.
+    high bound: start-up CPU is charged to the work). Sampled runs that are not quiet (tidy: other programs
+    used more than tidy.QUIET_OTHER_LOAD cores) are marked noisy.
     """
     window = tidy.window_stats(results)
     runs = runs.merge(window, on="run_id", how="left")
@@ -249,8 +249,8 @@ class ClaimSpec:
 PARALLELISM_NOTE = (
     "Work-phase parallelism: cores in use while the workers run — from the samples (mean Σ workload share "
     f"over the work window) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
-    "and (user+sys)/program time. Sampled runs whose rest-of-machine load exceeded "
-    f"{tidy.QUIET_OTHER_LOAD} cores (less the lab's own sampler and stdout reader) are set aside. Experiments "
+    f"and (user+sys)/program time. Only quiet sampled runs count ({tidy.QUIET_NOTE}); others are set aside. "
+    "Experiments "
     "that also run pool or async modes are claim (l)'s, sized as many short tasks rather than as a parallel "
     f"job, and are left out. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) needs ≥ {MIN_REPS} "
     "runs.")

@@ -324,7 +324,7 @@ SCHEDULER_CLAIMS = [
     ClaimSpec("e", "Python's graph is noisy because of context switching; multithreaded runtimes' graphs are calm.",
               "좌측은 엄청난 컨텍스트스위칭에 그래프가 요동칩니다.",
               f"Experiment '{NOISE_EXPERIMENT}' (sum, threads, quiet repetitions; else the headline experiment), "
-              f"quiet runs only (the rest of the machine used ≤ {tidy.QUIET_OTHER_LOAD} cores). Noise: the per-core "
+              f"quiet runs only ({tidy.QUIET_NOTE}). Noise: the per-core "
               "busy % standard deviation over the work window, mean over cores. Noisier: a variant declaring "
               f"`threads: {ONE}` (a GIL) against each variant declaring `{ALL}`, ≥ {MIN_REPS} runs each, on the "
               "context-switch rate (every switch where traced, else wait4's voluntary + involuntary over the wall "

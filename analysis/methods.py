@@ -53,7 +53,10 @@ def methods(results: ResultsSet) -> list[str]:
         "schedstat is missing), the core it last ran on (stat field 39, processor), context switches and "
         "migrations (sched: nr_voluntary_switches, nr_involuntary_switches, se.nr_migrations; status has no "
         "migrations). A thread's CPU since the previous sample is placed on the core it last ran on: that is "
-        "workload_pct. The rest of the machine = system_pct − workload_pct.",
+        "workload_pct. The rest of the machine = system_pct − workload_pct. /proc/stat charges a core's time by the "
+        "tick, so a program that sleeps and wakes thousands of times a second (a printing one) shows there as up to "
+        "a third of a core more than its threads ran, which no process used: the quiet filter below counts each "
+        "process's CPU instead.",
         "Blind spots: a thread or child process shorter than one interval is never seen (its CPU is still in the "
         "process totals and is placed on its process's core, as unplaced_cpu_s); children that exit between two "
         "samples keep the counters they had when last read; a thread's CPU between two samples goes to the last "
@@ -65,8 +68,8 @@ def methods(results: ResultsSet) -> list[str]:
         f"Statistics use measured runs only: status ok, warm-ups excluded. Spread is min–max over the "
         f"repetitions, with n; medians are of the repetitions. Busy thread: ≥ {tidy.BUSY_THREAD_SHARE:.0%} of the "
         f"CPU time of its run's busiest thread. Representative run (figures showing one run): the repetition "
-        f"nearest the median speed, among the quiet ones (the rest of the machine used ≤ "
-        f"{tidy.QUIET_OTHER_LOAD} cores during its work) when there are any.",
+        f"nearest the median speed, among the quiet ones when there are any. Quiet run: {tidy.QUIET_NOTE} "
+        f"(sets written before schema 6: the cores' busy share less the run's and the lab's, over its work).",
         f"Cores: {results.cores} (the orchestrator's CPU affinity), or a run's `cpus` when it was pinned; "
         "thresholds in the claims are relative to them.",
     ]

@@ -46,10 +46,10 @@ def _overview(results: ResultsSet) -> list:
     window = tidy.window_stats(results)
     noisy = window[window["other_load_cores"] > tidy.QUIET_OTHER_LOAD]
     if not noisy.empty:
-        facts.append(f"{len(noisy)} of {len(window)} sampled runs shared the machine: something else used more "
-                     f"than {tidy.QUIET_OTHER_LOAD} cores during their work (up to "
-                     f"{noisy['other_load_cores'].max():.2f}). Claims (a)–(c) and (e) set them aside; see the 'rest of "
-                     f"machine' panels.")
+        facts.append(f"{len(noisy)} of {len(window)} sampled runs shared the machine: other programs used more "
+                     f"than {tidy.QUIET_OTHER_LOAD} cores during them (up to "
+                     f"{noisy['other_load_cores'].max():.2f}). Claims (a)–(c) and (e) set them aside; see the "
+                     f"'rest of machine' panels.")
     return [Bullets(facts)]
 
 

@@ -7,8 +7,11 @@ Vocabulary used across the analysis:
   seed profile), its first experiment;
 - representative run of a configuration: its measured run nearest the median speed, among its sampled and
   quiet runs when it has any;
-- quiet run: a sampled run during whose work the rest of the machine (less the lab's own sampler and stdout
-  reader) used at most QUIET_OTHER_LOAD cores;
+- quiet run: a sampled run during which the other programs on the machine (every process outside the run's
+  tree and the lab, counted per process from /proc/<pid>/stat by the sampler) used at most QUIET_OTHER_LOAD
+  cores. The kernel's own threads are not counted: on a quiet machine their work is mostly the run's (a
+  terminal's output is flushed by kworkers); they are reported as kernel_threads_cores. A set written before
+  schema 6 has no such count: there, the cores' busy share less the run's and the lab's, over the work window;
 - work window of a run: [wall_s − inner_s, wall_s], the program's own loop time placed at the end of the run
   (tear-down is short next to start-up);
 - busy thread: a thread with at least a quarter of the CPU time of its run's busiest thread (the workers, not
@@ -28,6 +31,9 @@ from .load import ResultsSet, host_keys, ordered
 
 BUSY_THREAD_SHARE = 0.25
 QUIET_OTHER_LOAD = 0.25  # cores the rest of a shared machine may use during a run's work before it is noisy
+QUIET_NOTE = (f"other programs (every process outside the run and the lab, counted per process from /proc/<pid>/stat) "
+              f"used ≤ {QUIET_OTHER_LOAD} cores; the kernel's own threads, mostly doing the run's own work (kworkers "
+              f"flushing a terminal), do not count")
 VIEWS = ["expected (article)", "measured: this run", "measured: rest of machine"]
 KEYS = ["lang", "language", "mode", "workload", "workers"]  # lang: the folder; language: its shown name
 
@@ -84,7 +90,7 @@ def representative(runs: pd.DataFrame, *preferred: set[str]) -> pd.DataFrame:
 
 
 def quiet_runs(results: ResultsSet) -> set[str]:
-    """Sampled runs during whose work the rest of the machine used at most QUIET_OTHER_LOAD cores."""
+    """Sampled runs during which the other programs used at most QUIET_OTHER_LOAD cores."""
     window = window_stats(results)
     return set(window.loc[window["other_load_cores"] <= QUIET_OTHER_LOAD, "run_id"])
 
@@ -155,9 +161,10 @@ def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
 def window_stats(results: ResultsSet) -> pd.DataFrame:
     """Per sampled run, over the samples inside its work window: cores in use by the run (mean of Σ workload
     share), how unsteady each core's graph is (standard deviation over time of workload_pct, mean over cores),
-    and the rest of the machine's use (mean of Σ (system − workload) share). Only whole sample intervals
+    the other programs' use (see the module's quiet run) and the kernel's threads'. Only whole sample intervals
     that lie inside the window count."""
-    columns = ["run_id", "sampled_parallelism", "core_unsteadiness_pct", "other_load_cores", "window_samples"]
+    columns = ["run_id", "sampled_parallelism", "core_unsteadiness_pct", "other_load_cores", "kernel_threads_cores",
+               "window_samples"]
     runs = measured(results)
     if results.samples.empty or runs.empty:
         return pd.DataFrame(columns=columns)
@@ -168,9 +175,24 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
                                                other_load_cores=("rest", "mean"), window_samples=("workload", "size"))
     per_run[["sampled_parallelism", "other_load_cores"]] /= 100
     per_run["other_load_cores"] = (per_run["other_load_cores"] - _lab_own_cores(runs)).clip(lower=0)
+    counted = _per_process_cores(runs)
+    per_run["other_load_cores"] = (counted["other_programs_cpu_s"].reindex(per_run.index)
+                                   .fillna(per_run["other_load_cores"]))
+    per_run["kernel_threads_cores"] = counted["kernel_threads_cpu_s"].reindex(per_run.index)
     unsteady = inside.groupby(["run_id", "core"])["workload_pct"].std().groupby("run_id").mean()
     per_run["core_unsteadiness_pct"] = unsteady
     return per_run.reset_index()[columns]
+
+
+def _per_process_cores(runs: pd.DataFrame) -> pd.DataFrame:
+    """Cores that other programs and the kernel's threads used during each run, by run_id, as the sampler counted
+    them per process (NaN in a set written before schema 6). The cores' own totals cannot tell this: /proc/stat
+    charges time by the tick, and a program that sleeps and wakes thousands of times a second (a printing one)
+    shows there as a fifth of a core more than its threads' run time, used by no one."""
+    by_run = runs.set_index("run_id")
+    return pd.DataFrame({column: pd.to_numeric(by_run[column], errors="coerce") / by_run["wall_s"]
+                         if column in by_run else pd.Series(float("nan"), index=by_run.index)
+                         for column in ("other_programs_cpu_s", "kernel_threads_cpu_s")})
 
 
 def _lab_own_cores(runs: pd.DataFrame) -> pd.Series:

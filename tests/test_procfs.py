@@ -61,7 +61,8 @@ def test_stat_comm_may_hold_spaces_and_parentheses():
     stat = procfs.parse_stat(STAT_LINE)
     assert stat == procfs.TaskStat(comm="a) (b c)", state="R", ppid=4241, cpu_ticks=10, reaped_children_ticks=17,
                                    num_threads=4, rss_bytes=920 * procfs.PAGE_SIZE, processor=3,
-                                   address_space=(94767661391872, 94767662181277, 140723499064336))
+                                   address_space=(94767661391872, 94767662181277, 140723499064336),
+                                   kernel_thread=False, start_ticks=24229)
 
 
 def test_stat_of_a_real_thread_named_with_parentheses():
@@ -176,3 +177,14 @@ def test_listing_finds_this_process_and_its_threads():
     assert os.getpid() in procfs.list_pids()
     assert threading.get_native_id() in procfs.list_tids(os.getpid())
     assert procfs.list_tids(999_999_999) == []
+
+
+def test_every_process_is_counted_once_with_its_cpu_and_kernel_threads_are_told_apart():
+    while time.process_time() < 0.05:
+        pass
+    by_process = procfs.cpu_ticks_by_process()
+    mine = [value for (pid, _), value in by_process.items() if pid == os.getpid()]
+    assert len(mine) == 1 and mine[0][0] >= 5 * procfs.CLOCK_TICKS // 100 and mine[0][1] is False
+    kthreadd = [value for (pid, _), value in by_process.items()
+                if pid == 2 and open("/proc/2/comm").read().strip() == "kthreadd"]
+    assert all(kernel_thread for _, kernel_thread in kthreadd)   # pid 2, where the kernel's threads are in sight

@@ -167,6 +167,25 @@ def test_child_processes_cpu_agrees_with_wait4(processes_run):
     assert len({row[1] for row in run.threads}) == 3  # the parent and both children were seen
 
 
+def test_the_runs_own_processes_are_not_other_programs(processes_run):
+    run, usage, _ = processes_run
+    assert cpu_s(usage) >= 1.0 and 0 <= run.summary.other_programs_cpu_s < 0.1 * cpu_s(usage)
+    assert run.summary.kernel_threads_cpu_s >= 0
+
+
+def test_a_program_busy_beside_the_run_is_counted_as_another_program(sampler):
+    beside = subprocess.Popen(python("while True: pass"))
+    try:
+        time.sleep(0.3)  # it is running before the run begins: only its CPU during the run counts
+        run, usage, wall_s = sampled_run(sampler, python("import time\nwhile time.process_time() < 0.6: pass"))
+    finally:
+        beside.kill()
+        beside.wait()
+    assert cpu_s(usage) >= 0.6
+    # On two cores the two spinners each get close to one; the run's own 0.6 s is not in the count.
+    assert 0.6 * wall_s <= run.summary.other_programs_cpu_s <= 1.05 * wall_s
+
+
 def test_per_core_busy_adds_up_to_the_workload_cpu(threads_run, processes_run):
     for run, _, _ in (threads_run, processes_run):
         summary = run.summary

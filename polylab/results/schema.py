@@ -40,6 +40,9 @@ set of the previous version becomes one of the new version, and document it in d
   A run traced with `trace: sched` adds the trace's totals (`trace_switches`, `trace_migrations`, `trace_threads`,
   `trace_migrations_per_busy_thread`, `trace_events`, `trace_lost`, `tracer_cpu_s`) and its events in
   raw/<run_id>.sched.parquet (TRACE_COLUMNS). Untraced rows hold none of these keys.
+- 6: what the rest of the machine did during a sampled run, counted per process rather than guessed from the
+  cores' totals: `other_programs_cpu_s` (every process outside the run's tree and the lab) and
+  `kernel_threads_cpu_s` (the kernel's own threads: kworkers flushing a terminal, ...). Older rows hold neither.
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
@@ -54,7 +57,7 @@ from enum import Enum
 from polylab.results.words import (CounterSource, CpuSource, MemorySource, Mode, Sink, Status, ThreadModel,  # noqa: F401
                                    Word, Workload, split_key, variant_key)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 META = "meta.json"
 RUNS = "runs.jsonl"
@@ -198,6 +201,9 @@ class SamplerSummary:
     interval_s: float | None
     tree_rss_bytes: int | None          # Σ of every process's own peak (VmHWM): shared pages count in each
     tree_pss_bytes: int | None          # the largest Σ Pss of the tree's processes read at one sample
+    # From begin() to final(), every process outside the run's tree and the lab: programs, and the kernel's threads
+    other_programs_cpu_s: float | None = optional()
+    kernel_threads_cpu_s: float | None = optional()
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ class RunRecorder:
         self._sampler_cpu_at_attach = None  # set once attached
         self._root = None
         self._sampler_cpu_s = 0.0
+        self._processes_at_begin = procfs.cpu_ticks_by_process()  # before the run exists
+        self._cpu_outside_run_s: tuple[float, float] | None = None
 
     def attach(self, pid: int, t0: float, wrapper: bool = False) -> None:
         self._root, self._t0 = pid, t0
@@ -116,6 +118,20 @@ class RunRecorder:
             self.finished = True
             if self._sampler_cpu_at_attach is not None:
                 self._sampler_cpu_s = time.process_time() - self._sampler_cpu_at_attach
+                self._cpu_outside_run_s = self._cpu_outside_the_run()
+
+    def _cpu_outside_the_run(self) -> tuple[float, float]:
+        """CPU seconds that every other program, and the kernel's own threads, used from begin() to final(): each
+        live process's CPU and its reaped children's, less what it had at begin() (all of it if it began since).
+        The run's tree and the lab (this sampler, the orchestrator that started it) are left out. A process that
+        both began and ended in between is missed, unless its parent reaped it."""
+        own = self._tree.pids_followed | {os.getpid(), os.getppid()}
+        ticks = {False: 0, True: 0}
+        for (pid, start), (cpu_ticks, kernel_thread) in procfs.cpu_ticks_by_process().items():
+            if pid not in own:
+                at_begin, _ = self._processes_at_begin.get((pid, start), (0, kernel_thread))
+                ticks[kernel_thread] += cpu_ticks - at_begin
+        return ticks[False] * procfs.NS_PER_TICK / procfs.NS_PER_S, ticks[True] * procfs.NS_PER_TICK / procfs.NS_PER_S
 
     def result(self) -> tuple[list, list, SamplerSummary, int | None]:
         """The fields of RunSamples: rows of SAMPLE_COLUMNS and THREAD_COLUMNS, the summary, the peak memory."""
@@ -132,6 +148,8 @@ class RunRecorder:
             interval_s=statistics.median(b - a for a, b in zip(times, times[1:])) if len(times) > 1 else None,
             tree_rss_bytes=tree_peak_rss_bytes,
             tree_pss_bytes=self._tree.tree_pss_peak_bytes,
+            other_programs_cpu_s=self._cpu_outside_run_s[0] if self._cpu_outside_run_s else None,
+            kernel_threads_cpu_s=self._cpu_outside_run_s[1] if self._cpu_outside_run_s else None,
         )
         samples = [(t - t0, core, system, workload) for t, core, system, workload in self._sample_rows]
         return samples, self._tree.thread_rows(t0), summary, peak_rss_bytes

@@ -22,6 +22,8 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _FIRST_FIELD_AFTER_COMM = 3
 _PPID, _UTIME, _STIME, _CUTIME, _CSTIME, _NUM_THREADS, _RSS, _PROCESSOR = 4, 14, 15, 16, 17, 20, 24, 39
 _STARTCODE, _ENDCODE, _STARTSTACK = 26, 27, 28
+_FLAGS, _STARTTIME = 9, 22
+_PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class TaskStat:
     rss_bytes: int
     processor: int
     address_space: tuple[int, int, int]
+    kernel_thread: bool
+    start_ticks: int  # when it started, in ticks since boot: with the pid, it names the process for good
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ def parse_stat(data: bytes) -> TaskStat:
         rss_bytes=field(_RSS) * PAGE_SIZE,
         processor=field(_PROCESSOR),
         address_space=(field(_STARTCODE), field(_ENDCODE), field(_STARTSTACK)),
+        kernel_thread=bool(field(_FLAGS) & _PF_KTHREAD),
+        start_ticks=field(_STARTTIME),
     )
 
 
@@ -243,6 +249,20 @@ def parse_newest_pid(data: bytes) -> int:
 
 def list_pids() -> set[int]:
     return {int(name) for name in os.listdir(PROC) if name.isdigit()}
+
+
+def cpu_ticks_by_process() -> dict[tuple[int, int], tuple[int, bool]]:
+    """Every live process, by (pid, start_ticks): the CPU it used and that of the children it reaped, in ticks,
+    and whether it is a kernel thread. A process that ends while /proc is being read is left out."""
+    by_process = {}
+    for pid in list_pids():
+        try:
+            with open(f"{PROC}/{pid}/stat", "rb") as file:
+                stat = parse_stat(file.read())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        by_process[pid, stat.start_ticks] = (stat.cpu_ticks + stat.reaped_children_ticks, stat.kernel_thread)
+    return by_process
 
 
 def list_tids(pid: int) -> list[int]:

@@ -15,8 +15,8 @@ and for every live process at ``final()``. In between, the current resident set 
 carries (a thread's, when it ran; the process's) raises it. A process that execs gets a new address
 space whose peak starts afresh: its value is then its latest program's. An exec is told by where code and
 stack now lie (stat); what was noted of a child between its fork and its exec, its parent's pages, is
-dropped then. ``peak_rss_bytes`` is the largest single process's peak: what ``ru_maxrss`` is meant to be, without the orchestrator's own peak that Linux
-carries into a child's ``ru_maxrss`` when it forks and execs it. ``tree_peak_rss_bytes`` is the sum of every
+dropped then. ``peak_rss_bytes`` is the largest single process's peak: what ``ru_maxrss`` is meant to be,
+without the orchestrator's own peak that Linux carries into a child's ``ru_maxrss`` when it forks and execs it. ``tree_peak_rss_bytes`` is the sum of every
 process's peak: pages they share (libraries, copy-on-write after fork) count in each, and the peaks need not
 have coincided, so it overstates what the tree held at once. What running as several processes costs is
 ``tree_pss_bytes``: the largest sum over the tree's processes of their PSS (/proc/<pid>/smaps_rollup, each
@@ -25,6 +25,13 @@ That read walks page tables (about 4 ms of the sampler's CPU for 64 MB), so the 
 PEAK_RSS_MAX_AGE_S, less often when a reading costs more than PSS_CPU_SHARE_MAX of the interval, and at
 ``final()``: a peak shorter than that interval can be missed, and a tree that lived shorter than one sample
 has no reading (None). Pages shared with processes outside the tree count only in part.
+
+What the rest of the machine did is counted per process: every process's CPU (and its reaped children's) is
+read from /proc/<pid>/stat at ``begin()``, before the run exists, and at ``final()``, after its root exited;
+the difference, less the run's tree and the lab (this process, the orchestrator), is the summary's
+``other_programs_cpu_s`` and, for the kernel's own threads, ``kernel_threads_cpu_s``. Neither read falls
+inside the run. /proc/stat's per-core times cannot tell this: they charge by the tick, and a program that
+sleeps and wakes thousands of times a second shows there as time no process used.
 
 Blind spots, by design:
 - A thread or child that lives shorter than one interval is never seen. Its CPU is still counted (a
@@ -47,8 +54,9 @@ Blind spots, by design:
   its peak is the last one read while it lived: up to one interval late for memory it kept, up to
   PEAK_RSS_MAX_AGE_S late for a rise that fell back before the next sample. A process shorter than an
   interval may not be seen at all: its peak is then unknown and left out of both figures, which are None
-  when no process was seen. A process that execs and ends before its next VmHWM read keeps the peak
-  of its previous program (for a child forked in the tree, that of a copy of its parent).
+  when no process was seen. A process that execs is seen to have done so only once one of its threads has
+  run CORE_REREAD_MIN_NS since (its stat is read then): one that execs and ends sooner keeps the peak of its
+  previous program (for a child forked in the tree, that of a copy of its parent).
 - When the cores are saturated the sampler can wake late; ``t_s`` is the actual time, percentages are
   over the actual interval, and grid slots that passed meanwhile are skipped rather than bunched.
 

@@ -104,6 +104,7 @@ class ProcessTree:
         self._pss_due_at = float("-inf")
         self.tree_pss_peak_bytes: int | None = None  # the largest Σ PSS read at one sample
         self.unplaced_ns = self.threads_max = 0
+        self.pids_followed: set[int] = set()  # every process of the run seen, gone or not
 
     def attach(self, pid: int, wrapper: bool = False) -> None:
         """Follow pid's tree; a wrapper root (perf stat) is followed for the CPU its reaped child hands it, but its
@@ -111,6 +112,7 @@ class ProcessTree:
         stat_file = procfs.PinnedFile.open_if_present(f"{procfs.PROC}/{pid}/stat")
         if stat_file:  # a root that has already gone (not one's own child) leaves an empty tree
             self._processes[pid] = _Process.open(pid, stat_file, ppid=0)  # its parent is not sampled
+            self.pids_followed.add(pid)
             self._processes[pid].wrapper = wrapper
 
     def sample(self, now: float, final: bool, attributed_ns: list[int]) -> None:
@@ -184,6 +186,7 @@ class ProcessTree:
                 ppid = procfs.parse_stat(data).ppid if data else None
                 if ppid in self._processes:
                     self._processes[pid] = _Process.open(pid, stat_file, ppid)
+                    self.pids_followed.add(pid)
                     candidates.remove(pid)
                     adopted = True
                 elif stat_file:

@@ -70,6 +70,24 @@ def test_window_stats_measure_cores_in_use_during_the_work(default_results):
         2 * stats.loc["cpu.csharp.threads.w8.r1", "core_unsteadiness_pct"]
 
 
+def test_other_programs_are_counted_per_process_where_the_sampler_counted_them(default_results):
+    runs = default_results.runs
+    wall_s = runs.set_index("run_id")["wall_s"]
+    busy, calm, edge = "cpu.go.threads.w8.r1", "cpu.python.threads.w8.r1", tidy.QUIET_OTHER_LOAD
+    counted = dataclasses.replace(default_results, runs=runs.assign(
+        other_programs_cpu_s=runs["run_id"].map({busy: (edge + 0.01) * wall_s[busy], calm: edge * wall_s[calm]}),
+        kernel_threads_cpu_s=runs["run_id"].map({busy: 0.1 * wall_s[busy], calm: 0.6 * wall_s[calm]})))
+    before = tidy.window_stats(default_results).set_index("run_id")
+    stats = tidy.window_stats(counted).set_index("run_id")
+    assert stats.loc[busy, "other_load_cores"] == pytest.approx(edge + 0.01)
+    assert stats.loc[calm, "other_load_cores"] == edge
+    assert stats.loc[busy, "kernel_threads_cores"] == pytest.approx(0.1)
+    # the kernel's threads do not make a run noisy; other programs over QUIET_OTHER_LOAD cores do, at it do not
+    assert calm in tidy.quiet_runs(counted) and busy not in tidy.quiet_runs(counted)
+    rest = before.index.difference([busy, calm])   # not counted per process (a set before schema 6): the cores' totals
+    pd.testing.assert_series_equal(stats.loc[rest, "other_load_cores"], before.loc[rest, "other_load_cores"])
+
+
 def test_sample_cells_start_where_the_previous_sample_ended():
     times = [0.1, 0.2, 0.3, 0.32]  # the last sample is taken at exit, a sliver after the one before
     samples = pd.DataFrame({"run_id": ["a"] * 8, "t_s": [t for t in times for _ in (0, 1)], "core": [0, 1] * 4,
