@@ -44,7 +44,10 @@ def methods(results: ResultsSet) -> list[str]:
         "Effective parallelism = (user + sys) / wall. Work-phase parallelism (claims a–c, f): from the samples, "
         "the mean over the work window of the cores the run kept busy; without samples it is only bounded by "
         "(user + sys) / wall and (user + sys) / work time. Work window = [wall − work, wall] (the program's "
-        "loop time, placed at the end of the run, as tear-down is short).",
+        "loop time, placed at the end of the run, as tear-down is short). Measured over its interior: its whole "
+        f"sample intervals less the first and the last where it has {tidy.INTERIOR_MIN_INTERVALS} or more, since "
+        "tear-down is not nothing (a JVM's is about 0.1 s) and an edge interval holding it, one core idle, "
+        "would lower a 1-s run's parallelism by a tenth of a core and lift its per-core spread tenfold.",
         f"Sampling at {rate}, from a separate sampler process: per core, the machine's busy share of each "
         f"interval from /proc/stat (system_pct, counted in USER_HZ ticks of 1/{ticks} s"
         + (f", so one {1000 / rates[0]:g} ms interval moves in steps of {100 * rates[0] / ticks:g} %" if rates else "")

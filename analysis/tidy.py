@@ -13,7 +13,9 @@ Vocabulary used across the analysis:
   terminal's output is flushed by kworkers); they are reported as kernel_threads_cores. A set written before
   schema 6 has no such count: there, the cores' busy share less the run's and the lab's, over the work window;
 - work window of a run: [wall_s − inner_s, wall_s], the program's own loop time placed at the end of the run
-  (tear-down is short next to start-up);
+  (tear-down is short next to start-up, but not nothing: a JVM's is about 0.1 s). Its window statistics are
+  taken over its interior: the whole sample intervals inside it less the first and the last, where there
+  are at least INTERIOR_MIN_INTERVALS of them, as an edge interval can hold start-up or tear-down;
 - busy thread: a thread with at least a quarter of the CPU time of its run's busiest thread (the workers, not
   the runtime's idle helpers).
 """
@@ -30,6 +32,7 @@ from polylab.results.schema import ThreadModel
 from .load import ResultsSet, host_keys, ordered
 
 BUSY_THREAD_SHARE = 0.25
+INTERIOR_MIN_INTERVALS = 5  # a window with this many whole sample intervals is measured without its two edge ones
 QUIET_OTHER_LOAD = 0.25  # cores the rest of a shared machine may use during a run's work before it is noisy
 QUIET_NOTE = (f"other programs (every process outside the run and the lab, counted per process from /proc/<pid>/stat) "
               f"used ≤ {QUIET_OTHER_LOAD} cores; the kernel's own threads, mostly doing the run's own work (kworkers "
@@ -135,6 +138,16 @@ def _in_window(cells: pd.DataFrame) -> pd.Series:
     return (_window_overlap(cells) > 0.999) & full
 
 
+def _interior(inside: pd.DataFrame) -> pd.DataFrame:
+    """A window's whole intervals less the first and the last, for a run that has at least INTERIOR_MIN_INTERVALS.
+    The window's edges are off by the runtime's tear-down, which no program reports: an edge interval that holds
+    a JVM's exit, one core idle, lifts a 1-s run's per-core standard deviation from about 1 % to 15 % and lowers
+    its parallelism by a tenth of a core."""
+    position = inside.groupby("run_id")["t_s"].rank(method="dense")
+    intervals = inside.groupby("run_id")["t_s"].transform("nunique")
+    return inside[(intervals < INTERIOR_MIN_INTERVALS) | ((position > 1) & (position < intervals))]
+
+
 def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     """Long form per (run, view, core, sample): the Task Manager grid of each run, expected beside measured;
     in_window marks the samples wholly inside the run's work window."""
@@ -169,7 +182,7 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     if results.samples.empty or runs.empty:
         return pd.DataFrame(columns=columns)
     cells = sample_cells(results.samples).merge(runs[["run_id", "wall_s", "inner_s"]], on="run_id")
-    inside = cells[_in_window(cells)]
+    inside = _interior(cells[_in_window(cells)])
     per_sample = inside.groupby(["run_id", "t_s"]).agg(workload=("workload_pct", "sum"), rest=("rest_pct", "sum"))
     per_run = per_sample.groupby("run_id").agg(sampled_parallelism=("workload", "mean"),
                                                other_load_cores=("rest", "mean"), window_samples=("workload", "size"))

@@ -65,7 +65,7 @@ def test_window_stats_measure_cores_in_use_during_the_work(default_results):
     assert stats.loc["cpu.python.threads.w8.r1", "sampled_parallelism"] == pytest.approx(0.97, abs=0.05)
     assert stats.loc["cpu.go.threads.w8.r1", "sampled_parallelism"] == pytest.approx(1.9, abs=0.1)
     assert stats.loc["cpu.go.threads.w1.r1", "sampled_parallelism"] == pytest.approx(0.97, abs=0.05)
-    assert (stats["other_load_cores"] < 0.2).all() and (stats["window_samples"] >= 8).all()
+    assert (stats["other_load_cores"] < 0.2).all() and (stats["window_samples"] >= 6).all()  # the interior: 2 fewer
     assert stats.loc["cpu.python.threads.w8.r1", "core_unsteadiness_pct"] > \
         2 * stats.loc["cpu.csharp.threads.w8.r1", "core_unsteadiness_pct"]
 
@@ -86,6 +86,27 @@ def test_other_programs_are_counted_per_process_where_the_sampler_counted_them(d
     assert calm in tidy.quiet_runs(counted) and busy not in tidy.quiet_runs(counted)
     rest = before.index.difference([busy, calm])   # not counted per process (a set before schema 6): the cores' totals
     pd.testing.assert_series_equal(stats.loc[rest, "other_load_cores"], before.loc[rest, "other_load_cores"])
+
+
+@pytest.mark.parametrize("intervals", [tidy.INTERIOR_MIN_INTERVALS - 1, tidy.INTERIOR_MIN_INTERVALS, 10])
+def test_window_statistics_leave_out_the_edge_intervals_of_a_long_enough_window(default_results, intervals):
+    """Both cores busy throughout, but in the last interval of the window one is idle (the runtime's tear-down):
+    a window long enough is measured without it; a shorter one keeps every interval."""
+    run_id = "cpu.go.threads.w8.r1"
+    runs = default_results.runs.assign(wall_s=lambda r: r["wall_s"].where(r["run_id"] != run_id, intervals / 10),
+                                       inner_s=lambda r: r["inner_s"].where(r["run_id"] != run_id, intervals / 10))
+    times = [round(0.1 * (k + 1), 6) for k in range(intervals)]
+    idle_at_end = [0.0 if (t == times[-1] and core == 0) else 100.0 for t in times for core in (0, 1)]
+    samples = pd.DataFrame({"run_id": run_id, "t_s": [t for t in times for _ in (0, 1)], "core": [0, 1] * intervals,
+                            "system_pct": 100.0, "workload_pct": idle_at_end})
+    synthetic = dataclasses.replace(default_results, runs=runs, samples=samples)
+    stats = tidy.window_stats(synthetic).set_index("run_id").loc[run_id]
+    if intervals >= tidy.INTERIOR_MIN_INTERVALS:
+        assert stats["sampled_parallelism"] == 2.0 and stats["core_unsteadiness_pct"] == 0.0
+        assert stats["window_samples"] == intervals - 2
+    else:
+        assert stats["sampled_parallelism"] == pytest.approx(2 - 1 / intervals) and stats["core_unsteadiness_pct"] > 20
+        assert stats["window_samples"] == intervals
 
 
 def test_sample_cells_start_where_the_previous_sample_ended():
