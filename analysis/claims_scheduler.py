@@ -199,12 +199,15 @@ def noisier(subject: pd.DataFrame, others: pd.DataFrame, label: str) -> tuple[st
 
 
 def correlation(runs: pd.DataFrame, cause: str) -> tuple[float, float, int, str]:
-    """Spearman ρ between noise and a cause over runs: 'goes with' (ρ > 0, p < ALPHA), 'goes against' (ρ < 0,
-    p < ALPHA), 'no link shown', or 'too few runs' (under MIN_CORRELATION_RUNS, or a constant)."""
-    pairs = runs[[NOISE, cause]].dropna()
+    """Spearman ρ between noise and a cause over runs, within each variant: each measure is ranked among its own
+    variant's runs before the runs are pooled, so that two variants far apart on both (PyPy switches ten times as
+    often as CPython) do not make a link that no variant's runs show. 'goes with' (ρ > 0, p < ALPHA), 'goes
+    against' (ρ < 0, p < ALPHA), 'no link shown', or 'too few runs' (under MIN_CORRELATION_RUNS, or a constant)."""
+    pairs = runs[["language", NOISE, cause]].dropna()
     if len(pairs) < MIN_CORRELATION_RUNS or pairs[NOISE].nunique() < 2 or pairs[cause].nunique() < 2:
         return np.nan, np.nan, len(pairs), "too few runs"
-    rho, p = scipy_stats.spearmanr(pairs[NOISE], pairs[cause])
+    within = pairs.groupby("language", observed=True)[[NOISE, cause]].rank(pct=True)
+    rho, p = scipy_stats.spearmanr(within[NOISE], within[cause])
     says = ("goes with" if rho > 0 else "goes against") if p < ALPHA else "no link shown"
     return float(rho), float(p), len(pairs), says
 
@@ -330,7 +333,9 @@ SCHEDULER_CLAIMS = [
               "context-switch rate (every switch where traced, else wait4's voluntary + involuntary over the wall "
               "time) and on noise: supported when its range (min–max) lies above every other's on both, "
               "contradicted when below every other's on either. Cause: Spearman ρ across the one-core variants' "
-              f"runs pooled (≥ {MIN_CORRELATION_RUNS}) between noise and (i) the context-switch rate, (ii) the "
+              f"runs pooled (≥ {MIN_CORRELATION_RUNS}; each measure ranked within its own variant first, so that "
+              "variants far apart on both make no link their runs do not show) between noise and (i) the "
+              "context-switch rate, (ii) the "
               "GIL's hand-offs, counted as the busy threads' voluntary switches per second of work (a thread "
               "waiting for the GIL sleeps on a futex: a voluntary switch; involuntary ones are preemptions). Noise "
               f"goes with a cause when ρ > 0 with p < {ALPHA}, against it when ρ < 0 with p < {ALPHA}. The "
