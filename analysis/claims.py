@@ -136,8 +136,10 @@ def about(runs: pd.DataFrame, threads: str, beside_one_core: bool | None = None)
 
 
 def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
-                    beside_one_core: bool | None = None, workload: str = "sum") -> tuple[Outcomes, list[dict]]:
+                    beside_one_core: bool | None = None, workload: str = "sum",
+                    sink: str | None = None) -> tuple[Outcomes, list[dict]]:
     runs = tidy.measured(results)
+    runs = runs if sink is None else runs[runs["sink"].astype(str) == sink]
     of_tasks = runs.loc[runs["mode"].isin(TASK_MODES), "experiment"].unique()   # claim (l)'s, sized as tasks
     runs = runs[about(runs, threads, beside_one_core) & (runs["mode"] == mode) & (runs["workload"] == workload)
                 & (runs["workers"] >= 2) & (runs["cores"] >= 2) & ~runs["experiment"].isin(of_tasks)]

@@ -58,7 +58,7 @@ def _experiments(scenario: Scenario) -> list[dict]:
               "repetitions": scenario.reps, "timeout_s": 60.0, "sink": "devnull",
               "sample_hz": HZ if scenario.samples else 0.0, "perf": False, "cpus": None}
     return [{"name": "cpu", "workload": "sum", "workers": list(scenario.workers), **common},
-            {"name": "print", "workload": "sum-print", "workers": [max(scenario.workers)], **common},
+            {"name": "print", "workload": "sum-print", "workers": [max(scenario.workers)], **common, "sink": "tty"},
             *contract_2.experiments(scenario.workloads, common)]
 
 
@@ -105,7 +105,7 @@ class _Run:
             "experiment": experiment["name"], "lang": lang, "variant": TOOLCHAINS[lang][0],
             "toolchain_version": TOOLCHAINS[lang][1], "backend": "local", "workload": experiment["workload"],
             "mode": mode, "workers": workers, "n": experiment["n"], "seconds": experiment["seconds"], "rep": rep,
-            "warmup": warmup, "sink": "devnull", "sample_hz": experiment["sample_hz"], "cpus": None,
+            "warmup": warmup, "sink": experiment["sink"], "sample_hz": experiment["sample_hz"], "cpus": None,
             "started_at": "2026-01-01T00:00:00", "wall_s": self.wall,
             "user_s": (work_cpu + startup_cpu) * (1 - sys_share), "sys_s": (work_cpu + startup_cpu) * sys_share,
             "max_rss_bytes": int(rss * (1.1 if mode == "processes" else 1.0 + 0.02 * workers) * 2**20),

@@ -3,10 +3,12 @@ measured, computed from the set; and the one-line pointer of a set that ran ever
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from analysis import claims, claims_printing
-from analysis.claims import CONTRADICTED, SUPPORTED
+from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
 from analysis.load import load_results
 
 
@@ -23,6 +25,15 @@ def test_printing_claims_are_judged_on_sum_print_only(default_results):
     assert groups.str.endswith("· threads · 8 workers · print").all() and len(groups) == 3
     sum_groups = next(c for c in claims.evaluate(default_results) if c.key == "b").evidence["group"]
     assert sum_groups.str.endswith("· cpu").all()    # and sum's own claim has no printing group
+
+
+def test_printing_claims_are_the_consoles_the_same_workload_elsewhere_is_not_the_articles_experiment(default_results):
+    runs = default_results.runs
+    to_devnull = dataclasses.replace(default_results, runs=runs.assign(sink=runs["sink"].astype(str).replace(
+        claims_printing.CONSOLE, "devnull")))
+    judged = _judged(to_devnull)
+    assert set(judged) == {"a-print", "b-print", "c-print"}
+    assert all(claim.verdict == INCONCLUSIVE and claim.evidence.empty for claim in judged.values())
 
 
 def test_the_sentence_says_the_multithreaded_runtimes_did_not_spread_while_printing(default_results):

@@ -131,7 +131,7 @@ def test_the_memory_figure_counts_a_trees_shared_pages_once_and_says_where_that_
 
 def test_printing_names_the_sink_each_sum_print_went_to(drawn):
     legend = drawn["printing"].figure.legends[0]
-    assert [text.get_text() for text in legend.get_texts()] == ["sum", "sum-print → devnull"]
+    assert [text.get_text() for text in legend.get_texts()] == ["sum", "sum-print → tty"]
 
 
 def test_printing_keeps_the_sinks_apart_in_their_order():
