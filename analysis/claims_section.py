@@ -8,8 +8,11 @@ is decided here.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
+from . import tidy
 from .claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, Claim
 from .document import Heading, Link, Matrix, MatrixRow, Table, Text
 from .load import ResultsSet
@@ -48,6 +51,37 @@ def answer(claim: Claim) -> str:
     return f"{lead}: {'; '.join(parts)}.{overall}"
 
 
+# What an undecided group's outcome says, and what data would decide it; the first that matches is taken.
+_SET_ASIDE = ("noisy run", "quiet runs: runs of these groups were set aside because other programs used more than "
+              f"{tidy.QUIET_OTHER_LOAD} cores of this shared machine meanwhile, and the same profile on an idle machine would keep them")
+_TOO_FEW = ("too few|no runs|not significant|no link shown|p = ",
+            "more repetitions: these groups hold too few runs for the rule's test to separate them at p < 0.05 "
+            "(the claims profile's repetitions are what fits its 20 minutes on 2 cores)")
+_STRADDLE = ("", "more repetitions, or longer runs: the runs of these groups fall on both sides of the rule's threshold, "
+                 "or their range overlaps the one they are compared with: on 2 shared cores run-to-run spread is as "
+                 "wide as the difference the claim asks about")
+
+
+def to_decide(claim: Claim) -> str | None:
+    """What data would decide a claim that stays undecided, over all its groups or for some runtime: read from the
+    outcomes of its undecided groups (noisy runs set aside, too few runs, runs on both sides of a threshold)."""
+    if claim.verdict != INCONCLUSIVE and INCONCLUSIVE not in claim.by_variant.values():
+        return None
+    needs: dict[str, list[str]] = {}
+    for group, outcome in zip(claim.evidence["group"].astype(str), claim.evidence["outcome"].astype(str)):
+        if re.search("inconclusive|overlap|too few|no link shown|not significant", outcome):
+            need = next(need for pattern, need in (_SET_ASIDE, _TOO_FEW, _STRADDLE) if re.search(pattern, outcome))
+            needs.setdefault(need, []).append(group)
+    if not needs:
+        return f"To decide it: {claim.reason}."
+    return "To decide it: " + "; ".join(f"{need} ({_some(groups)})" for need, groups in needs.items()) + "."
+
+
+def _some(groups: list[str], shown: int = 6) -> str:
+    unique = list(dict.fromkeys(groups))
+    return listed(unique) if len(unique) <= shown else f"{', '.join(unique[:shown])} and {len(unique) - shown} more"
+
+
 def runtimes(results: ResultsSet, claims: list[Claim]) -> list[tuple[str, str]]:
     """Every runtime variant shown in the set, in the set's order, with the thread model its manifest declares;
     then any variant a claim names that has no run (with no thread model)."""
@@ -81,5 +115,6 @@ def claim_blocks(claim: Claim, figures: dict[str, Heading]) -> list:
             Text(f"The article: {claim.quote}", style="quote"),
             Text(f"Rule: {claim.rule}"),
             Text(f"Verdict: {claim.verdict} — {claim.reason}."),
+            *([Text(needed)] if (needed := to_decide(claim)) else []),
             Table(evidence, caption="One row per group and measure: median, min–max over runs (or threads), n."),
             *([Link("The figure that shows it: ", figure.text, figure)] if figure else [])]

@@ -123,3 +123,30 @@ def test_runtimes_not_in_the_runs_but_named_by_a_claim_come_last(default_results
     assert names[-1] == "Zig" and shown[-1] == ("Zig", "")
     assert names[:-1] == [str(name) for name in default_results.runs["language"].cat.categories]
     assert dict(shown)["Python"] == "one-core"
+
+
+def _with_outcomes(base: Claim, outcomes: dict[str, str]) -> Claim:
+    evidence = pd.DataFrame([{"group": group, "measure": "m", "median": 1.0, "spread": "", "n": 2, "outcome": outcome}
+                             for group, outcome in outcomes.items()], columns=EVIDENCE_COLUMNS)
+    return Claim(base.key, base.statement, base.quote, base.rule, base.verdict, base.reason, evidence,
+                 base.by_variant, base.figure)
+
+
+def test_an_undecided_claim_says_what_data_would_decide_it():
+    undecided = _with_outcomes(UNDECIDED, {
+        "A": "inconclusive (threshold 1.15; no runs; 2 noisy run(s) set aside)",
+        "B": "too few runs", "C": "no link shown", "D": "inconclusive (1 of 2 runs moved, 1 stayed)",
+        "E": "CPython overlap", "F": "supported (threshold 1.15)"})
+    said = claims_section.to_decide(undecided)
+    assert said.startswith("To decide it: quiet runs: ") and said.endswith(".")
+    quiet, few, straddle = said[len("To decide it: "):-1].split("; ")
+    assert quiet.endswith("(A)") and "idle machine" in quiet
+    assert few.startswith("more repetitions: ") and few.endswith("(B and C)")
+    assert straddle.startswith("more repetitions, or longer runs") and straddle.endswith("(D and E)")   # not F
+
+
+def test_a_decided_claim_needs_nothing_and_one_without_undecided_groups_repeats_its_reason():
+    assert claims_section.to_decide(UNIFORM) is None
+    assert claims_section.to_decide(GIL) is not None    # Java 17 is undecided
+    assert claims_section.to_decide(_with_outcomes(WHOLE_SET, {})) == \
+        "To decide it: no contended runs in this results set."
