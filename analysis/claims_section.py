@@ -72,6 +72,10 @@ def to_decide(claim: Claim) -> str | None:
         if re.search("inconclusive|overlap|too few|no link shown|not significant", outcome):
             need = next(need for pattern, need in (_SET_ASIDE, _TOO_FEW, _STRADDLE) if re.search(pattern, outcome))
             needs.setdefault(need, []).append(group)
+    if not needs and claim.reason.startswith("groups disagree"):
+        return (f"To decide it: nothing more of the same — its groups are each conclusive and disagree "
+                f"({claim.reason[len('groups disagree: '):]}), so the answer depends on the group (its workers, sink "
+                "or experiment): the table shows which hold and which do not.")
     if not needs:
         return f"To decide it: {claim.reason}."
     return "To decide it: " + "; ".join(f"{need} ({_some(groups)})" for need, groups in needs.items()) + "."
