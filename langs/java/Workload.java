@@ -324,8 +324,8 @@ public final class Workload {
             } catch (NumberFormatException e) {
                 throw new UsageError("--seconds must be a number, not " + v);
             }
-            if (!(seconds > 0) || seconds.isInfinite()) {
-                throw new UsageError("--seconds must be a positive finite number, not " + v);
+            if (!(seconds >= 0) || seconds.isInfinite()) {
+                throw new UsageError("--seconds must be a finite number >= 0, not " + v);
             }
         }
 

@@ -40,6 +40,12 @@ def test_duration_mode(built, workload, mode):
         assert row["stdout_lines"] == row["iterations"] and row["stdout_ok"]
 
 
+def test_zero_seconds_stops_each_worker_at_its_first_clock_reading(built):
+    _, choice, _ = built
+    row = run_ok(built, contract_spec(choice.language.name, "sum", "threads", seconds=0))
+    assert row["checksum_ok"] and all(elapsed < 0.25 for elapsed in row["worker_elapsed_s"]), row["worker_elapsed_s"]
+
+
 @pytest.mark.parametrize("mode", ["threads", "processes"])
 def test_stdout_holds_exactly_the_partial_sums(built, mode):
     """Line by line: every line is one worker's partial sum, nothing else, none torn or missing."""
