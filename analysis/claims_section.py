@@ -57,9 +57,10 @@ _SET_ASIDE = ("noisy run", "quiet runs: runs of these groups were set aside beca
 _TOO_FEW = ("too few|no runs|not significant|no link shown|p = ",
             "more repetitions: these groups hold too few runs for the rule's test to separate them at p < 0.05 "
             "(the claims profile's repetitions are what fits its 20 minutes on 2 cores)")
-_STRADDLE = ("", "more repetitions, or longer runs: the runs of these groups fall on both sides of the rule's threshold, "
-                 "or their range overlaps the one they are compared with: on 2 shared cores run-to-run spread is as "
-                 "wide as the difference the claim asks about")
+_STRADDLE = ("", "steadier runs, longer or on cores nothing else uses: the runs of these groups fall on both sides of "
+                 "the rule's threshold, or their range overlaps the one they are compared with, as run-to-run spread "
+                 "on 2 shared cores is as wide as the difference the claim asks about; more runs of the same kind "
+                 "would only widen the range (min–max), which the rule reads")
 
 
 def to_decide(claim: Claim) -> str | None:

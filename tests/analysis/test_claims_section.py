@@ -142,7 +142,7 @@ def test_an_undecided_claim_says_what_data_would_decide_it():
     quiet, few, straddle = said[len("To decide it: "):-1].split("; ")
     assert quiet.endswith("(A)") and "idle machine" in quiet
     assert few.startswith("more repetitions: ") and few.endswith("(B and C)")
-    assert straddle.startswith("more repetitions, or longer runs") and straddle.endswith("(D and E)")   # not F
+    assert straddle.startswith("steadier runs, longer") and straddle.endswith("(D and E)")   # not F
 
 
 def test_a_decided_claim_needs_nothing_and_one_without_undecided_groups_repeats_its_reason():
