@@ -59,7 +59,7 @@ _TOO_FEW = ("too few|no runs|not significant|no link shown|p = ",
             "(the claims profile's repetitions are what fits its 20 minutes on 2 cores)")
 _STRADDLE = ("", "steadier runs, longer or on cores nothing else uses: the runs of these groups fall on both sides of "
                  "the rule's threshold, or their range overlaps the one they are compared with, as run-to-run spread "
-                 "on 2 shared cores is as wide as the difference the claim asks about; more runs of the same kind "
+                 "on 2 shared cores is as wide as the difference the claim asks about, and more runs of the same kind "
                  "would only widen the range (min–max), which the rule reads")
 
 
