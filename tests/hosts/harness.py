@@ -24,9 +24,11 @@ EXPERIMENTS = {
     "version": 1,
     "default_profile": "steady",
     "profiles": {
-        "steady": {"description": "8 runs of about a second: time to interrupt a host mid-run",
+        # 8 runs of 1.5 s: a host that got going seconds before the other (CI once saw it finish all 8 of 0.8 s
+        # before the other's first) is still mid-run when the test interrupts both
+        "steady": {"description": "8 runs of 1.5 s: time to interrupt a host mid-run",
                    "defaults": {"repetitions": 2, "timeout_s": 60},
-                   "experiments": {"cpu": {"workload": "sum", "workers": [1, 2], "seconds": 0.8}}},
+                   "experiments": {"cpu": {"workload": "sum", "workers": [1, 2], "seconds": 1.5}}},
         "tiny": {"description": "2 short runs per host",
                  "defaults": {"repetitions": 1, "timeout_s": 60},
                  "experiments": {"cpu": {"workload": "sum", "workers": [1], "n": 100000}}},
