@@ -16,12 +16,11 @@ import pandas as pd
 
 from . import tidy
 from . import workload_tidy as wt
-from .claims import CONTRADICTED, INCONCLUSIVE, MIN_REPS, SUPPORTED, ClaimSpec, Decided, _row
+from .claims import CONTRADICTED, INCONCLUSIVE, MIN_REPS, SUPPORTED, TASK_MODES, ClaimSpec, Decided, _row
 from .load import ResultsSet
 from .workload_claims import _who, one_counterexample_refutes, per_variant
 
 CONTROL = "threads"
-TASK_MODES = ("pool", "async")
 MODES = (CONTROL, *TASK_MODES)
 GROUP_KEYS = ["language", "workload", "mode", "workers"]
 THREAD_KEYS = ["run_id", "pid", "tid"]
