@@ -202,9 +202,8 @@ def _per_process_cores(runs: pd.DataFrame) -> pd.DataFrame:
     them per process (NaN in a set written before schema 6). The cores' own totals cannot tell this: /proc/stat
     charges time by the tick, and a program that sleeps and wakes thousands of times a second (a printing one)
     shows there as a fifth of a core more than its threads' run time, used by no one."""
-    by_run = runs.set_index("run_id")
-    return pd.DataFrame({column: pd.to_numeric(by_run[column], errors="coerce") / by_run["wall_s"]
-                         if column in by_run else pd.Series(float("nan"), index=by_run.index)
+    wall_s = _by_run(runs, "wall_s")
+    return pd.DataFrame({column: _by_run(runs, column) / wall_s
                          for column in ("other_programs_cpu_s", "kernel_threads_cpu_s")})
 
 
@@ -212,12 +211,16 @@ def _lab_own_cores(runs: pd.DataFrame) -> pd.Series:
     """Cores the lab itself used during each run, by run_id: its sampler, and its stdout reader where it drains a
     pipe or terminal as the program writes (a `file` is read after the run). They show as the rest of the machine
     but are part of the measurement, recorded per run; the reader of a printing run can take a fifth of a core."""
+    read_after = runs.set_index("run_id")["sink"].astype(str) == "file"
+    reader = _by_run(runs, "stdout_reader_cpu_s").fillna(0.0).where(~read_after, 0.0)
+    return (_by_run(runs, "sampler_cpu_s").fillna(0.0) + reader) / _by_run(runs, "wall_s")
+
+
+def _by_run(runs: pd.DataFrame, column: str) -> pd.Series:
+    """A numeric column of the runs by run_id; NaN where a run (or the set's schema) has no value."""
     by_run = runs.set_index("run_id")
-    def cpu_s(column: str) -> pd.Series:
-        values = by_run[column] if column in by_run else pd.Series(0.0, index=by_run.index)
-        return pd.to_numeric(values, errors="coerce").fillna(0.0)
-    reader = cpu_s("stdout_reader_cpu_s").where(by_run["sink"].astype(str) != "file", 0.0)
-    return (cpu_s("sampler_cpu_s") + reader) / by_run["wall_s"]
+    values = by_run[column] if column in by_run else pd.Series(float("nan"), index=by_run.index)
+    return pd.to_numeric(values, errors="coerce")
 
 
 def thread_stats(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
