@@ -131,7 +131,7 @@ class RunRecorder:
             if pid not in own:
                 at_begin, _ = self._processes_at_begin.get((pid, start), (0, kernel_thread))
                 ticks[kernel_thread] += cpu_ticks - at_begin
-        return ticks[False] * procfs.NS_PER_TICK / procfs.NS_PER_S, ticks[True] * procfs.NS_PER_TICK / procfs.NS_PER_S
+        return ticks[False] / procfs.CLOCK_TICKS, ticks[True] / procfs.CLOCK_TICKS
 
     def result(self) -> tuple[list, list, SamplerSummary, int | None]:
         """The fields of RunSamples: rows of SAMPLE_COLUMNS and THREAD_COLUMNS, the summary, the peak memory."""
