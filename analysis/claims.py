@@ -252,10 +252,9 @@ PARALLELISM_NOTE = (
     "Work-phase parallelism: cores in use while the workers run — from the samples (mean Σ workload share "
     f"over the work window) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
     f"and (user+sys)/program time. Only quiet sampled runs count ({tidy.QUIET_NOTE}); others are set aside. "
-    "Experiments "
-    "that also run pool or async modes are claim (l)'s, sized as many short tasks rather than as a parallel "
-    f"job, and are left out. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) needs ≥ {MIN_REPS} "
-    "runs.")
+    "Experiments that also run pool or async modes are claim (l)'s, sized as many short tasks rather than as a "
+    f"parallel job, and are left out. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) needs "
+    f"≥ {MIN_REPS} runs.")
 
 CLAIMS = [
     ClaimSpec("a", "Python threads use one core at a time (the GIL).",

@@ -319,10 +319,10 @@ SCHEDULER_CLAIMS = [
               "second, so a job that migrates less often shows on one core in each frame. Without a kernel count, "
               f"≥ {MOVES_PER_S:g} core change a second between samples shows a move and nothing shows "
               "none. A group supports the claim when every run moved, contradicts it when every run kept them in "
-              "place; a runtime's groups combine as every claim's, and one runtime that conclusively kept its jobs in "
-              "place refutes the claim as a general statement. Per runtime, its busy OS threads against its workers and "
-              f"its migrations against the runtimes' median say why (≤ {FEWER_MIGRATIONS:g} ×: fewer, a finding: "
-              "Go's goroutines run on GOMAXPROCS Ms bound to Ps).",
+              "place; a runtime's groups combine as every claim's, and one runtime that conclusively kept its jobs "
+              "in place refutes the claim as a general statement. Per runtime, its busy OS threads against its "
+              f"workers and its migrations against the runtimes' median say why (≤ {FEWER_MIGRATIONS:g} ×: fewer, "
+              "a finding: Go's goroutines run on GOMAXPROCS Ms bound to Ps).",
               claim_migrations, needs_cores=True, needs_samples=True, needs_headline=True, figure="migrations"),
     ClaimSpec("e", "Python's graph is noisy because of context switching; multithreaded runtimes' graphs are calm.",
               "좌측은 엄청난 컨텍스트스위칭에 그래프가 요동칩니다.",
@@ -335,13 +335,12 @@ SCHEDULER_CLAIMS = [
               "contradicted when below every other's on either. Cause: Spearman ρ across the one-core variants' "
               f"runs pooled (≥ {MIN_CORRELATION_RUNS}; each measure ranked within its own variant first, so that "
               "variants far apart on both make no link their runs do not show) between noise and (i) the "
-              "context-switch rate, (ii) the "
-              "GIL's hand-offs, counted as the busy threads' voluntary switches per second of work (a thread "
-              "waiting for the GIL sleeps on a futex: a voluntary switch; involuntary ones are preemptions). Noise "
-              f"goes with a cause when ρ > 0 with p < {ALPHA}, against it when ρ < 0 with p < {ALPHA}. The "
-              "free-threaded build (all-cores beside a one-core variant) is the control: its noise should not go "
-              "with its hand-offs; and, as a designed contrast, it is the same language without the GIL: if "
-              "switching made the graph noisy, the build that switches less (its switch-rate range below the "
+              "context-switch rate, (ii) the GIL's hand-offs, counted as the busy threads' voluntary switches per "
+              "second of work (a thread waiting for the GIL sleeps on a futex: a voluntary switch; involuntary ones "
+              f"are preemptions). Noise goes with a cause when ρ > 0 with p < {ALPHA}, against it when ρ < 0 with "
+              f"p < {ALPHA}. The free-threaded build (all-cores beside a one-core variant) is the control: its noise "
+              "should not go with its hand-offs; and, as a designed contrast, it is the same language without the "
+              "GIL: if switching made the graph noisy, the build that switches less (its switch-rate range below the "
               "one-core variant's) would be calmer (its noise range below too); switching less yet no calmer "
               "contradicts the cause. The cause is supported when the noise goes with (i) or (ii) or the contrast "
               "supports it, contradicted when it goes against one (and with neither) or the contrast contradicts "

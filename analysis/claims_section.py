@@ -53,7 +53,8 @@ def answer(claim: Claim) -> str:
 
 # What an undecided group's outcome says, and what data would decide it; the first that matches is taken.
 _SET_ASIDE = ("noisy run", "quiet runs: runs of these groups were set aside because other programs used more than "
-              f"{tidy.QUIET_OTHER_LOAD} cores of this shared machine meanwhile, and the same profile on an idle machine would keep them")
+              f"{tidy.QUIET_OTHER_LOAD} cores of this shared machine meanwhile, and the same profile on an idle "
+              "machine would keep them")
 _TOO_FEW = ("too few|no runs|not significant|no link shown|p = ",
             "more repetitions: these groups hold too few runs for the rule's test to separate them at p < 0.05 "
             "(the claims profile's repetitions are what fits its 20 minutes on 2 cores)")

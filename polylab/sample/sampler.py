@@ -9,22 +9,22 @@ last seen. /proc is listed for new children only when a pid was allocated somewh
 a process's own stat (thread count, totals) is re-read only then, or when one of its threads or children
 ended.
 
-Peak memory is each process's VmHWM (status): the peak resident set of its address space, read at most once
-per PEAK_RSS_MAX_AGE_S and only if the process ran since (its memory grows only by its own page faults),
-and for every live process at ``final()``. In between, the current resident set that each stat read above
-carries (a thread's, when it ran; the process's) raises it. A process that execs gets a new address
-space whose peak starts afresh: its value is then its latest program's. An exec is told by where code and
-stack now lie (stat); what was noted of a child between its fork and its exec, its parent's pages, is
-dropped then. ``peak_rss_bytes`` is the largest single process's peak: what ``ru_maxrss`` is meant to be,
-without the orchestrator's own peak that Linux carries into a child's ``ru_maxrss`` when it forks and execs it. ``tree_peak_rss_bytes`` is the sum of every
+Peak memory is each process's VmHWM (status): the peak resident set of its address space, read at most once per
+PEAK_RSS_MAX_AGE_S and only if the process ran since (its memory grows only by its own page faults), and for
+every live process at ``final()``. In between, the current resident set that each stat read above carries (a
+thread's, when it ran; the process's) raises it. A process that execs gets a new address space whose peak starts
+afresh: its value is then its latest program's. An exec is told by where code and stack now lie (stat); what was
+noted of a child between its fork and its exec, its parent's pages, is dropped then. ``peak_rss_bytes`` is the
+largest single process's peak: what ``ru_maxrss`` is meant to be, without the orchestrator's own peak that Linux
+carries into a child's ``ru_maxrss`` when it forks and execs it. ``tree_peak_rss_bytes`` is the sum of every
 process's peak: pages they share (libraries, copy-on-write after fork) count in each, and the peaks need not
 have coincided, so it overstates what the tree held at once. What running as several processes costs is
 ``tree_pss_bytes``: the largest sum over the tree's processes of their PSS (/proc/<pid>/smaps_rollup, each
 resident page divided among the processes that map it, so a shared page counts once), all read at one sample.
 That read walks page tables (about 4 ms of the sampler's CPU for 64 MB), so the tree is read at most once per
 PEAK_RSS_MAX_AGE_S, less often when a reading costs more than PSS_CPU_SHARE_MAX of the interval, and at
-``final()``: a peak shorter than that interval can be missed, and a tree that lived shorter than one sample
-has no reading (None). Pages shared with processes outside the tree count only in part.
+``final()``: a peak shorter than that interval can be missed, and a tree that lived shorter than one sample has
+no reading (None). Pages shared with processes outside the tree count only in part.
 
 What the rest of the machine did is counted per process: every process's CPU (and its reaped children's) is
 read from /proc/<pid>/stat at ``begin()``, before the run exists, and at ``final()``, after its root exited;

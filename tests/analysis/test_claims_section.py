@@ -150,7 +150,8 @@ def test_a_decided_claim_needs_nothing_and_one_without_undecided_groups_repeats_
     assert claims_section.to_decide(GIL) is not None    # Java 17 is undecided
     assert claims_section.to_decide(_with_outcomes(WHOLE_SET, {})) == \
         "To decide it: no contended runs in this results set."
-    disagreeing = Claim("a", "s", "q", "r", INCONCLUSIVE, "groups disagree: 3 support, 1 contradict",
-                        _with_outcomes(UNDECIDED, {"A": "supported", "B": "contradicted"}).evidence, {"PyPy": INCONCLUSIVE})
-    assert claims_section.to_decide(disagreeing).startswith(
-        "To decide it: nothing more of the same — its groups are each conclusive and disagree (3 support, 1 contradict)")
+    evidence = _with_outcomes(UNDECIDED, {"A": "supported", "B": "contradicted"}).evidence
+    disagreeing = Claim("a", "s", "q", "r", INCONCLUSIVE, "groups disagree: 3 support, 1 contradict", evidence,
+                        {"PyPy": INCONCLUSIVE})
+    assert claims_section.to_decide(disagreeing).startswith("To decide it: nothing more of the same — its groups are "
+                                                            "each conclusive and disagree (3 support, 1 contradict)")
