@@ -5,7 +5,8 @@ variant, mode and worker count, say) and the groups are combined by one rule (`c
 than MIN_REPS measured runs, or whose repetitions fall on both sides of a threshold, is inconclusive; the
 claim takes the verdict its conclusive groups agree on, if they are at least half of the groups, and is
 inconclusive otherwise. The same rule over one variant's groups gives that variant's verdict (`by_variant`;
-a judge names the variant of each outcome as a (name, outcome) pair). Thresholds are relative to the cores a
+a judge names the variant of each outcome as a (name, outcome) pair), except that a variant whose conclusive
+groups disagree gets `depends`: an answer, not a lack of one (`variant_verdict`). Thresholds are relative to the cores a
 run could use (meta.json), never absolute.
 
 Which runtimes a claim is about comes from the thread model each variant's manifest declares (the runs'
@@ -34,12 +35,15 @@ from .load import ResultsSet
 from .variants import single_thread_cost
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+DEPENDS = "depends"   # a runtime variant's verdict only: its conclusive groups disagree
 MIN_REPS = 2
 ONE_CORE = 1.15  # parallelism at or under this: one core at a time
 ALL_CORES = 0.9  # parallelism at or over this × min(workers, cores): all the cores the workers can use
 MIN_WINDOW_SAMPLES = 3
 ALPHA = 0.05
 MIN_CORRELATION_RUNS = 6
+MIN_CPU_SPAN = 1.5   # (f) a group's most CPU-using run uses at least this × its least's, or it cannot compare
+MIN_TEST_RUNS = 4   # a side: with 3, a one-sided Mann-Whitney U test's smallest p is 0.05, never below it
 SAME_THROUGHPUT, SAME_SYS_SHARE = 0.10, 0.05
 ONE, ALL = ThreadModel.ONE_CORE.value, ThreadModel.ALL_CORES.value
 TASK_MODES = (Mode.POOL.value, Mode.ASYNC.value)
@@ -90,6 +94,15 @@ def combine(outcomes: list[str]) -> tuple[str, str]:
     if 2 * len(conclusive) < len(outcomes):
         return INCONCLUSIVE, f"only {len(conclusive)} of {len(outcomes)} groups conclusive"
     return conclusive[0], f"{len(conclusive)} of {len(outcomes)} groups {conclusive[0]}, none disagree"
+
+
+def variant_verdict(outcomes: list[str]) -> str:
+    """A runtime variant's verdict over its own groups: `combine`'s, except that groups which each decide, and
+    decide differently, are an answer rather than a lack of one: the claim holds for this runtime in some of its
+    groups (a mode, a worker count) and not in others, and the evidence says which (DEPENDS)."""
+    if SUPPORTED in outcomes and CONTRADICTED in outcomes:
+        return DEPENDS
+    return combine(outcomes)[0]
 
 
 def work_parallelism(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
@@ -184,28 +197,63 @@ def claim_free_threaded(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
     return outcomes, rows
 
 
-def _compare_ranges(subject: dict, other: dict) -> str:
-    if subject["n"] < MIN_REPS or other["n"] < MIN_REPS:
+SEPARATED_NOTE = (f"one group's runs lie above (below) another's when their ranges (min–max) are apart or, where "
+                  f"they overlap, a one-sided Mann-Whitney U test says so at p < {ALPHA} with ≥ {MIN_TEST_RUNS} runs "
+                  "a side")
+
+
+def separated(subject: pd.Series, other: pd.Series) -> str:
+    """Where subject's runs lie against other's: 'higher' or 'lower' when their ranges (min–max) are apart, or,
+    where the ranges overlap, when a one-sided Mann-Whitney U test says so at p < ALPHA with ≥ MIN_TEST_RUNS runs
+    a side (an outlier run then costs one rank, not the verdict); 'overlap' otherwise; 'too few runs' under
+    MIN_REPS a side. Comparing one group with several, each 'higher' at p < ALPHA makes 'higher than every one'
+    hold at p < ALPHA as well (an intersection-union test), so no correction for their number is needed."""
+    subject, other = subject.dropna(), other.dropna()
+    if len(subject) < MIN_REPS or len(other) < MIN_REPS:
         return "too few runs"
-    if subject["min"] > other["max"]:
+    if subject.min() > other.max():
         return "higher"
-    if subject["max"] < other["min"]:
+    if subject.max() < other.min():
         return "lower"
+    if min(len(subject), len(other)) >= MIN_TEST_RUNS:
+        for side, word in (("greater", "higher"), ("less", "lower")):
+            if scipy_stats.mannwhitneyu(subject, other, alternative=side).pvalue < ALPHA:
+                return word
     return "overlap"
 
 
+def varied_sum_runs(results: ResultsSet) -> pd.DataFrame:
+    """Measured sum runs, in threads or processes mode, of every experiment whose design varies the workers or
+    the mode, so that CPU use can differ between its runs; the headline experiment's where none does."""
+    runs = tidy.measured(results)
+    runs = runs[(runs["workload"] == "sum") & runs["mode"].isin([Mode.THREADS.value, Mode.PROCESSES.value])]
+    designs = runs.groupby("experiment", observed=True)[["workers", "mode"]].apply(
+        lambda group: len(group.drop_duplicates()))
+    varied = runs[runs["experiment"].isin(designs[designs > 1].index)]
+    return varied if not varied.empty else tidy.headline_runs(results, tidy.headline(results), all_workers=True)
+
+
+def cpu_speed_outcome(parallelism: pd.Series, throughput: pd.Series) -> tuple[str, float, float]:
+    """(f) over one group's runs: its outcome, or why it is not judged, with Spearman's ρ and p."""
+    span = parallelism.max() / parallelism.min()
+    if span < MIN_CPU_SPAN:   # the same CPU use in every run: nothing for the claim to compare
+        return f"not judged: CPU use spans ×{span:.2f} over these runs, under ×{MIN_CPU_SPAN:g}", np.nan, np.nan
+    if len(parallelism) < MIN_CORRELATION_RUNS:
+        return INCONCLUSIVE, np.nan, np.nan
+    rho, p = scipy_stats.spearmanr(parallelism, throughput)
+    return (SUPPORTED if rho > 0 else CONTRADICTED) if p < ALPHA else INCONCLUSIVE, float(rho), float(p)
+
+
 def claim_cpu_means_speed(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
-    head = tidy.headline(results)
-    runs = work_parallelism(results, tidy.headline_runs(results, head, all_workers=True))
+    runs = work_parallelism(results, varied_sum_runs(results))
     outcomes, rows = [], []
-    for language, group in runs.dropna(subset=["value", "throughput"]).groupby("language", observed=True):
-        if len(group) < MIN_CORRELATION_RUNS or group["value"].nunique() < 2:
-            outcome, rho, p = INCONCLUSIVE, np.nan, np.nan
-        else:
-            rho, p = scipy_stats.spearmanr(group["value"], group["throughput"])
-            outcome = (SUPPORTED if rho > 0 else CONTRADICTED) if p < ALPHA else INCONCLUSIVE
-        outcomes.append((str(language), outcome))
-        rows.append({"group": f"{language} · both modes · every worker count", "measure":
+    for (language, experiment), group in runs.dropna(subset=["value", "throughput"]).groupby(
+            ["language", "experiment"], observed=True):
+        outcome, rho, p = cpu_speed_outcome(group["value"], group["throughput"])
+        if outcome in (SUPPORTED, CONTRADICTED, INCONCLUSIVE):
+            outcomes.append((str(language), outcome))
+        modes = " and ".join(sorted(group["mode"].astype(str).unique()))
+        rows.append({"group": f"{language} · {experiment} · {modes} · every worker count", "measure":
                      "Spearman ρ, work-phase parallelism vs throughput", "median": rho,
                      "spread": f"p = {p:.2g}" if not np.isnan(p) else "", "n": len(group), "outcome": outcome})
     return outcomes, rows
@@ -219,8 +267,8 @@ def claim_printing(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
         label = f"{language} · {mode} · {tidy.workers_label(workers)}"
         throughput = [tidy.spread(summing["throughput"]), tidy.spread(printing["throughput"])]
         sys_share = [tidy.spread(summing["sys_share"]), tidy.spread(printing["sys_share"])]
-        slower = _compare_ranges(throughput[1], throughput[0]) == "lower"
-        more_kernel = _compare_ranges(sys_share[1], sys_share[0]) == "higher"
+        slower = separated(printing["throughput"], summing["throughput"]) == "lower"
+        more_kernel = separated(printing["sys_share"], summing["sys_share"]) == "higher"
         enough = min(s["n"] for s in throughput) >= MIN_REPS
         same = enough and abs(throughput[1]["median"] / throughput[0]["median"] - 1) < SAME_THROUGHPUT and \
             abs(sys_share[1]["median"] - sys_share[0]["median"]) < SAME_SYS_SHARE
@@ -284,17 +332,21 @@ CLAIMS = [
               figure="parallelism"),
     ClaimSpec("f", "Higher CPU use for the same work means faster.",
               "동일한 일을 하는데 CPU사용량이 높다는건 상대적으로 빠르게 일을 처리한다고 볼 수 있습니다.",
-              "Headline experiment, every worker count and mode, per language: Spearman rank correlation between "
-              "work-phase parallelism and throughput (iterations per second of the program's clock, i.e. speed for "
-              f"a fixed amount of work), ≥ {MIN_CORRELATION_RUNS} runs. Supported when ρ > 0 with p < {ALPHA}; "
-              f"contradicted when ρ < 0 with p < {ALPHA}; else inconclusive.", claim_cpu_means_speed,
+              "Every sum experiment whose design varies the workers or the mode (threads, processes), so that CPU "
+              "use can differ between its runs (else the headline experiment), per language and experiment: "
+              "Spearman rank correlation between work-phase parallelism and throughput (iterations per second of the "
+              f"program's clock, i.e. speed for a fixed amount of work), ≥ {MIN_CORRELATION_RUNS} runs. Supported "
+              f"when ρ > 0 with p < {ALPHA}; contradicted when ρ < 0 with p < {ALPHA}; else inconclusive. A group whose "
+              f"runs' parallelism spans less than ×{MIN_CPU_SPAN:g} (most over least) used the same CPU throughout "
+              "and is not judged: threads alone hardly vary a GIL runtime's CPU use; with processes they do.",
+              claim_cpu_means_speed,
               needs_headline=True, figure="speedup"),
     ClaimSpec("g", "Printing every partial sum (the article's workload) changes the picture.",
               "Console.WriteLine(result); / print(result) — I/O request를 처리할때 cpu는 순간적으로 이 job을 위해 "
               "일을 하지 않습니다.",
               "sum-print against sum runs of the same language, mode and workers, ≥ "
-              f"{MIN_REPS} runs each. Supported when sum-print's throughput range lies below sum's and its sys "
-              "share range above sum's; contradicted when medians differ by less than "
+              f"{MIN_REPS} runs each. Supported when sum-print's throughput lies below sum's and its sys "
+              "share above sum's (" + SEPARATED_NOTE + "); contradicted when medians differ by less than "
               f"{SAME_THROUGHPUT:.0%} in throughput and {SAME_SYS_SHARE:.0%} points in sys share; else "
               "inconclusive.", claim_printing, figure="printing"),
 ]
@@ -336,7 +388,7 @@ def evaluate(results: ResultsSet) -> list[Claim]:
         else:
             named = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
             for variant in dict.fromkeys(name for name, _ in named):
-                by_variant[variant] = combine([outcome for name, outcome in named if name == variant])[0]
+                by_variant[variant] = variant_verdict([outcome for name, outcome in named if name == variant])
             plain = [outcome[1] if isinstance(outcome, tuple) else outcome for outcome in outcomes]
             verdict, reason = combine(plain) if missing is None else (INCONCLUSIVE, missing)
         evidence = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)

@@ -20,7 +20,7 @@ from scipy import stats as scipy_stats
 
 from . import tidy
 from .claims import (ALL, ALPHA, CONTRADICTED, INCONCLUSIVE, MIN_CORRELATION_RUNS, MIN_REPS, ONE, SUPPORTED,
-                     ClaimSpec, Decided, _compare_ranges, _row, about, combine)
+                     ClaimSpec, Decided, SEPARATED_NOTE, _row, about, combine, separated)
 from .load import ResultsSet, same_machine
 from .workload_claims import named
 
@@ -179,14 +179,15 @@ def noise_runs(results: ResultsSet) -> tuple[pd.DataFrame, str]:
 
 def noisier(subject: pd.DataFrame, others: pd.DataFrame, label: str) -> tuple[str, list[dict]]:
     """A one-core variant's runs against every all-cores variant's, on noise and on the context-switch rate:
-    supported when its range lies above every other's on both, contradicted when below every other's on either."""
+    supported when its runs lie above every other's on both (claims.separated), contradicted when below every
+    other's on either."""
     rows, verdicts = [], {}
     for column, name in ((SWITCHES, CAUSES[SWITCHES]), (NOISE, "per-core busy % std over the work window")):
         mine = tidy.spread(subject[column])
         rows.append(_row(label, name, mine, "a subject"))
         comparisons = []
         for language, group in same_machine(others, subject).groupby("language", observed=True):
-            comparison = _compare_ranges(mine, tidy.spread(group[column]))
+            comparison = separated(subject[column], group[column])
             rows.append(_row(f"{language} · threads · {tidy.workers_label(group['workers'].iloc[0])}", name,
                              tidy.spread(group[column]), f"{subject['language'].iloc[0]} {comparison}"
                              if comparison != "too few runs" else "too few quiet runs"))
@@ -215,10 +216,10 @@ def correlation(runs: pd.DataFrame, cause: str) -> tuple[float, float, int, str]
 def contrast_outcome(subject: pd.DataFrame, control: pd.DataFrame, label: str) -> tuple[str, list[dict]]:
     """The designed control: the same language without its GIL (free-threaded CPython beside a one-core variant).
     If switching made the graph noisy, the build that switches less would be calmer. Supported when the control's
-    switch-rate range lies below the subject's and its noise range below too; contradicted when it switches less
-    yet its noise is not below (ranges overlap, or above); inconclusive when it does not switch less."""
-    switches = _compare_ranges(tidy.spread(control[SWITCHES]), tidy.spread(subject[SWITCHES]))
-    noise = _compare_ranges(tidy.spread(control[NOISE]), tidy.spread(subject[NOISE]))
+    switch rates lie below the subject's (claims.separated) and its noise below too; contradicted when it switches
+    less yet its noise is not below (overlapping, or above); inconclusive when it does not switch less."""
+    switches = separated(control[SWITCHES], subject[SWITCHES])
+    noise = separated(control[NOISE], subject[NOISE])
     outcome = INCONCLUSIVE if switches != "lower" else SUPPORTED if noise == "lower" else CONTRADICTED
     return outcome, [_row(f"free-threaded control vs {label}", "context switches / s, then noise",
                           tidy.spread(control[NOISE]),
@@ -331,17 +332,18 @@ SCHEDULER_CLAIMS = [
               "busy % standard deviation over the work window, mean over cores. Noisier: a variant declaring "
               f"`threads: {ONE}` (a GIL) against each variant declaring `{ALL}`, ≥ {MIN_REPS} runs each, on the "
               "context-switch rate (every switch where traced, else wait4's voluntary + involuntary over the wall "
-              "time) and on noise: supported when its range (min–max) lies above every other's on both, "
-              "contradicted when below every other's on either. Cause: Spearman ρ across the one-core variants' "
-              f"runs pooled (≥ {MIN_CORRELATION_RUNS}; each measure ranked within its own variant first, so that "
+              "time) and on noise: supported when its runs lie above every other's on both, contradicted when "
+              "below every other's on either (" + SEPARATED_NOTE + f"; 'above every other' holds at p < {ALPHA} "
+              "when each comparison does, an intersection-union test). Cause: Spearman ρ across the one-core "
+              f"variants' runs pooled (≥ {MIN_CORRELATION_RUNS}; each measure ranked within its own variant first, so that "
               "variants far apart on both make no link their runs do not show) between noise and (i) the "
               "context-switch rate, (ii) the GIL's hand-offs, counted as the busy threads' voluntary switches per "
               "second of work (a thread waiting for the GIL sleeps on a futex: a voluntary switch; involuntary ones "
               f"are preemptions). Noise goes with a cause when ρ > 0 with p < {ALPHA}, against it when ρ < 0 with "
               f"p < {ALPHA}. The free-threaded build (all-cores beside a one-core variant) is the control: its noise "
               "should not go with its hand-offs; and, as a designed contrast, it is the same language without the "
-              "GIL: if switching made the graph noisy, the build that switches less (its switch-rate range below the "
-              "one-core variant's) would be calmer (its noise range below too); switching less yet no calmer "
+              "GIL: if switching made the graph noisy, the build that switches less (its switch rates below the "
+              "one-core variant's) would be calmer (its noise below too); switching less yet no calmer "
               "contradicts the cause. The cause is supported when the noise goes with (i) or (ii) or the contrast "
               "supports it, contradicted when it goes against one (and with neither) or the contrast contradicts "
               "it, inconclusive when nothing decides or they disagree. The claim joins two statements: supported "

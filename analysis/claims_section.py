@@ -13,13 +13,15 @@ import re
 import pandas as pd
 
 from . import tidy
-from .claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, Claim
+from .claims import CONTRADICTED, DEPENDS, INCONCLUSIVE, SUPPORTED, Claim
 from .document import Heading, Link, Matrix, MatrixRow, Table, Text
 from .load import ResultsSet
 
 ALL_RUNTIMES = "all runtimes"
 ANSWER = {SUPPORTED: "Yes", CONTRADICTED: "No", INCONCLUSIVE: "Undecided"}
-SAYS = {SUPPORTED: "holds for", CONTRADICTED: "does not hold for", INCONCLUSIVE: "undecided for"}
+SAYS = {SUPPORTED: "holds for", CONTRADICTED: "does not hold for",
+        DEPENDS: "holds in some groups and not in others (the evidence says which) for",
+        INCONCLUSIVE: "undecided for"}
 
 
 def claim_heading(claim: Claim) -> Heading:
@@ -40,7 +42,7 @@ def answer(claim: Claim) -> str:
     if not claim.by_variant:
         return f"{ANSWER[claim.verdict]} for the set as a whole (no verdict per runtime): {claim.reason}."
     by_verdict = {verdict: [name for name, said in claim.by_variant.items() if said == verdict]
-                  for verdict in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
+                  for verdict in (SUPPORTED, CONTRADICTED, DEPENDS, INCONCLUSIVE)}
     parts = [f"{SAYS[verdict]} {listed(names)}" for verdict, names in by_verdict.items() if names]
     depends = bool(by_verdict[SUPPORTED]) and bool(by_verdict[CONTRADICTED])
     lead = "It depends on the runtime" if depends else ANSWER[claim.verdict]
@@ -106,7 +108,8 @@ def matrix(claims: list[Claim], columns: list[tuple[str, str]]) -> Matrix:
         rows.append(MatrixRow(f"({claim.key}) {claim.statement}", claim_heading(claim), cells, span))
     return Matrix("claim", [ALL_RUNTIMES, *(name for name, _ in columns)], ["verdict", *(t for _, t in columns)],
                   rows, caption=f"Each claim's verdict over all its groups ({ALL_RUNTIMES}), then each runtime's "
-                                "by the same rule over its own groups; — where the claim is not about that runtime "
+                                "by the same rule over its own groups (depends: they each decide, and differently — the claim's "
+                                "evidence says which hold); — where the claim is not about that runtime "
                                 "(its declared thread model, under its name, decides which) or the set has no runs "
                                 "of it for this claim. A claim's title links to its rule and evidence.")
 

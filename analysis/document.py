@@ -70,7 +70,7 @@ class MatrixRow:
 
 @dataclass(frozen=True)
 class Matrix:
-    """A grid of verdicts (supported, contradicted, inconclusive), each cell coloured by its verdict."""
+    """A grid of verdicts (supported, contradicted, inconclusive, depends), each cell coloured by its verdict."""
     corner: str
     columns: list[str]
     notes: list[str]  # a second header line under each column, "" for none
@@ -203,6 +203,7 @@ blockquote{margin:.5em 0;padding:.2em 1em;border-left:4px solid #d0d7de;color:#5
 .badge{display:inline-block;padding:.05em .6em;border-radius:1em;font-size:.8em;font-weight:600;
  vertical-align:middle;margin-left:.5em;color:#fff}
 .badge.supported{background:#1a7f37}.badge.contradicted{background:#cf222e}.badge.inconclusive{background:#6e7781}
+.badge.depends{background:#9a6700}
 table.matrix{display:table;width:100%;table-layout:fixed;font-size:.74em}
 .matrix th{text-align:center;vertical-align:bottom;font-weight:600;line-height:1.2;overflow-wrap:break-word;
  padding:.3em .1em}
@@ -214,6 +215,7 @@ table.matrix{display:table;width:100%;table-layout:fixed;font-size:.74em}
 .matrix td.supported{background:#c9f0d1;color:#0f5323}
 .matrix td.contradicted{background:#ffcfc9;color:#8c0b20}
 .matrix td.inconclusive{background:#eaeef2;color:#424a53}
+.matrix td.depends{background:#fff1c2;color:#7a4d00}
 .matrix td.none{background:#fff;color:#8c959f}
 .matrix td.span{background:#fff;color:#57606a;font-style:italic;text-align:left;padding-left:.6em}
 """

@@ -14,10 +14,11 @@ import pandas as pd
 
 from . import tidy
 from . import workload_tidy as wt
-from .claims import CONTRADICTED, INCONCLUSIVE, MIN_REPS, ONE, SUPPORTED, ClaimSpec, Decided, _row, about, combine
+from .claims import (CONTRADICTED, DEPENDS, INCONCLUSIVE, MIN_REPS, ONE, SEPARATED_NOTE, SUPPORTED, ClaimSpec,
+                     Decided, _row, about, combine, separated, variant_verdict)
 from .load import ResultsSet
 
-CHEAPER = 0.8           # (h) threads' slowest hand-off at most this × processes' fastest
+CHEAPER = 0.8           # (h) threads' hand-offs below this × processes' (claims.separated)
 NO_SPEEDUP = 1.2        # (j) at most this speedup: no speed-up
 SPED_UP = 0.75          # (j) at least this × min(workers, cores): sped up
 CONTENTION_COST = 0.8   # (k) per-worker throughput kept, relative to sum's, at most this: contention costs
@@ -26,19 +27,21 @@ VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
 
 
 def named(outcomes: dict[str, str], variants: dict[str, str], nothing: str) -> Decided:
-    """Each variant's verdict by combine over its own groups (group → outcome; variants: group → its variant),
-    and the claim's over the variants by over_runtimes; the reason is followed by the groups of each outcome."""
+    """Each variant's verdict by variant_verdict over its own groups (group → outcome; variants: group → its
+    variant), and the claim's over the variants by over_runtimes; the reason is followed by the groups of each
+    outcome."""
     if not outcomes:
         return Decided(INCONCLUSIVE, nothing)
-    by_variant = per_variant(outcomes, variants, lambda own: combine(own)[0])
+    by_variant = per_variant(outcomes, variants, variant_verdict)
     verdict, reason = over_runtimes(by_variant)
     return Decided(verdict, f"{reason} — {_who(outcomes)}", by_variant)
 
 
 def one_counterexample_refutes(values: list[str]) -> str:
     """The rule of a claim stated of every case (group or runtime): one case that conclusively contradicts it
-    refutes it; else it is supported when at least half of the cases are conclusive (and so all supported)."""
-    if CONTRADICTED in values:
+    refutes it, as does a runtime for which it holds only in some groups (DEPENDS); else it is supported when at
+    least half of the cases are conclusive (and so all supported)."""
+    if CONTRADICTED in values or DEPENDS in values:
         return CONTRADICTED
     conclusive = [outcome for outcome in values if outcome != INCONCLUSIVE]
     return SUPPORTED if conclusive and 2 * len(conclusive) >= len(values) else INCONCLUSIVE
@@ -50,8 +53,10 @@ def over_runtimes(by_variant: dict[str, str]) -> tuple[str, str]:
     verdict = one_counterexample_refutes(list(by_variant.values()))
     held = sum(outcome == SUPPORTED for outcome in by_variant.values())
     failed, total = sum(outcome == CONTRADICTED for outcome in by_variant.values()), len(by_variant)
+    depends = sum(outcome == DEPENDS for outcome in by_variant.values())
     if verdict == CONTRADICTED:
-        return verdict, f"not for every runtime: fails for {failed} of {total}, holds for {held}"
+        return verdict, (f"not for every runtime: fails for {failed} of {total}, holds for {held}" +
+                         (f", holds in some of its groups only for {depends}" if depends else ""))
     if verdict == SUPPORTED:
         return verdict, f"holds for {held} of {total} runtimes, fails for none"
     return verdict, f"only {held} of {total} runtimes conclusive"
@@ -79,11 +84,13 @@ def between(values: pd.Series, at_most: float, at_least: float) -> str:
 # (h) ---------------------------------------------------------------------------------------------------------
 
 def handoff_outcome(threads: pd.Series, processes: pd.Series) -> str:
+    """Supported when the thread hand-offs lie below CHEAPER × the process ones (claims.separated: ranges apart,
+    or a one-sided test where they overlap), contradicted when above: no saving of that size; else inconclusive."""
     if len(threads) < MIN_REPS or len(processes) < MIN_REPS:
         return INCONCLUSIVE
     if threads.max() <= CHEAPER * processes.min():      # every pair of runs: the thread hand-off is cheaper
         return SUPPORTED
-    return CONTRADICTED if threads.min() > CHEAPER * processes.max() else INCONCLUSIVE   # ... in no pair
+    return {"lower": SUPPORTED, "higher": CONTRADICTED}.get(separated(threads, CHEAPER * processes), INCONCLUSIVE)
 
 
 def claim_handoffs(results: ResultsSet) -> tuple[Decided, list[dict]]:
@@ -222,10 +229,10 @@ WORKLOAD_CLAIMS = [
               "… [프로세스는] Context switching 이 느립니다.",
               f"pingpong: ns per hand-off (program's clock / token) per runtime and worker count, threads against "
               f"processes, ≥ {MIN_REPS} runs each. Cheaper means at most {CHEAPER:g} × the cost: a saving of a fifth "
-              "or more, beyond the drift between repetitions. Supported when every thread run is cheaper than every "
-              f"process run (the slowest thread hand-off ≤ {CHEAPER:g} × the fastest process one); contradicted "
-              f"when none is (the fastest thread hand-off > {CHEAPER:g} × the slowest process one: no saving, or "
-              "processes cheaper); else, the pairs disagreeing, inconclusive. A runtime's worker counts combine as "
+              f"or more, beyond the drift between repetitions. Supported when the thread hand-offs lie below "
+              f"{CHEAPER:g} × the process ones (the slowest thread hand-off ≤ {CHEAPER:g} × the fastest process one, "
+              "or, where they overlap, the test below); contradicted when they lie above (no saving of a fifth, or "
+              "processes cheaper); else inconclusive (" + SEPARATED_NOTE + "). A runtime's worker counts combine as "
               "every claim's groups; one runtime for which it conclusively fails refutes it as a general "
               "statement.", claim_handoffs,
               figure="handoffs"),

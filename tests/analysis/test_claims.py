@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis import claims
-from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from analysis.claims import CONTRADICTED, DEPENDS, INCONCLUSIVE, SUPPORTED
 from analysis.load import load_results
 
 
@@ -119,3 +119,67 @@ def test_combine():
 def test_threshold_outcome(low, high, at_most, expected):
     runs = pd.DataFrame({"low": low, "high": high})
     assert claims.threshold_outcome(runs, 1.15 if at_most else 1.8, at_most) == expected
+
+
+@pytest.mark.parametrize("subject, other, expected", [
+    ([3.0, 4.0], [1.0, 2.0], "higher"),                  # ranges apart: 2 runs a side are enough
+    ([1.0, 2.0], [3.0, 4.0], "lower"),
+    ([2.0, 4.0], [1.0, 2.0], "overlap"),                 # touching ranges are not apart
+    ([5.0, 6.0, 7.0], [1.0, 2.0, 5.5], "overlap"),       # 3 a side: one-sided p is 0.1 at best with an overlap
+    ([5.0, 6.0, 7.0, 8.0], [1.0, 2.0, 3.0, 5.5], "higher"),   # 4 a side, one run overlapping: p = 0.029
+    ([1.0, 2.0, 3.0, 5.5], [5.0, 6.0, 7.0, 8.0], "lower"),
+    ([5.0, 6.0, 7.0, 8.0], [1.0, 2.0, 5.5, 5.8], "overlap"),  # two overlapping: p = 0.057, not below 0.05
+    ([3.0], [1.0, 2.0], "too few runs"),
+])
+def test_separated_reads_ranges_then_a_one_sided_test(subject, other, expected):
+    assert claims.separated(pd.Series(subject), pd.Series(other)) == expected
+
+
+@pytest.mark.parametrize("outcomes, expected", [
+    ([SUPPORTED, CONTRADICTED], DEPENDS),                       # each decided, differently: an answer
+    ([SUPPORTED, CONTRADICTED, INCONCLUSIVE, INCONCLUSIVE], DEPENDS),
+    ([SUPPORTED, INCONCLUSIVE], SUPPORTED),                     # combine's rule otherwise
+    ([CONTRADICTED, INCONCLUSIVE, INCONCLUSIVE], INCONCLUSIVE),
+    ([INCONCLUSIVE, INCONCLUSIVE], INCONCLUSIVE),
+])
+def test_a_runtime_whose_groups_decide_differently_depends(outcomes, expected):
+    assert claims.variant_verdict(outcomes) == expected
+
+
+def _split_by_mode(results):
+    """The default set with its cpu experiment split in two: threads alone ('cpu') and processes ('modes')."""
+    runs = results.runs.copy()
+    runs["experiment"] = runs["experiment"].astype(str).where(runs["mode"] != "processes", "modes")
+    return dataclasses.replace(results, runs=runs.astype({"experiment": "category"}))
+
+
+def test_f_is_judged_where_the_design_varies_cpu_use(default_results):
+    judged = _by_key(_split_by_mode(default_results))["f"]
+    evidence = judged.evidence.set_index("group")
+    # Python's threads hold one core at every worker count: nothing to compare, so that group is not judged ...
+    assert evidence.loc["Python · cpu · threads · every worker count", "outcome"].startswith(
+        "not judged: CPU use spans ×1.")
+    # ... its processes use 1 to 2 cores, and the faster runs used more
+    processes = evidence.loc["Python · modes · processes · every worker count"]
+    assert processes["outcome"] == SUPPORTED and processes["median"] > 0.5 and processes["n"] == 12
+    assert judged.by_variant["Python"] == SUPPORTED and judged.verdict == SUPPORTED
+
+
+def test_f_without_a_design_that_varies_python_cpu_use_leaves_python_unjudged(default_results):
+    split = _split_by_mode(default_results)
+    threads_only = dataclasses.replace(split, runs=split.runs[split.runs["experiment"] != "modes"])
+    judged = _by_key(threads_only)["f"]
+    assert "Python" not in judged.by_variant and judged.by_variant["Go"] == SUPPORTED
+
+
+@pytest.mark.parametrize("parallelism, outcome", [
+    ([1.0, 1.0, 1.0, 1.5, 1.5, 1.5], SUPPORTED),                 # spans ×1.5: judged
+    ([1.0, 1.0, 1.0, 1.49, 1.49, 1.49], "not judged"),           # just under
+    ([1.0, 1.1, 1.2, 1.3, 1.4, 1.5], SUPPORTED),                 # ρ = 1 over 6 runs: p < 0.05
+    ([1.5, 1.4, 1.3, 1.2, 1.1, 1.0], CONTRADICTED),              # more CPU, slower (GIL hand-offs burn CPU)
+    ([1.0, 1.5, 1.1, 1.4, 1.2, 1.3], INCONCLUSIVE),
+    ([1.0, 1.1, 1.2, 1.3, 1.5], INCONCLUSIVE),                   # 5 runs: under MIN_CORRELATION_RUNS
+])
+def test_f_at_its_edges(parallelism, outcome):
+    throughput = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0][:len(parallelism)])
+    assert claims.cpu_speed_outcome(pd.Series(parallelism), throughput)[0].startswith(outcome)

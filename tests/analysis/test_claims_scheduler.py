@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis import claims, claims_scheduler as cs, tidy
-from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from analysis.claims import CONTRADICTED, DEPENDS, INCONCLUSIVE, SUPPORTED
 from analysis.load import load_results
 
 
@@ -98,7 +98,7 @@ def test_d_prefers_the_trace_where_a_run_has_one(base):
     runs[cs.TRACED] = np.where(go_threads, 4.0, np.nan)   # every event: Go's threads did move
     runs["trace_switches"] = np.nan
     decided, evidence = migrations(dataclasses.replace(results, runs=runs))
-    assert decided.by_variant == {"Go": INCONCLUSIVE, "Python": CONTRADICTED}   # Go's groups now disagree
+    assert decided.by_variant == {"Go": DEPENDS, "Python": CONTRADICTED}   # Go's groups now decide differently
     kernel = evidence[evidence["measure"] == cs.MIGRATION_MEASURE].set_index("group")
     assert kernel.loc["Go · threads · 2 workers (≤ 2 cores)", "outcome"] == \
         "supported (3 of 3 runs moved, 0 stayed; source: trace)"
@@ -288,3 +288,29 @@ def test_a_link_between_two_variants_far_apart_is_not_a_link_within_either():
     assert n == 12 and says == "no link shown" and rho == pytest.approx(-0.37, abs=0.01)
     rising = runs.assign(**{cs.SWITCHES: [400.0 + k for k in range(6)] + [4000.0 + k for k in range(6)]})
     assert cs.correlation(rising, cs.SWITCHES)[3] == "goes with"   # moving together within each: a link
+
+
+def _variant(language: str, switches: list[float], noise: list[float]) -> pd.DataFrame:
+    return _runs(switches, noise).assign(language=language, workers=2)
+
+
+@pytest.mark.parametrize("java_noise, verdict", [
+    ([0.6, 0.7, 0.8, 2.1], SUPPORTED),     # one Java run noisier than CPython's calmest; 4 a side: p = 0.029
+    ([0.6, 0.7, 0.8, 2.3], INCONCLUSIVE),  # two CPython runs below it: p = 0.057
+    ([2.7, 3.0, 3.5, 4.0], INCONCLUSIVE),  # Java noisier: not above every other, yet not below every other either
+])
+def test_noisier_than_every_other_runtime_is_an_intersection_of_one_sided_tests(java_noise, verdict):
+    cpython = _variant("CPython", [500, 520, 540, 560], [2.0, 2.2, 2.4, 2.6])
+    others = pd.concat([_variant("Go", [40, 45, 50, 55], [0.5, 0.6, 0.7, 0.8]),
+                        _variant("Java 17", [60, 65, 70, 75], java_noise)])
+    outcome, rows = cs.noisier(cpython, others, "CPython · threads · 2 workers")
+    assert outcome == verdict
+    found = {(row["group"], row["measure"]): row["outcome"] for row in rows}
+    assert found[("Go · threads · 2 workers", "per-core busy % std over the work window")] == "CPython higher"
+
+
+def test_below_every_other_on_a_measure_contradicts_noisier():
+    cpython = _variant("CPython", [500, 520, 540, 560], [0.2, 0.3, 0.4, 0.55])
+    others = pd.concat([_variant("Go", [40, 45, 50, 55], [0.5, 0.6, 0.7, 0.8]),
+                        _variant("Java 17", [60, 65, 70, 75], [0.6, 0.7, 0.8, 0.9])])
+    assert cs.noisier(cpython, others, "CPython · threads · 2 workers")[0] == CONTRADICTED   # Go: p = 0.029

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from analysis import claims_section
-from analysis.claims import CONTRADICTED, EVIDENCE_COLUMNS, INCONCLUSIVE, SUPPORTED, Claim
+from analysis.claims import CONTRADICTED, DEPENDS, EVIDENCE_COLUMNS, INCONCLUSIVE, SUPPORTED, Claim
 from analysis.document import Document, Heading, to_html, to_markdown
 
 RUNTIMES = [("CPython", "one-core"), ("PyPy", "one-core"), ("CPython 3.13t", "all-cores"), ("Java 17", "all-cores"),
@@ -155,3 +155,17 @@ def test_a_decided_claim_needs_nothing_and_one_without_undecided_groups_repeats_
                         {"PyPy": INCONCLUSIVE})
     assert claims_section.to_decide(disagreeing).startswith("To decide it: nothing more of the same — its groups are "
                                                             "each conclusive and disagree (3 support, 1 contradict)")
+
+
+def test_a_runtime_whose_groups_decide_differently_is_answered_and_coloured_as_depends():
+    moves = claim("d", CONTRADICTED, {"Go": CONTRADICTED, "CPython": DEPENDS, "PyPy": DEPENDS})
+    assert claims_section.answer(moves) == (
+        "No: does not hold for Go; holds in some groups and not in others (the evidence says which) for CPython "
+        "and PyPy. Over all its groups: contradicted.")
+    assert claims_section.to_decide(moves) is None   # decided for every runtime: nothing more to run
+    page = to_html(Document("t").add(claims_section.matrix([moves], RUNTIMES)))
+    row = re.search(r'<a href="#claim-d">.*?</tr>', page).group(0)
+    assert re.findall(r'<td class="([\w ]+)">([^<]*)</td>', row) == [
+        ("contradicted all", CONTRADICTED), ("depends", DEPENDS), ("depends", DEPENDS), ("none", "—"),
+        ("none", "—"), ("contradicted", CONTRADICTED)]
+    assert ".matrix td.depends{" in page

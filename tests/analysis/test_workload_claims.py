@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis import claims, workload_claims as wc
-from analysis.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from analysis.claims import CONTRADICTED, DEPENDS, INCONCLUSIVE, SUPPORTED
 from analysis.load import load_results
 from labpaths import load_by_path
 
@@ -64,10 +64,16 @@ def test_h_hand_offs(make_set, behaviour, verdict, reason):
     ({"a": SUPPORTED, "b": INCONCLUSIVE, "c": INCONCLUSIVE}, INCONCLUSIVE),                   # under half
     ({"a": SUPPORTED, "b": SUPPORTED, "c": SUPPORTED, "d": CONTRADICTED}, CONTRADICTED),      # one counterexample
     ({"a": INCONCLUSIVE, "b": CONTRADICTED, "c": INCONCLUSIVE}, CONTRADICTED),
+    ({"a": SUPPORTED, "b": DEPENDS}, CONTRADICTED),      # b: it fails in some of b's groups
     ({}, INCONCLUSIVE),
 ])
 def test_a_claim_about_every_runtime_falls_to_one_counterexample(by_variant, verdict):
     assert wc.over_runtimes(by_variant)[0] == verdict
+
+
+def test_the_reason_counts_the_runtimes_for_which_it_depends():
+    assert wc.over_runtimes({"a": SUPPORTED, "b": DEPENDS, "c": CONTRADICTED})[1] == (
+        "not for every runtime: fails for 1 of 3, holds for 1, holds in some of its groups only for 1")
 
 
 def test_claims_on_one_repetition_are_inconclusive(make_set):
@@ -94,6 +100,11 @@ def test_claims_without_their_workloads_say_so(default_results):
     ([960.0, 1500.0], [1000.0, 1200.0], INCONCLUSIVE),      # 960 = 0.8 × 1200: one pair shows the saving
     ([1100.0, 1150.0], [900.0, 1000.0], CONTRADICTED),      # processes cheaper
     ([400.0], [1000.0, 1200.0], INCONCLUSIVE),
+    # overlapping runs, ≥ 4 a side: a one-sided test against 0.8 × the process hand-offs decides
+    ([700.0, 750.0, 780.0, 810.0], [1000.0, 1050.0, 1100.0, 1150.0], SUPPORTED),   # 810 > 800; p = 0.029
+    ([700.0, 750.0, 780.0, 850.0], [1000.0, 1050.0, 1100.0, 1150.0], INCONCLUSIVE),   # p = 0.057
+    ([700.0, 750.0, 810.0], [1000.0, 1050.0, 1100.0], INCONCLUSIVE),   # 3 a side: the test cannot go below 0.05
+    ([800.0, 900.0, 950.0, 1000.0], [850.0, 875.0, 900.0, 1062.5], CONTRADICTED),   # 800 < 850; p = 0.029
 ])
 def test_h_threshold_edges(threads, processes, expected):
     assert wc.handoff_outcome(pd.Series(threads), pd.Series(processes)) == expected
