@@ -3,8 +3,9 @@
 "Among multithreaded languages Rust and Go are the fastest, then .NET and Java." Each group (an experiment of
 the `sum` workload in threads mode, at 1 worker and at as many workers as cores) compares every variant of Rust
 and Go with every variant of C# and Java by compare.py's own rows (`_compare_sides`: medians, Mann-Whitney U)
-and verdicts (`judge`: Benjamini–Hochberg over all the claim's pairs, enough runs, a minimum factor). C is
-shown beside them and left out of the rule, as the article leaves it out.
+and verdicts (`judge`: Benjamini–Hochberg over all the claim's pairs, enough runs, a minimum factor), and, where
+those find no difference, a one-sided test of its own (`not_ahead`): a fast side shown to be less than that factor
+ahead is not ranked above. C is shown beside them and left out of the rule, as the article leaves it out.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from .load import ResultsSet
 FAST, SLOW, SHOWN = ("rust", "go"), ("csharp", "java"), ("c", "cpp")
 MAX_STARTUP_SHARE = 0.05  # count mode: start-up must be under this share of every run's wall time
 FASTER, SLOWER = "significant: B faster", "significant: B slower"   # compare.judge's verdicts, B the fast side
+NOT_AHEAD = "significant: B not ahead by the factor"   # this claim's own: B's runs lie below factor × A's
+AGAINST = (SLOWER, NOT_AHEAD)   # a pair that goes against the article's order
+TOO_FEW = f"too few runs a side for p < {compare.ALPHA}"
 
 
 def least_p(runs_a: int, runs_b: int) -> float:
@@ -62,20 +66,51 @@ def compared_pairs(runs: pd.DataFrame, factor: float = compare.DEFAULT_FACTOR) -
             for slow in [name for name in sides if langs[name] in SLOW and machine[name] == machine[fast]]:
                 row = compare._compare_sides(sides[slow], sides[fast])
                 row["decidable"] = least_p(row["n A"], row["n B"]) < compare.ALPHA
+                row["p behind"] = behind_p(sides[slow], sides[fast], factor)
                 rows.append({"experiment": str(experiment), "workers": int(workers), "fast": fast,
                              "slow": slow, **row})
     table = pd.DataFrame(rows, columns=["experiment", "workers", "fast", "slow", "measure", "n A", "median A",
                                         "n B", "median B", "B/A", "U", "p", "p adjusted", "verdict", "_better",
-                                        "decidable"])
-    return compare.judge(table, factor) if not table.empty else table
+                                        "decidable", "p behind"])
+    return not_ahead(compare.judge(table, factor), factor) if not table.empty else table
+
+
+def behind_p(slow: pd.DataFrame, fast: pd.DataFrame, factor: float) -> float:
+    """One-sided Mann-Whitney p that the fast side's runs lie below `factor` × the slow side's speed: that it is
+    not ahead by the factor the lab calls a difference (in count mode: its wall times above the slow's / factor)."""
+    _, slow_values, higher_is_better = compare._measure(slow)
+    fast_values = compare._measure(fast)[1]
+    if slow_values.dropna().empty or fast_values.dropna().empty:
+        return float("nan")
+    if higher_is_better:
+        return float(scipy_stats.mannwhitneyu(fast_values, factor * slow_values, alternative="less").pvalue)
+    return float(scipy_stats.mannwhitneyu(fast_values, slow_values / factor, alternative="greater").pvalue)
+
+
+def not_ahead(table: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """Pairs that compare.judge left not significant whose fast side is shown not ahead by `factor`: the behind p
+    adjusted by Benjamini–Hochberg over the claim's pairs below ALPHA, with ≥ compare.MIN_RUNS runs a side."""
+    table = table.copy()
+    tested = table["p behind"].notna()
+    table["p behind adjusted"] = float("nan")
+    if tested.any():
+        table.loc[tested, "p behind adjusted"] = scipy_stats.false_discovery_control(table.loc[tested, "p behind"],
+                                                                                     method="bh")
+    enough = table[["n A", "n B"]].min(axis=1) >= compare.MIN_RUNS
+    behind = (table["verdict"] == "not significant") & enough & (table["p behind adjusted"] < compare.ALPHA)
+    table.loc[behind, "verdict"] = NOT_AHEAD
+    return table
 
 
 def group_outcome(pairs: pd.DataFrame, fast_langs: set[str], slow_langs: set[str]) -> tuple[str, str]:
-    """(outcome, why) of one group's pairs: contradicted by one significant difference the other way; supported
-    when Rust and Go each rank significantly above both C# and Java; else inconclusive, naming the pairs."""
-    against = pairs[pairs["verdict"] == SLOWER]
+    """(outcome, why) of one group's pairs: contradicted by one significant difference the other way, or one fast
+    side shown not ahead by the factor; supported when Rust and Go each rank significantly above both C# and Java;
+    else inconclusive, naming the pairs."""
+    against = pairs[pairs["verdict"].isin(AGAINST)]
     if not against.empty:
-        return CONTRADICTED, "; ".join(f"{r.slow} faster than {r.fast}" for r in against.itertuples())
+        return CONTRADICTED, "; ".join(f"{r.slow} faster than {r.fast}" if r.verdict == SLOWER else
+                                       f"{r.fast} not ×{compare.DEFAULT_FACTOR:g} faster than {r.slow}"
+                                       for r in against.itertuples())
     missing = sorted((set(FAST) - fast_langs) | (set(SLOW) - slow_langs))
     if missing:
         return INCONCLUSIVE, f"no runs of {', '.join(missing)}"
@@ -104,13 +139,15 @@ def ranking_verdict(groups: dict[str, tuple[str, str]]) -> Decided:
 
 
 def variant_verdicts(pairs: pd.DataFrame) -> dict[str, str]:
-    """Each ranked variant: contradicted when one of its pairs goes the other way, supported when all are
-    significant in the article's order, else inconclusive."""
+    """Each ranked variant, over its pairs with runs enough to be significant: contradicted when one goes the
+    other way or its fast side is not ahead by the factor, supported when all are significant in the article's
+    order, else inconclusive."""
+    pairs = pairs[pairs["decidable"].astype(bool)]
     verdicts = {}
     for name in dict.fromkeys([*pairs["fast"], *pairs["slow"]]):
         own = pairs[(pairs["fast"] == name) | (pairs["slow"] == name)]["verdict"]
-        verdicts[name] = CONTRADICTED if (own == SLOWER).any() else SUPPORTED if (own == FASTER).all() \
-            else INCONCLUSIVE
+        verdicts[name] = CONTRADICTED if own.isin(AGAINST).any() else \
+            SUPPORTED if (own == FASTER).all() else INCONCLUSIVE
     return verdicts
 
 
@@ -121,7 +158,7 @@ def _group_label(experiment: str, workers: int) -> str:
 def claim_ranking(results: ResultsSet) -> tuple[Decided, list[dict]]:
     runs, rows = ranking_runs(results)
     pairs = compared_pairs(runs)
-    groups = {}
+    groups, unjudged = {}, []
     for (experiment, workers), group in runs.groupby(["experiment", "workers"], observed=True):
         label = _group_label(str(experiment), int(workers))
         ranked = group[~group["lang"].astype(str).isin(SHOWN)]
@@ -130,6 +167,11 @@ def claim_ranking(results: ResultsSet) -> tuple[Decided, list[dict]]:
         langs = set(ranked["lang"].astype(str))
         own = pairs[(pairs["experiment"] == str(experiment)) & (pairs["workers"] == int(workers))] \
             if not pairs.empty else pairs
+        if not own.empty and not own["decidable"].any():   # a design with too few runs for the test: not judged
+            unjudged.append(label)
+            rows.append({"group": label, "measure": "group", "median": float("nan"), "spread": "", "n": len(ranked),
+                         "outcome": f"not judged: {TOO_FEW} in any pair"})
+            continue
         groups[label] = group_outcome(own, langs & set(FAST), langs & set(SLOW))
         measure = "iterations/s" if group["duration_mode"].all() else "wall s"
         values = "throughput" if measure == "iterations/s" else "wall_s"
@@ -138,14 +180,17 @@ def claim_ranking(results: ResultsSet) -> tuple[Decided, list[dict]]:
             rows.append(_row(f"{label} · {name}", measure, tidy.spread(variant[values]),
                              "shown, not judged (the article leaves C out)" if shown else ""))
         for pair in own.to_dict("records"):
-            adjusted = pair["p adjusted"]
+            behind = pair["verdict"] == NOT_AHEAD
+            adjusted = pair["p behind adjusted" if behind else "p adjusted"]
             rows.append({"group": f"{label} · {pair['fast']} vs {pair['slow']}",
                          "measure": f"fast / slow, median {measure}", "median": pair["B/A"],
-                         "spread": f"p adjusted = {adjusted:.2g}" if pd.notna(adjusted) else "",
+                         "spread": f"p{' (not ahead)' if behind else ''} adjusted = {adjusted:.2g}"
+                         if pd.notna(adjusted) else "",
                          "n": min(pair["n A"], pair["n B"]), "outcome": pair["verdict"]})
         rows.append({"group": label, "measure": "group", "median": float("nan"), "spread": "", "n": len(ranked),
                      "outcome": f"{groups[label][0]} ({groups[label][1]})"})
-    decided = ranking_verdict(groups)
+    decided = ranking_verdict(groups) if groups or not unjudged else \
+        Decided(INCONCLUSIVE, f"{TOO_FEW} in every group ({', '.join(unjudged)})")
     by_variant = variant_verdicts(pairs) if not pairs.empty else {}
     return Decided(decided.verdict, decided.reason, by_variant), rows
 
@@ -158,8 +203,12 @@ RULE = (
     f"group counts only when start-up is under {MAX_STARTUP_SHARE:.0%} of every run's wall time; Mann-Whitney U "
     f"per pair, p adjusted by Benjamini–Hochberg over all the claim's pairs, significant when adjusted p < "
     f"{compare.ALPHA}, each side ≥ {compare.MIN_RUNS} runs and the medians differ by ≥ ×{compare.DEFAULT_FACTOR:g}. "
-    "A group supports the claim when Rust and Go each rank significantly above both C# and Java, contradicts it "
-    "when one significant difference goes the other way, and is inconclusive otherwise (the pair is named). The "
+    "A pair also goes against the article's order when its fast side is shown not ahead by that factor: a "
+    f"one-sided Mann-Whitney U test that its runs lie below ×{compare.DEFAULT_FACTOR:g} the slow side's, "
+    f"Benjamini–Hochberg over the claim's pairs, p < {compare.ALPHA}. A group supports the claim when Rust and Go "
+    "each rank significantly above both C# and Java, contradicts it when one pair goes against the order, and is "
+    "inconclusive otherwise (the pair is named); a group with too few runs a side for p < 0.05 in any pair is not "
+    "judged, and such pairs do not count toward a runtime's verdict. The "
     "claim is contradicted by one contradicting group, supported when groups at 1 worker and at full cores exist "
     "and all support it, else inconclusive. C is shown, not judged: the article leaves it out.")
 

@@ -60,10 +60,11 @@ _SET_ASIDE = ("noisy run", "quiet runs: runs of these groups were set aside beca
 _TOO_FEW = ("too few|no runs|not significant|no link shown|p = ",
             "more repetitions: these groups hold too few runs for the rule's test to separate them at p < 0.05 "
             "(the claims profile's repetitions are what fits its 20 minutes on 2 cores)")
-_STRADDLE = ("", "steadier runs, longer or on cores nothing else uses: the runs of these groups fall on both sides of "
-                 "the rule's threshold, or their range overlaps the one they are compared with, as run-to-run spread "
-                 "on 2 shared cores is as wide as the difference the claim asks about, and more runs of the same kind "
-                 "would only widen the range (min–max), which the rule reads")
+_STRADDLE = ("", "steadier runs, longer or on cores nothing else uses, or more of them: the runs of these groups fall "
+                 "on both sides of the rule's threshold, or overlap those they are compared with, as run-to-run "
+                 "spread on 2 shared cores is as wide as the difference the claim asks about. Where the rule reads "
+                 "each run against a threshold only steadier runs decide, where it tests overlapping runs "
+                 "(Mann-Whitney) more repetitions than the claims profile fits in its 20 minutes can")
 
 
 def to_decide(claim: Claim) -> str | None:

@@ -111,7 +111,10 @@ def build_document(results: ResultsSet, figure_outcomes: list, claims: list, mac
                       "numbers behind it, and the figure that shows it. Rule for every claim: groups with fewer than "
                       f"{claims_module.MIN_REPS} runs, or runs on both sides of a threshold, are inconclusive; "
                       "the claim takes the verdict its conclusive groups agree on when they are at least half "
-                      "of the groups, and is inconclusive otherwise."))
+                      "of the groups, and is inconclusive otherwise. A runtime takes the same rule over its own "
+                      "groups, except that groups which each decide, and decide differently, make its verdict "
+                      "'depends': the claim holds for it in some groups (a mode, a worker count) and not in "
+                      "others."))
     for claim in [] if single else claims:
         document.add(*claims_section.claim_blocks(claim, figures))
     document.add(Heading("Summary"),

@@ -77,14 +77,27 @@ def test_java_above_go_contradicts_it_and_names_the_pair(make_set):
     assert claim.by_variant["Go"] == CONTRADICTED and claim.by_variant["Rust"] == SUPPORTED
 
 
-def test_a_tie_within_the_factor_is_inconclusive_and_named(make_set):
+def test_a_lead_shown_under_the_factor_contradicts_it_and_is_named(make_set):
     claim = ranking(ranked(make_set, {**ARTICLE_ORDER, "csharp": 8.5}))   # Go / C# = 1.06 < 1.10
-    assert claim.verdict == INCONCLUSIVE
-    assert "Go vs C# not significant" in claim.reason and "Rust vs C#" not in claim.reason
+    assert claim.verdict == CONTRADICTED
+    assert "Go not ×1.1 faster than C#" in claim.reason and "Rust not" not in claim.reason
+    assert claim.by_variant["Go"] == CONTRADICTED and claim.by_variant["Rust"] == SUPPORTED
+    pairs = claim.evidence.set_index("group")
+    assert pairs.loc["sum · threads · cpu · 1 worker · Go vs C#", "outcome"] == claims_ranking.NOT_AHEAD
+    assert pairs.loc["sum · threads · cpu · 1 worker · Go vs C#", "spread"].startswith("p (not ahead) adjusted = ")
 
 
-@pytest.mark.parametrize("ratio, verdict", [(compare.DEFAULT_FACTOR * 1.002, SUPPORTED),
-                                            (compare.DEFAULT_FACTOR * 0.998, INCONCLUSIVE)])
+def test_a_lead_under_the_factor_with_runs_too_few_to_show_it_stays_inconclusive(make_set):
+    claim = ranking(ranked(make_set, {**ARTICLE_ORDER, "csharp": 8.5}, reps=3))   # 3 a side: p ≥ 0.05
+    assert claim.verdict == INCONCLUSIVE and claim.by_variant == {}
+    assert "not judged: too few runs a side for p < 0.05 in any pair" in claim.evidence["outcome"].tolist()
+
+
+@pytest.mark.parametrize("ratio, verdict", [
+    (compare.DEFAULT_FACTOR * 1.002, SUPPORTED),
+    (compare.DEFAULT_FACTOR * 0.998, INCONCLUSIVE),   # under the factor, but the runs overlap 1.1 × C#'s
+    (compare.DEFAULT_FACTOR * 0.99, CONTRADICTED),    # every Go run below 1.1 × every C# run: not ahead by it
+])
 def test_the_minimum_factor_at_its_edge(make_set, ratio, verdict):
     # medians: Go 9 × 1.003 against C# at Go / ratio, every repetition 0.1% apart on both sides alike
     claim = ranking(ranked(make_set, {**ARTICLE_ORDER, "csharp": 9.0 / ratio}))
@@ -97,7 +110,7 @@ def test_runs_a_side_at_the_edge_of_significance(make_set, reps, verdict):
     claim = ranking(ranked(make_set, ARTICLE_ORDER, reps=reps))
     assert claim.verdict == verdict, claim.reason
     if verdict == INCONCLUSIVE:
-        assert f"too few runs for p < {compare.ALPHA}" in claim.reason
+        assert claim.reason.startswith(f"too few runs a side for p < {compare.ALPHA} in every group (")
 
 
 def test_least_p_is_mann_whitneys_smallest():
