@@ -230,9 +230,9 @@ WORKLOAD_CLAIMS = [
               f"pingpong: ns per hand-off (program's clock / token) per runtime and worker count, threads against "
               f"processes, ≥ {MIN_REPS} runs each. Cheaper means at most {CHEAPER:g} × the cost: a saving of a fifth "
               f"or more, beyond the drift between repetitions. Supported when the thread hand-offs lie below "
-              f"{CHEAPER:g} × the process ones (the slowest thread hand-off ≤ {CHEAPER:g} × the fastest process one, "
-              "or, where they overlap, the test below); contradicted when they lie above (no saving of a fifth, or "
-              "processes cheaper); else inconclusive (" + SEPARATED_NOTE + "). A runtime's worker counts combine as "
+              f"{CHEAPER:g} × the process ones, contradicted when they lie above (no saving of a fifth, or processes "
+              "cheaper), else inconclusive; " + SEPARATED_NOTE + f", and a slowest thread hand-off of exactly "
+              f"{CHEAPER:g} × the fastest process one counts as below. A runtime's worker counts combine as "
               "every claim's groups; one runtime for which it conclusively fails refutes it as a general "
               "statement.", claim_handoffs,
               figure="handoffs"),
