@@ -15,7 +15,8 @@ the variants declaring `one-core`; (b) about the `all-cores` variants of languag
 variant (C#, Java, Go, ...); (a2) about the `all-cores` variants of a language that has `one-core` ones too
 (free-threaded CPython beside CPython and PyPy), with its single-thread cost (analysis/variants.py).
 
-Claims (d) and (e), about the scheduler, are judged in analysis/claims_scheduler.py with this machinery.
+Claims (d) and (e), about the scheduler, are judged in analysis/claims_scheduler.py with this machinery, and (f)
+in analysis/claims_cpu_speed.py.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ ALL_CORES = 0.9  # parallelism at or over this × min(workers, cores): all the c
 MIN_WINDOW_SAMPLES = 3
 ALPHA = 0.05
 MIN_CORRELATION_RUNS = 6
-MIN_CPU_SPAN = 1.5   # (f) a group's most CPU-using run uses at least this × its least's, or it cannot compare
 MIN_TEST_RUNS = 4   # a side: with 3, a one-sided Mann-Whitney U test's smallest p is 0.05, never below it
 SAME_THROUGHPUT, SAME_SYS_SHARE = 0.10, 0.05
 ONE, ALL = ThreadModel.ONE_CORE.value, ThreadModel.ALL_CORES.value
@@ -222,43 +222,6 @@ def separated(subject: pd.Series, other: pd.Series) -> str:
     return "overlap"
 
 
-def varied_sum_runs(results: ResultsSet) -> pd.DataFrame:
-    """Measured sum runs, in threads or processes mode, of every experiment whose design varies the workers or
-    the mode, so that CPU use can differ between its runs; the headline experiment's where none does."""
-    runs = tidy.measured(results)
-    runs = runs[(runs["workload"] == "sum") & runs["mode"].isin([Mode.THREADS.value, Mode.PROCESSES.value])]
-    designs = runs.groupby("experiment", observed=True)[["workers", "mode"]].apply(
-        lambda group: len(group.drop_duplicates()))
-    varied = runs[runs["experiment"].isin(designs[designs > 1].index)]
-    return varied if not varied.empty else tidy.headline_runs(results, tidy.headline(results), all_workers=True)
-
-
-def cpu_speed_outcome(parallelism: pd.Series, throughput: pd.Series) -> tuple[str, float, float]:
-    """(f) over one group's runs: its outcome, or why it is not judged, with Spearman's ρ and p."""
-    span = parallelism.max() / parallelism.min()
-    if span < MIN_CPU_SPAN:   # the same CPU use in every run: nothing for the claim to compare
-        return f"not judged: CPU use spans ×{span:.2f} over these runs, under ×{MIN_CPU_SPAN:g}", np.nan, np.nan
-    if len(parallelism) < MIN_CORRELATION_RUNS:
-        return INCONCLUSIVE, np.nan, np.nan
-    rho, p = scipy_stats.spearmanr(parallelism, throughput)
-    return (SUPPORTED if rho > 0 else CONTRADICTED) if p < ALPHA else INCONCLUSIVE, float(rho), float(p)
-
-
-def claim_cpu_means_speed(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
-    runs = work_parallelism(results, varied_sum_runs(results))
-    outcomes, rows = [], []
-    for (language, experiment), group in runs.dropna(subset=["value", "throughput"]).groupby(
-            ["language", "experiment"], observed=True):
-        outcome, rho, p = cpu_speed_outcome(group["value"], group["throughput"])
-        if outcome in (SUPPORTED, CONTRADICTED, INCONCLUSIVE):
-            outcomes.append((str(language), outcome))
-        modes = " and ".join(sorted(group["mode"].astype(str).unique()))
-        rows.append({"group": f"{language} · {experiment} · {modes} · every worker count", "measure":
-                     "Spearman ρ, work-phase parallelism vs throughput", "median": rho,
-                     "spread": f"p = {p:.2g}" if not np.isnan(p) else "", "n": len(group), "outcome": outcome})
-    return outcomes, rows
-
-
 def claim_printing(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
     pairs = tidy.print_pairs(results)
     outcomes, rows = [], []
@@ -330,17 +293,6 @@ CLAIMS = [
               f"Processes of every variant declaring `threads: {ONE}`, sum workload; the same rule as (b): ≥ "
               f"{ALL_CORES} × min(workers, cores). " + PARALLELISM_NOTE, claim_processes_parallel, needs_cores=True,
               figure="parallelism"),
-    ClaimSpec("f", "Higher CPU use for the same work means faster.",
-              "동일한 일을 하는데 CPU사용량이 높다는건 상대적으로 빠르게 일을 처리한다고 볼 수 있습니다.",
-              "Every sum experiment whose design varies the workers or the mode (threads, processes), so that CPU "
-              "use can differ between its runs (else the headline experiment), per language and experiment: "
-              "Spearman rank correlation between work-phase parallelism and throughput (iterations per second of the "
-              f"program's clock, i.e. speed for a fixed amount of work), ≥ {MIN_CORRELATION_RUNS} runs. Supported "
-              f"when ρ > 0 with p < {ALPHA}; contradicted when ρ < 0 with p < {ALPHA}; else inconclusive. A group whose "
-              f"runs' parallelism spans less than ×{MIN_CPU_SPAN:g} (most over least) used the same CPU throughout "
-              "and is not judged: threads alone hardly vary a GIL runtime's CPU use; with processes they do.",
-              claim_cpu_means_speed,
-              needs_headline=True, figure="speedup"),
     ClaimSpec("g", "Printing every partial sum (the article's workload) changes the picture.",
               "Console.WriteLine(result); / print(result) — I/O request를 처리할때 cpu는 순간적으로 이 job을 위해 "
               "일을 하지 않습니다.",
@@ -366,14 +318,16 @@ def unmet_need(spec: ClaimSpec, results: ResultsSet) -> str | None:
 
 
 def all_claims() -> list[ClaimSpec]:
-    """The seed's claims, those above with (d) and (e) (analysis/claims_scheduler.py) in the order of their keys,
-    then those of contract 2's workloads (analysis/workload_claims.py) and of pools and async (claims_pool.py)."""
-    from .claims_pool import POOL_CLAIMS   # here, not at the top: these modules judge with this one's machinery
+    """The seed's claims, those above with (f) (analysis/claims_cpu_speed.py) and (d) and (e)
+    (analysis/claims_scheduler.py) in the order of their keys, then those of contract 2's workloads
+    (analysis/workload_claims.py) and of pools and async (claims_pool.py)."""
+    from .claims_cpu_speed import CPU_SPEED_CLAIMS   # here, not at the top: they judge with this module's machinery
+    from .claims_pool import POOL_CLAIMS
     from .claims_printing import PRINTING_CLAIMS
     from .claims_ranking import RANKING_CLAIMS
     from .claims_scheduler import SCHEDULER_CLAIMS
     from .workload_claims import WORKLOAD_CLAIMS
-    seed = sorted([*CLAIMS, *SCHEDULER_CLAIMS], key=lambda spec: spec.key)
+    seed = sorted([*CLAIMS, *CPU_SPEED_CLAIMS, *SCHEDULER_CLAIMS], key=lambda spec: spec.key)
     return [*seed, *PRINTING_CLAIMS, *WORKLOAD_CLAIMS, *POOL_CLAIMS, *RANKING_CLAIMS]
 
 

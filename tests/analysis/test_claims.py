@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from analysis import claims
+from analysis import claims, claims_cpu_speed
 from analysis.claims import CONTRADICTED, DEPENDS, INCONCLUSIVE, SUPPORTED
 from analysis.load import load_results
 
@@ -157,11 +157,13 @@ def test_f_is_judged_where_the_design_varies_cpu_use(default_results):
     judged = _by_key(_split_by_mode(default_results))["f"]
     evidence = judged.evidence.set_index("group")
     # Python's threads hold one core at every worker count: nothing to compare, so that group is not judged ...
-    assert evidence.loc["Python · cpu · threads · every worker count", "outcome"].startswith(
-        "not judged: CPU use spans ×1.")
-    # ... its processes use 1 to 2 cores, and the faster runs used more
-    processes = evidence.loc["Python · modes · processes · every worker count"]
-    assert processes["outcome"] == SUPPORTED and processes["median"] > 0.5 and processes["n"] == 12
+    assert evidence.loc["Python · cpu", "outcome"].startswith(
+        "not judged: no two configurations differ in CPU use by ×1.5 (at most ×1.")
+    # ... its processes use 1 core at 1 worker and 2 at more: each of those was faster than the 1-worker runs
+    pair = evidence.loc["Python · modes · processes · 2 workers vs processes · 1 worker"]
+    assert pair["outcome"] == "faster with more CPU" and pair["median"] == pytest.approx(2, rel=0.15)
+    assert pair["spread"].startswith("parallelism 1.9") and pair["n"] == 3
+    assert evidence.loc["Python · modes", "outcome"] == f"{SUPPORTED} (3 of 3 pairs faster with more CPU)"
     assert judged.by_variant["Python"] == SUPPORTED and judged.verdict == SUPPORTED
 
 
@@ -172,14 +174,31 @@ def test_f_without_a_design_that_varies_python_cpu_use_leaves_python_unjudged(de
     assert "Python" not in judged.by_variant and judged.by_variant["Go"] == SUPPORTED
 
 
-@pytest.mark.parametrize("parallelism, outcome", [
-    ([1.0, 1.0, 1.0, 1.5, 1.5, 1.5], SUPPORTED),                 # spans ×1.5: judged
-    ([1.0, 1.0, 1.0, 1.49, 1.49, 1.49], "not judged"),           # just under
-    ([1.0, 1.1, 1.2, 1.3, 1.4, 1.5], SUPPORTED),                 # ρ = 1 over 6 runs: p < 0.05
-    ([1.5, 1.4, 1.3, 1.2, 1.1, 1.0], CONTRADICTED),              # more CPU, slower (GIL hand-offs burn CPU)
-    ([1.0, 1.5, 1.1, 1.4, 1.2, 1.3], INCONCLUSIVE),
-    ([1.0, 1.1, 1.2, 1.3, 1.5], INCONCLUSIVE),                   # 5 runs: under MIN_CORRELATION_RUNS
+def _configurations(parallelism: dict, throughput: dict) -> pd.DataFrame:
+    """Runs of threads-mode configurations by workers: their parallelism (one value each) and throughputs."""
+    return pd.DataFrame([{"mode": "threads", "workers": workers, "value": parallelism[workers], "throughput": value}
+                         for workers, values in throughput.items() for value in values])
+
+
+@pytest.mark.parametrize("parallelism, pairs", [
+    ({1: 1.0, 2: 1.5}, 1),      # ×1.5: compared
+    ({1: 1.0, 2: 1.49}, 0),     # just under: the same CPU use
+    ({1: 1.0, 2: 1.6, 4: 1.9}, 2),   # 2 and 4 workers against 1; 1.9 / 1.6 < 1.5
 ])
-def test_f_at_its_edges(parallelism, outcome):
-    throughput = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0][:len(parallelism)])
-    assert claims.cpu_speed_outcome(pd.Series(parallelism), throughput)[0].startswith(outcome)
+def test_f_compares_configurations_whose_cpu_use_differs_by_the_span(parallelism, pairs):
+    runs = _configurations(parallelism, {workers: [1.0, 2.0] for workers in parallelism})
+    found = claims_cpu_speed.configuration_pairs(runs)
+    assert len(found) == pairs
+    assert all(more["value"].iloc[0] >= 1.5 * less["value"].iloc[0] for more, less in found)
+
+
+@pytest.mark.parametrize("comparisons, outcome", [
+    (["higher", "higher"], SUPPORTED),
+    (["lower", "lower"], CONTRADICTED),        # more CPU, slower in every pair (GIL hand-offs burn CPU)
+    (["higher", "overlap"], INCONCLUSIVE),
+    (["higher", "lower"], INCONCLUSIVE),
+    (["higher", "too few runs"], INCONCLUSIVE),
+    ([], INCONCLUSIVE),
+])
+def test_f_combines_its_pairs(comparisons, outcome):
+    assert claims_cpu_speed.speed_outcome(comparisons) == outcome
