@@ -81,7 +81,9 @@ def test_wrapped_run_counts_what_wait4_counts(tmp_path):
     counts = perfstat.parse(out)
     assert counts.perf_task_clock_s == pytest.approx(usage.ru_utime + usage.ru_stime, rel=0.1)
     assert 0 < counts.perf_duration_s <= wall_s
-    assert counts.perf_context_switches >= 1
+    # a busy loop alone on a core may never be switched out (CI saw 0): perf's count of the program's switches is
+    # bounded by wait4's, which adds perf's own
+    assert 0 <= counts.perf_context_switches <= usage.ru_nvcsw + usage.ru_nivcsw
     assert counts.perf_cpu_migrations >= 0
     assert counts.perf_duration_s >= 0.5
 
