@@ -2,7 +2,7 @@
 
 Each is judged per runtime variant (`language`, analysis/load.py): every judge returns a `Decided` verdict
 with each variant's own, and a reason that names which runtime said what. (h) and (k), and (d) in
-claims_scheduler.py, combine each runtime's groups as every claim does (`combine`) and then judge the claim
+claims_scheduler.py, combine each runtime's groups as every claim does (`variant_verdict`) and then judge the claim
 over the runtimes (`over_runtimes`): the article states them of every runtime, so one runtime for which one
 conclusively fails refutes it as a general statement. (i) and (j) are claims whose answer the article's own
 words make depend on the runtime or the work, so their rules say how their groups combine.
@@ -15,7 +15,7 @@ import pandas as pd
 from . import tidy
 from . import workload_tidy as wt
 from .claims import (CONTRADICTED, DEPENDS, INCONCLUSIVE, MIN_REPS, ONE, SEPARATED_NOTE, SUPPORTED, ClaimSpec,
-                     Decided, _row, about, combine, separated, variant_verdict)
+                     Decided, _row, about, separated, variant_verdict)
 from .load import ResultsSet
 
 CHEAPER = 0.8           # (h) threads' hand-offs below this × processes' (claims.separated)

@@ -5,7 +5,8 @@
 //!            --workers N (--n COUNT | --seconds S) --result PATH
 //!
 //! This file is the parent: starting and gathering the workers, the result file. The command line is parsed
-//! in args.rs, the workers' loops are in work.rs, the native workload's SHA-256 in sha256.rs, pool mode's threads in pool.rs.
+//! in args.rs, the workers' loops are in work.rs, the native workload's SHA-256 in sha256.rs, pool mode's
+//! threads in pool.rs.
 //!
 //! threads:   N std::thread threads in this process.
 //! processes: N children re-executing this binary (std::env::current_exe) with the internal flag
