@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Each language's toolchain, installed from Debian's packages when missing and apt-get is available.
-# C# is Mono here (mono-mcs); a .NET SDK, if present, is preferred by langs/csharp/lang.yaml. Rust is
+# C# is Mono here (mono-mcs); a .NET SDK, if present, runs as a second variant (langs/csharp/lang.yaml). Rust is
 # Debian's rustc (1.63 in bookworm; langs/rust builds with it, no cargo or crates needed).
 # Free-threaded CPython 3.13t is built once per machine from Debian's source package (langs/python/README.md).
 toolchains:

@@ -144,7 +144,7 @@ def results_set(results: str | None = None) -> Path:
 def results_sets(a: str, b: str | None) -> tuple[Path, Path]:
     """The two folders `invoke compare` reads."""
     if b is None:
-        raise UserError("compare needs two results folders A B, or one set and --variants A,B")
+        raise UserError("compare needs two results folders A B (two variants or hosts of one set: invoke compare-within)")
     folders = Path(a).resolve(), Path(b).resolve()
     for folder in folders:
         if not (folder / RUNS).exists():
