@@ -23,7 +23,8 @@ def handoffs(results: ResultsSet) -> Drawn:
         raise NoData("no measured pingpong run reported its hand-offs")
     return Drawn(plots.handoff_latency(runs), (
         "What one hand-off costs: pingpong passes a token around a ring of workers; ns per hand-off = the "
-        "program's own time / the token's final value (the hand-offs made). Threads hand over through the "
+        "ring's time (the shortest worker's own clock: the token moves only while every worker runs) / the "
+        "token's final value (the hand-offs made). Threads hand over through the "
         "language's usual primitive (a condition variable, a semaphore, a channel), processes through a ring "
         "of pipes. Median and min–max over repetitions, log scale."))
 

@@ -185,6 +185,23 @@ def test_an_older_set_goes_through_the_registered_upgrade(tmp_path, monkeypatch)
     pd.testing.assert_frame_equal(upgraded.runs, current.runs)
 
 
+def test_hand_off_cost_is_taken_over_the_ring_not_the_programs_clock():
+    # A Java processes run: the parent's clock (0.83 s) counts the JVM children's start; the ring ran 0.514 s.
+    rates = schema.handoff_rates(40960, [0.517, 0.514], 0.833)
+    assert rates["ns_per_handoff"] == pytest.approx(1e9 * 0.514 / 40960)
+    assert rates["handoffs_per_s"] == pytest.approx(40960 / 0.514)
+    assert schema.handoff_rates(1000, None, 0.5)["ns_per_handoff"] == pytest.approx(5e5)   # no worker times
+    assert schema.handoff_rates(0, [0.5], 0.5) == {"handoffs_per_s": None, "ns_per_handoff": None}
+
+
+def test_a_version_6_pingpong_row_is_recomputed_over_the_ring():
+    row = {"run_id": "h.java:17.processes.w2.r0", "token": 40960, "worker_elapsed_s": [0.517, 0.514],
+           "inner_s": 0.833, "handoffs_per_s": 40960 / 0.833, "ns_per_handoff": 1e9 * 0.833 / 40960}
+    upgraded = upgrades.UPGRADES[6].row(row)
+    assert upgraded["ns_per_handoff"] == pytest.approx(1e9 * 0.514 / 40960) and upgraded["inner_s"] == 0.833
+    sum_row = {"run_id": "cpu.go.threads.w1.r0", "inner_s": 1.0, "worker_elapsed_s": [1.0]}
+    assert upgrades.UPGRADES[6].row(sum_row) == sum_row
+
 ROW = '{"run_id": "cpu.go.threads.w1.r%d", "schema_version": 4}'
 
 

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from polylab.results.schema import PerfCounters, SamplerSummary, Totals, _unflatten, _written, run_totals
+from polylab.results.schema import (PerfCounters, SamplerSummary, Totals, _unflatten, _written, handoff_rates,
+                                    run_totals)
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,15 @@ def _v2_meta_to_v3(meta: dict) -> dict:
     return {**meta, "toolchains": toolchains}
 
 
+def _v6_row_to_v7(row: dict) -> dict:
+    """A pingpong row's rates over the ring's time (the shortest worker's elapsed), as a new row's."""
+    if not row.get("token"):
+        return row
+    return {**row, **handoff_rates(row["token"], row.get("worker_elapsed_s"), row.get("inner_s"))}
+
+
 # UPGRADES[v] upgrades version v to v + 1; an older set is read through each step in turn (results/store.py).
 # 3 → 4, 4 → 5 and 5 → 6 only add workloads, modes and keys: their steps change nothing, so an older reader refuses
 # them.
 UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2), 2: Upgrade(row=_v2_row_to_v3, meta=_v2_meta_to_v3),
-                                3: Upgrade(), 4: Upgrade(), 5: Upgrade()}
+                                3: Upgrade(), 4: Upgrade(), 5: Upgrade(), 6: Upgrade(row=_v6_row_to_v7)}
