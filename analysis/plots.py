@@ -4,6 +4,7 @@ the figure. Saving, captions and choosing the data are figures.py's business."""
 from __future__ import annotations
 
 import functools
+import textwrap
 import warnings
 
 import matplotlib
@@ -33,8 +34,19 @@ def themed(function):
             warnings.filterwarnings("ignore", "Tight layout not applied")
             figure = function(*args, **kwargs)
         figure.set_layout_engine(None)
+        _wrap_long_names(figure)
         return figure
     return wrapper
+
+
+def _wrap_long_names(figure, width: int = 11) -> None:
+    """Runtime names on a categorical x axis onto lines of `width` characters: 'CPython free-threaded' beside
+    'PyPy' ran into it."""
+    for axes in figure.axes:
+        labels = [label.get_text() for label in axes.get_xticklabels()]
+        if any(len(text) > width for text in labels):
+            wrapped = [textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False) for text in labels]
+            axes.set_xticks(axes.get_xticks(), wrapped)
 
 
 def compact(frame: pd.DataFrame) -> pd.DataFrame:
