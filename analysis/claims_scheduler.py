@@ -160,6 +160,7 @@ NOISE = "core_unsteadiness_pct"   # the report's "noisy graph": per-core busy % 
 SWITCHES, HANDOFFS = "switch_rate", "handoff_rate"
 CAUSES = {SWITCHES: "context switches / s", HANDOFFS: "GIL hand-offs / s (busy threads' voluntary switches)"}
 CAUSE_WORDS = {SWITCHES: "its context-switch rate", HANDOFFS: "the GIL's hand-offs"}
+SAME_IN_EVERY_RUN = "the same in every run"   # a measure that does not vary cannot be correlated
 
 
 def noise_runs(results: ResultsSet) -> tuple[pd.DataFrame, str]:
@@ -203,10 +204,14 @@ def correlation(runs: pd.DataFrame, cause: str) -> tuple[float, float, int, str]
     """Spearman ρ between noise and a cause over runs, within each variant: each measure is ranked among its own
     variant's runs before the runs are pooled, so that two variants far apart on both (PyPy switches ten times as
     often as CPython) do not make a link that no variant's runs show. 'goes with' (ρ > 0, p < ALPHA), 'goes
-    against' (ρ < 0, p < ALPHA), 'no link shown', or 'too few runs' (under MIN_CORRELATION_RUNS, or a constant)."""
+    against' (ρ < 0, p < ALPHA), 'no link shown', 'too few runs' (under MIN_CORRELATION_RUNS), or 'the same in
+    every run' (a measure that does not vary: free-threaded threads that never wait make no hand-off)."""
     pairs = runs[["language", NOISE, cause]].dropna()
-    if len(pairs) < MIN_CORRELATION_RUNS or pairs[NOISE].nunique() < 2 or pairs[cause].nunique() < 2:
+    if len(pairs) < MIN_CORRELATION_RUNS:
         return np.nan, np.nan, len(pairs), "too few runs"
+    constant = next((measure for measure in (cause, NOISE) if pairs[measure].nunique() < 2), None)
+    if constant is not None:
+        return np.nan, np.nan, len(pairs), f"{SAME_IN_EVERY_RUN}: {pairs[constant].iloc[0]:g}"
     within = pairs.groupby("language", observed=True)[[NOISE, cause]].rank(pct=True)
     rho, p = scipy_stats.spearmanr(within[NOISE], within[cause])
     says = ("goes with" if rho > 0 else "goes against") if p < ALPHA else "no link shown"
@@ -259,6 +264,9 @@ def which_cause(says: dict[str, str], control: str) -> str:
                 f"({says[SWITCHES]}; {says[HANDOFFS]})")
     if control == "too few runs":
         return sentence + "; no free-threaded control with enough quiet runs"
+    if control.startswith(SAME_IN_EVERY_RUN):
+        return sentence + (f"; the free-threaded control's hand-off rate is {control.split(': ')[-1]} a second in "
+                           "every run, so its noise has none to follow")
     if says[HANDOFFS] == "goes with":
         return sentence + ("; the free-threaded control's does not go with its hand-offs, so the link is the "
                            "GIL's" if control != "goes with" else "; the free-threaded control's goes with its "

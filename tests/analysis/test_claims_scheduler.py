@@ -292,6 +292,16 @@ def test_a_link_between_two_variants_far_apart_is_not_a_link_within_either():
     assert cs.correlation(rising, cs.SWITCHES)[3] == "goes with"   # moving together within each: a link
 
 
+def test_a_control_that_never_hands_off_is_said_so_not_called_too_few_runs():
+    """Free-threaded threads never wait for a GIL: their hand-off rate is 0 in every run, which is a finding."""
+    control = pd.DataFrame({"language": ["CPython free-threaded"] * 6, cs.NOISE: [0.9, 1.0, 1.8, 0.6, 0.8, 1.8],
+                            cs.HANDOFFS: [0.0] * 6})
+    assert cs.correlation(control, cs.HANDOFFS)[2:] == (6, "the same in every run: 0")
+    assert cs.correlation(control.head(5), cs.HANDOFFS)[3] == "too few runs"
+    sentence = cs.which_cause({cs.SWITCHES: "goes with", cs.HANDOFFS: "no link shown"}, "the same in every run: 0")
+    assert sentence == ("Python's noise goes with its context-switch rate; the free-threaded control's hand-off rate "
+                        "is 0 a second in every run, so its noise has none to follow")
+
 def _variant(language: str, switches: list[float], noise: list[float]) -> pd.DataFrame:
     return _runs(switches, noise).assign(language=language, workers=2)
 
