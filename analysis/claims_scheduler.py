@@ -41,18 +41,6 @@ RUNTIME_NOTES = {   # by language folder, how the runtime maps its workers on OS
 }
 
 
-def designed_runs(results: ResultsSet, experiment: str) -> tuple[pd.DataFrame, str]:
-    """The measured runs of the experiment designed for a claim, else the headline experiment's; and which."""
-    runs = tidy.measured(results)
-    designed = runs[runs["experiment"] == experiment]
-    if not designed.empty:
-        return designed, f"experiment '{experiment}'"
-    head = tidy.headline(results)
-    return tidy.headline_runs(results, head), (
-        f"the headline {head.label() if head else 'experiment'} (this set has no '{experiment}' experiment, which "
-        "the `claims` profile runs to decide this claim)")
-
-
 def _traced(runs: pd.DataFrame, column: str) -> pd.Series:
     values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index)
     return pd.to_numeric(values, errors="coerce")
@@ -122,7 +110,7 @@ def runtime_note(lang: str, threads: str, group: pd.DataFrame, ratio: float) -> 
 
 
 def claim_migrations(results: ResultsSet) -> tuple[Decided, list[dict]]:
-    runs, judged_on = designed_runs(results, MIGRATE_EXPERIMENT)
+    runs, judged_on = tidy.designed_runs(results, MIGRATE_EXPERIMENT)
     runs = migration_runs(results, runs[runs["workers"] >= 1])
     runs = runs[runs["busy_threads"].notna() | (runs["source"] == "trace")]
     if runs.empty:
@@ -167,7 +155,7 @@ def noise_runs(results: ResultsSet) -> tuple[pd.DataFrame, str]:
     """Quiet threads-mode runs of the noise experiment (else the headline's): their noise, context-switch rate
     (every switch where traced, else wait4's voluntary + involuntary, over the wall time) and hand-offs (the busy
     threads' voluntary switches per second of work)."""
-    runs, judged_on = designed_runs(results, NOISE_EXPERIMENT)
+    runs, judged_on = tidy.designed_runs(results, NOISE_EXPERIMENT)
     runs = runs[runs["mode"] == "threads"].merge(tidy.window_stats(results), on="run_id", how="left")
     runs = runs[runs["run_id"].isin(tidy.quiet_runs(results))].copy()
     traced = _traced(runs, TRACE_SWITCHES) / runs["wall_s"]

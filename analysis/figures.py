@@ -17,6 +17,7 @@ import pandas as pd
 from polylab.results.schema import SAMPLES, THREADS, Sink
 
 from . import plots, tidy
+from .claims_scheduler import MIGRATE_EXPERIMENT
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
 from .trace import exact_task_manager
@@ -122,17 +123,22 @@ def context_switches(results: ResultsSet) -> Drawn:
 def migrations(results: ResultsSet) -> Drawn:
     if results.threads.empty:
         raise NoData(results.unreadable.get(THREADS, NO_THREADS))
-    head = _headline_or_fail(results)
-    threads = tidy.thread_stats(results, tidy.headline_runs(results, head))
+    _headline_or_fail(results)
+    runs, judged_on = tidy.designed_runs(results, MIGRATE_EXPERIMENT)   # what claim (d) judges
+    threads = tidy.thread_stats(results, runs)
     busy = threads[threads["busy"]]
     if busy.empty:
-        raise NoData(f"no thread samples for the runs of {head.label()}")
+        raise NoData(f"no thread samples for the runs of {judged_on}")
+    if busy["workers"].nunique() > 1:   # each mode at each worker count, in that order
+        busy = busy.sort_values(["mode", "workers"])
+        runs_as = busy["mode"].astype(str) + " · " + busy["workers"].map(tidy.workers_label)
+        busy = busy.assign(mode=ordered(runs_as, list(dict.fromkeys(runs_as))))
     measures = {"migrations": "kernel migrations (se.nr_migrations)", "core_changes": "core changes between samples"}
     long = busy.melt(id_vars=["language", "mode"], value_vars=list(measures), var_name="measure", value_name="value")
     long["measure"] = ordered(long["measure"].map(measures), list(measures.values()))
     return Drawn(plots.thread_migrations(long), (
         f"How often the OS moved each busy thread (≥ {tidy.BUSY_THREAD_SHARE:.0%} of its run's busiest thread's CPU: "
-        f"the workers) between cores, {head.label()}, every repetition. Left: the kernel's count of migrations "
+        f"the workers) between cores, {judged_on}, every repetition. Left: the kernel's count of migrations "
         f"over the thread's life. Right: how many times the core it last ran on differed from one sample to "
         f"the next (a lower bound: moves and moves back between two samples are not seen)."))
 

@@ -78,6 +78,18 @@ def headline_runs(results: ResultsSet, head: Headline | None, all_workers: bool 
     return runs if all_workers else runs[runs["workers"] == head.workers]
 
 
+def designed_runs(results: ResultsSet, experiment: str) -> tuple[pd.DataFrame, str]:
+    """The measured runs of the experiment designed for a claim, else the headline experiment's; and which."""
+    runs = measured(results)
+    designed = runs[runs["experiment"] == experiment]
+    if not designed.empty:
+        return designed, f"experiment '{experiment}'"
+    head = headline(results)
+    return headline_runs(results, head), (
+        f"the headline {head.label() if head else 'experiment'} (this set has no '{experiment}' experiment, which "
+        "the `claims` profile runs to decide this claim)")
+
+
 def representative(runs: pd.DataFrame, *preferred: set[str]) -> pd.DataFrame:
     """One run per (variant, mode): the one nearest the median speed (throughput; wall time where there is
     none), among the runs in each `preferred` set of run ids in turn, as long as that leaves any."""

@@ -326,3 +326,13 @@ def test_below_every_other_on_a_measure_contradicts_noisier():
     others = pd.concat([_variant("Go", [40, 45, 50, 55], [0.5, 0.6, 0.7, 0.8]),
                         _variant("Java 17", [60, 65, 70, 75], [0.6, 0.7, 0.8, 0.9])])
     assert cs.noisier(cpython, others, "CPython · threads · 2 workers")[0] == CONTRADICTED   # Go: p = 0.029
+
+
+def test_the_migrations_figure_draws_what_d_judges_each_mode_at_each_worker_count(base):
+    from analysis import figures
+    drawn = figures.migrations(with_migrations(designed(base, "migrate", reps=3), [3]))
+    legend = [text.get_text() for text in drawn.figure.legends[0].get_texts()]
+    kernel_counts = {round(y) for dots in drawn.figure.axes[0].collections for y in dots.get_offsets()[:, 1]}
+    drawn.figure.clf()
+    assert legend == ["threads · 2 workers", "threads · 4 workers", "processes · 2 workers", "processes · 4 workers"]
+    assert "experiment 'migrate'" in drawn.caption and kernel_counts == {3}   # every busy thread: 3 migrations
