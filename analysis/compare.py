@@ -6,7 +6,7 @@ ALPHA after the Benjamini–Hochberg correction for the number of rows compared 
 false findings among the rows called significant is at most ALPHA); and the medians differ by at least the
 minimum effect FACTOR (asv's `--factor`), because two sets of the same commit drift apart by a few percent
 between runs on a shared machine, and four runs a side already separate perfectly (p = 0.029) under drift.
-DEFAULT_FACTOR is justified by the A/A spread measured on this lab's machines (README, "Comparing sets").
+DEFAULT_FACTOR is the typical A/A drift measured on this lab's machines (README, "Comparing sets").
 
 Runs match on experiment, language, variant, workload, mode and workers (and host, when both sets were run on
 several hosts). The measure is throughput (iterations per second) for duration-mode runs — their wall time is
