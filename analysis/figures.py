@@ -129,12 +129,12 @@ def migrations(results: ResultsSet) -> Drawn:
     busy = threads[threads["busy"]]
     if busy.empty:
         raise NoData(f"no thread samples for the runs of {judged_on}")
-    if busy["workers"].nunique() > 1:   # each mode at each worker count, in that order
-        busy = busy.sort_values(["mode", "workers"])
-        runs_as = busy["mode"].astype(str) + " · " + busy["workers"].map(tidy.workers_label)
-        busy = busy.assign(mode=ordered(runs_as, list(dict.fromkeys(runs_as))))
+    busy = busy.sort_values(["mode", "workers"])   # each mode at each worker count, in that order
+    runs_as = busy["mode"].astype(str) + (" · " + busy["workers"].map(tidy.workers_label)
+                                          if busy["workers"].nunique() > 1 else "")
+    busy = busy.assign(runs=ordered(runs_as, list(dict.fromkeys(runs_as))))
     measures = {"migrations": "kernel migrations (se.nr_migrations)", "core_changes": "core changes between samples"}
-    long = busy.melt(id_vars=["language", "mode"], value_vars=list(measures), var_name="measure", value_name="value")
+    long = busy.melt(id_vars=["language", "runs"], value_vars=list(measures), var_name="measure", value_name="value")
     long["measure"] = ordered(long["measure"].map(measures), list(measures.values()))
     return Drawn(plots.thread_migrations(long), (
         f"How often the OS moved each busy thread (≥ {tidy.BUSY_THREAD_SHARE:.0%} of its run's busiest thread's CPU: "

@@ -215,9 +215,10 @@ def context_switches(switches: pd.DataFrame):
 
 @themed
 def thread_migrations(threads: pd.DataFrame):
-    """Per busy thread: the kernel's migration count and the core changes seen between samples."""
+    """Per busy thread: the kernel's migration count and the core changes seen between samples; hue: `runs`, the
+    mode (with the worker count where there are several)."""
     data = compact(threads)
-    grid = sns.catplot(data=data, kind="strip", x="language", y="value", hue="mode", col="measure", dodge=True,
+    grid = sns.catplot(data=data, kind="strip", x="language", y="value", hue="runs", col="measure", dodge=True,
                        sharey=False, height=3.0, aspect=_wide_enough(data, 3.0, 1.3), alpha=0.6, jitter=0.25)
     grid.set_titles("{col_name}")
     grid.set_axis_labels("", "per thread")
