@@ -40,15 +40,14 @@ def user_errors():
         raise Exit(f"error: {exc}", code=1) from None
 
 
-def _ready_languages(config, langs, backend, strict, images=None):
-    lab = load_lab(config)
+def _ready_languages(lab, langs, backend, strict, images=None):
     names = select_langs(lab, parse_lang_list(langs))
     choices = fetch_absent(choose(lab, names, backend, parse_images(images)))   # pulls only here, never in doctor
     skipped = {c.key: f"{c.detection.problem} — {c.detection.hint}" for c in choices if not c.detection.ok}
     ready = usable(choices, strict)
     if not ready:
         raise UserError("no language can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
-    return lab, ready, skipped
+    return ready, skipped
 
 
 def resolve_out(out: str | None, resume: str | bool | None, lab_root: Path) -> tuple[Path, bool]:
@@ -77,7 +76,8 @@ def doctor(*, config=None, langs=None, backend=None, images=None):
 
 @user_errors()
 def build(*, config=None, langs=None, backend=None, strict=False, images=None):
-    lab, ready, _ = _ready_languages(config, langs, backend, strict, images)
+    lab = load_lab(config)
+    ready, _ = _ready_languages(lab, langs, backend, strict, images)
     builds = build_all(lab, ready)
     failed = [name for name, outcome in builds.items() if isinstance(outcome, BuildError)]
     if failed:
@@ -97,8 +97,9 @@ def plan_matrix(*, profile=None, langs=None, out=None, config=None, backend=None
     started = StartedSet.read(directory) if resuming else None
     if started:
         profile, langs, config = started.defaults(ROOT, profile, langs, config)
-    lab, ready, skipped = _ready_languages(config, langs, backend, strict, images)
-    chosen = lab.config.profile(profile)
+    lab = load_lab(config)
+    chosen = lab.config.profile(profile)   # a wrong profile is one line, before any toolchain or engine is probed
+    ready, skipped = _ready_languages(lab, langs, backend, strict, images)
     added = started.check(chosen, lab.config.file, [choice.key for choice in ready], extend) if started else []
     if added:
         say(f"extending {directory} with {', '.join(added)}")

@@ -85,6 +85,14 @@ def test_unknown_language_in_an_experiment(session):
                                        "==> At key: langs =====> unknown language 'fualty'; known: faulty")
 
 
+
+def test_an_unknown_profile_is_one_line_before_any_toolchain_is_looked_at(session):
+    session.add_language()
+    done, config = run_with(session, "--profile", "nosuch")
+    assert single_error_line(done) == (f"error: ==> File {config} ==> At profiles ==> At key: nosuch =====> unknown "
+                                       "profile 'nosuch'; known: p")
+    assert done.stderr.strip().count("\n") == 0   # not even the backend's or a skipped toolchain's line before it
+
 def test_empty_matrix_after_filtering(session):
     session.add_language()
     session.add_language("other", edits={"name: faulty": "name: other"})
