@@ -199,23 +199,36 @@ def new_lang(name):
     say(f"created {folder}/ — next: write the program and fill in lang.yaml, as {folder}/README.md says")
 
 
+# The fewest pairs whose median ratio has a distribution-free 95 % interval: x(1)..x(6) covers it with 96.9 %.
+FEWEST_PAIRS = 6
+
+
+def _at_least(value, minimum: float, flag: str, why: str = ""):
+    if not value >= minimum:
+        raise UserError(f"{flag} must be at least {minimum:g}{why}, got {value}")
+    return value
+
+
 @user_errors()
 def bench_sampler(*, lang="go", max_pairs=120):
     from polylab.cli.bench import bench_sampler as measure
-    print(json.dumps(measure(lang=lang, max_pairs=int(max_pairs)), indent=2))
+    pairs = _at_least(int(max_pairs), FEWEST_PAIRS, "--max-pairs", " (fewer have no 95 % interval of their median)")
+    print(json.dumps(measure(lang=lang, max_pairs=pairs), indent=2))
 
 
 @user_errors()
 def bench_trace(*, lang="python:cpython", max_pairs=20):
     from polylab.cli.benchtrace import bench_trace as measure
-    print(json.dumps(measure(lang=lang, max_pairs=int(max_pairs)), indent=2))
+    pairs = _at_least(int(max_pairs), FEWEST_PAIRS, "--max-pairs", " (fewer have no 95 % interval of their median)")
+    print(json.dumps(measure(lang=lang, max_pairs=pairs), indent=2))
 
 
 @user_errors()
 def bench_accuracy(*, langs=None, seconds=1.0, repetitions=3):
     from polylab.cli.bench import bench_accuracy as measure
-    print(json.dumps(measure(langs=parse_lang_list(langs), seconds=float(seconds), repetitions=int(repetitions)),
-                     indent=2))
+    seconds = _at_least(float(seconds), 0.1, "--seconds", " (one interval of the sampler at 10 Hz)")
+    repetitions = _at_least(int(repetitions), 1, "--repetitions")
+    print(json.dumps(measure(langs=parse_lang_list(langs), seconds=seconds, repetitions=repetitions), indent=2))
 
 
 def factor_value(text: str | None, default: float) -> float:

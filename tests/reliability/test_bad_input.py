@@ -154,6 +154,20 @@ def test_a_benchmark_of_an_unknown_language(session, task, flag):
     assert single_error_line(done) == f"error: unknown language 'goo' in {flag}; known: faulty"
 
 
+@pytest.mark.parametrize("task, args, message", [
+    ("bench-sampler", ["--max-pairs", "0"], "--max-pairs must be at least 6 (fewer have no 95 % interval of their "
+                                            "median), got 0"),
+    ("bench-trace", ["--max-pairs", "5"], "--max-pairs must be at least 6 (fewer have no 95 % interval of their "
+                                          "median), got 5"),
+    ("bench-accuracy", ["--repetitions", "0"], "--repetitions must be at least 1, got 0"),
+    ("bench-accuracy", ["--seconds", "0"], "--seconds must be at least 0.1 (one interval of the sampler at 10 Hz), "
+                                           "got 0.0")])
+def test_a_benchmark_asked_for_too_little_says_so_before_running(session, task, args, message):
+    session.add_language()
+    done = session.run(task, *args)
+    assert single_error_line(done) == f"error: {message}" and nothing_was_built(done)
+
+
 def add_language_without_toolchain(session):
     session.add_language()
     session.add_language("missing", edits={"name: faulty": "name: missing", "[python3]": f"[{MISSING_TOOL}]",
