@@ -12,11 +12,12 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never a window
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .tidy import ideal_scaling  # noqa: E402
+from .tidy import ideal_scaling, workers_label  # noqa: E402
 
 HEAT_MAP = "Blues"
 VIEW_COLOURS = {"expected (article)": "0.55", "measured: this run": "#1f77b4", "measured: rest of machine": "#ff7f0e"}
@@ -227,15 +228,22 @@ def thread_migrations(threads: pd.DataFrame):
 
 @themed
 def peak_memory(memory: pd.DataFrame):
-    """Peak resident memory against workers, threads vs processes (hue), per language (columns), for the
-    largest process and the whole tree (rows)."""
+    """Peak resident memory per runtime (x), threads vs processes (hue), a column per worker count, for the
+    largest process and the whole tree (rows); log scale, as runtimes differ a hundredfold."""
     data = compact(memory)
-    grid = sns.catplot(data=data, kind="bar", x="workers", y="mib", hue="mode", col="language", row="measure",
-                       estimator="median", errorbar=RANGE, height=2.3, aspect=1.0, sharey=False,
-                       margin_titles=True)
+    counts = sorted(data["workers"].unique())
+    data["workers"] = pd.Categorical(data["workers"].map(workers_label), [workers_label(count) for count in counts])
+    grid = sns.catplot(data=data, kind="bar", x="language", y="mib", hue="mode", col="workers", row="measure",
+                       estimator="median", errorbar=RANGE, height=2.4, aspect=_wide_enough(data, 2.4, 1.4),
+                       sharey="row", margin_titles=True)
+    grid.set(yscale="log")
+    for axes in grid.axes.flat:   # 1, 2, 5, 10, ... rather than 10^0 and every minor tick's 2×10^1
+        axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     grid.set_titles(col_template="{col_name}", row_template="")
-    _label_rows(grid, "peak RSS, MiB")
-    grid.set_xlabels("workers")
+    _label_rows(grid, "peak, MiB (log)")
+    grid.set_xlabels("")
     grid.tight_layout()
     return grid.figure
 

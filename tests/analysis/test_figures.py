@@ -129,6 +129,24 @@ def test_the_memory_figure_counts_a_trees_shared_pages_once_and_says_where_that_
     plt.close(new.figure)
 
 
+def test_the_memory_figure_finds_threads_and_processes_where_the_headline_ran_one_mode(default_results):
+    """The claims profile's headline (`cpu`) runs threads only; memory is about what processes cost, so the figure
+    draws the first sum experiment that ran both modes."""
+    import dataclasses
+    runs = default_results.runs
+    headline_threads_only = runs.assign(measured=runs["measured"] & (runs["mode"] == "threads"))
+    both = runs.assign(run_id="both." + runs["run_id"].astype(str), experiment="both")
+    merged = pd.concat([headline_threads_only, both], ignore_index=True)
+    merged["experiment"] = pd.Categorical(merged["experiment"].astype(str),
+                                          [*runs["experiment"].cat.categories, "both"])
+    drawn = figures.memory(dataclasses.replace(default_results, runs=merged))
+    legend = [text.get_text() for text in drawn.figure.legends[0].get_texts()]
+    plt.close(drawn.figure)
+    assert "experiment 'both'" in drawn.caption and legend == ["threads", "processes"]
+    only_threads = figures.memory(dataclasses.replace(default_results, runs=headline_threads_only))
+    plt.close(only_threads.figure)
+    assert [text.get_text() for text in only_threads.figure.legends[0].get_texts()] == ["threads"]
+
 def test_printing_names_the_sink_each_sum_print_went_to(drawn):
     legend = drawn["printing"].figure.legends[0]
     assert [text.get_text() for text in legend.get_texts()] == ["sum", "sum-print → tty"]
