@@ -228,8 +228,8 @@ WORKLOAD_CLAIMS = [
               "Context switching 이 빠릅니다.(스레드는 공유하는 자원이 많아서 CPU의 캐시데이터를 사용할수 있어 빠릅니다.) "
               "… [프로세스는] Context switching 이 느립니다.",
               f"pingpong: ns per hand-off (the ring's time, its shortest worker's own clock, / token) per runtime "
-              f"and worker count, threads against processes, ≥ {MIN_REPS} runs each. Cheaper means at most {CHEAPER:g} × the cost: a saving of a fifth "
-              f"or more, beyond the drift between repetitions. Supported when the thread hand-offs lie below "
+              f"and worker count, threads against processes, ≥ {MIN_REPS} runs each. Cheaper means at most "
+              f"{CHEAPER:g} × the cost: a saving of a fifth or more, beyond the drift between repetitions. Supported when the thread hand-offs lie below "
               f"{CHEAPER:g} × the process ones, contradicted when they lie above (no saving of a fifth, or processes "
               "cheaper), else inconclusive; " + SEPARATED_NOTE + f", and a slowest thread hand-off of exactly "
               f"{CHEAPER:g} × the fastest process one counts as below. A runtime's worker counts combine as "

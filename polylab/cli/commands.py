@@ -142,10 +142,8 @@ def results_set(results: str | None = None) -> Path:
     return directory
 
 
-def results_sets(a: str, b: str | None) -> tuple[Path, Path]:
-    """The two folders `invoke compare` reads."""
-    if b is None:
-        raise UserError("compare needs two results folders A B (two variants or hosts of one set: invoke compare-within)")
+def results_sets(a: str, b: str) -> tuple[Path, Path]:
+    """The two folders `invoke compare` reads (both required by the task)."""
     folders = Path(a).resolve(), Path(b).resolve()
     for folder in folders:
         if not (folder / RUNS).exists():
@@ -209,18 +207,20 @@ def _at_least(value, minimum: float, flag: str, why: str = ""):
     return value
 
 
+def _max_pairs(value) -> int:
+    return _at_least(int(value), FEWEST_PAIRS, "--max-pairs", " (fewer have no 95 % interval of their median)")
+
+
 @user_errors()
 def bench_sampler(*, lang="go", max_pairs=120):
     from polylab.cli.bench import bench_sampler as measure
-    pairs = _at_least(int(max_pairs), FEWEST_PAIRS, "--max-pairs", " (fewer have no 95 % interval of their median)")
-    print(json.dumps(measure(lang=lang, max_pairs=pairs), indent=2))
+    print(json.dumps(measure(lang=lang, max_pairs=_max_pairs(max_pairs)), indent=2))
 
 
 @user_errors()
 def bench_trace(*, lang="python:cpython", max_pairs=20):
     from polylab.cli.benchtrace import bench_trace as measure
-    pairs = _at_least(int(max_pairs), FEWEST_PAIRS, "--max-pairs", " (fewer have no 95 % interval of their median)")
-    print(json.dumps(measure(lang=lang, max_pairs=pairs), indent=2))
+    print(json.dumps(measure(lang=lang, max_pairs=_max_pairs(max_pairs)), indent=2))
 
 
 @user_errors()
