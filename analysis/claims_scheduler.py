@@ -348,5 +348,5 @@ SCHEDULER_CLAIMS = [
               "statements: supported when the one-core variants are noisier (combined as every claim's groups) and "
               "the cause is supported; contradicted when either is contradicted (not noisier: below on a measure); "
               "else inconclusive. ρ, p and n are shown per variant as well as pooled.", claim_noisy,
-              needs_cores=True, needs_samples=True, needs_headline=True, figure="core-graphs"),
+              needs_cores=True, needs_samples=True, needs_headline=True, figure="noise"),
 ]

@@ -17,7 +17,7 @@ import pandas as pd
 from polylab.results.schema import SAMPLES, THREADS, Sink
 
 from . import plots, tidy
-from .claims_scheduler import MIGRATE_EXPERIMENT
+from .claims_scheduler import CAUSES, MIGRATE_EXPERIMENT, NOISE, noise_runs
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
 from .trace import exact_task_manager
@@ -83,6 +83,28 @@ def core_graphs(results: ResultsSet) -> Drawn:
         f"this run (blue) against the article's expectation (grey, dashed) and the rest of the machine (orange)."))
 
 
+def noise(results: ResultsSet) -> Drawn:
+    """What claim (e) judges: each quiet threads-mode run's noise beside its context-switch rate and hand-offs."""
+    if not results.has_samples:
+        raise NoData(results.unreadable.get(SAMPLES, NO_SAMPLES))
+    runs, judged_on = noise_runs(results)
+    runs = runs.dropna(subset=[NOISE])
+    if runs.empty:
+        raise NoData(f"no quiet threads-mode runs with per-core samples in {judged_on}")
+    long = runs.rename(columns={NOISE: "noise"}).melt(id_vars=["language", "threads", "noise"],
+                                                       value_vars=list(CAUSES), var_name="cause", value_name="per_s")
+    long["cause"] = ordered(long["cause"].map(CAUSES), list(CAUSES.values()))
+    long["threads"] = ordered(long["threads"].astype(str), ["one-core", "all-cores"])
+    return Drawn(plots.noise_against_causes(long.dropna(subset=["per_s"]), plots.runtime_palette(results.runs)), (
+        f"Is a GIL runtime's graph noisier, and what goes with the noise: each point is one quiet threads-mode run "
+        f"of {judged_on} ({len(runs)} runs). Noise (y) is the per-core busy % standard deviation over the work "
+        f"window, mean over cores, from the sampler's per-core readings. Left: the run's context switches per "
+        f"second (wait4's voluntary + involuntary over the wall time, or every switch where traced); right: its "
+        f"busy threads' voluntary switches per second of work, which for a GIL runtime are the GIL's hand-offs "
+        f"(a thread waiting for the GIL sleeps). Marker: the thread model the runtime's manifest declares. "
+        f"Claim (e) is judged on exactly these runs."))
+
+
 def _every_worker_count(results: ResultsSet) -> tuple[tidy.Headline, pd.DataFrame]:
     head = _headline_or_fail(results)
     return head, tidy.headline_runs(results, head, all_workers=True)
@@ -93,7 +115,7 @@ def speedup(results: ResultsSet) -> Drawn:
     scaling = tidy.scaling(runs)
     if scaling.empty or runs["workers"].nunique() < 2:
         raise NoData(f"experiment '{head.experiment}' needs 1-worker runs and at least one other worker count")
-    return Drawn(plots.speedup_efficiency(scaling, results.cores), (
+    return Drawn(plots.speedup_efficiency(scaling, results.cores, plots.runtime_palette(results.runs)), (
         f"Speedup (throughput with N workers / median throughput with 1 worker; throughput = iterations per "
         f"second of the program's own clock) and efficiency (speedup / min(N, cores)) in experiment "
         f"'{head.experiment}', on {results.cores} cores. Dashed: ideal (speedup min(N, cores), efficiency 1). "
@@ -102,7 +124,7 @@ def speedup(results: ResultsSet) -> Drawn:
 
 def parallelism(results: ResultsSet) -> Drawn:
     head, runs = _every_worker_count(results)
-    return Drawn(plots.parallelism(runs, results.cores), (
+    return Drawn(plots.parallelism(runs, results.cores, plots.runtime_palette(results.runs)), (
         f"Effective parallelism = (user + sys CPU seconds, from wait4) / wall seconds, in experiment "
         f"'{head.experiment}'. Dashed: min(workers, cores), what full use of the {results.cores} cores gives; "
         f"dotted: one core. Start-up time is in the wall time, so short runs of slow-starting runtimes sit "
@@ -114,7 +136,7 @@ def context_switches(results: ResultsSet) -> Drawn:
     switches = runs.melt(id_vars=["language", "mode", "workers"], value_vars=["voluntary_per_s", "involuntary_per_s"],
                          var_name="kind", value_name="per_s")
     switches["kind"] = ordered(switches["kind"].str.replace("_per_s", ""), ["voluntary", "involuntary"])
-    return Drawn(plots.context_switches(switches), (
+    return Drawn(plots.context_switches(switches, plots.runtime_palette(results.runs)), (
         f"Context switches per second of wall time in experiment '{head.experiment}' (wait4 rusage of the whole "
         f"process tree: ru_nvcsw voluntary — the thread waited, e.g. for a lock or I/O; ru_nivcsw involuntary — "
         f"the scheduler preempted it). Log scale; median and min–max over repetitions."))
@@ -236,6 +258,7 @@ def _printed_to(pairs: pd.DataFrame) -> pd.Series:
 FIGURES: list[tuple[str, str, Callable[[ResultsSet], Drawn]]] = [
     ("task-manager", "Task Manager view: expected vs actual", task_manager),
     ("core-graphs", "Per-core graphs over time", core_graphs),
+    ("noise", "Noise against context switches and hand-offs", noise),
     ("exact-task-manager", "Exact Task Manager view (scheduler trace)", exact_task_manager),
     ("speedup", "Speedup and efficiency", speedup),
     ("parallelism", "Effective parallelism", parallelism),

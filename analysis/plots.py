@@ -3,6 +3,7 @@ the figure. Saving, captions and choosing the data are figures.py's business."""
 
 from __future__ import annotations
 
+import colorsys
 import functools
 import textwrap
 import warnings
@@ -59,10 +60,34 @@ def compact(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def language_palette(languages) -> dict:
-    """Colours by position in the set's language order, so a language keeps its colour in every figure."""
-    categories = list(languages.cat.categories)
-    return dict(zip(categories, sns.color_palette("colorblind", len(categories))))
+# colorblind's ten colours in an order that keeps neighbours apart: its pinks (4, 6) and blues (0, 9) would
+# otherwise meet among the first eight languages. A set of more languages than that gets husl's evenly spaced hues.
+FAMILY_HUES = [0, 1, 2, 3, 4, 5, 8, 7, 9, 6]
+SHADE_LIGHTNESS = (0.28, 0.6)   # a language's variants, darkest first: all visible on white
+
+
+def _shades(base, count: int) -> list:
+    """`count` shades of one colour: the colour itself for one, else its hue at lightnesses spread evenly."""
+    if count == 1:
+        return [base]
+    hue, _, saturation = colorsys.rgb_to_hls(*matplotlib.colors.to_rgb(base))
+    return [colorsys.hls_to_rgb(hue, lightness, saturation) for lightness in np.linspace(*SHADE_LIGHTNESS, count)]
+
+
+def runtime_palette(runs: pd.DataFrame, column: str = "language") -> dict:
+    """A colour per runtime of the whole set, so that a runtime keeps its colour in every figure: each language
+    (`lang`, the folder) its own hue in the set's language order, its variants (and hosts) shades of that hue in
+    theirs. `runs` is the set's runs: a figure's own rows may lack a variant, which would shift the shades."""
+    names = [str(name) for name in runs[column].cat.categories]
+    folder_of = dict(zip(runs[column].astype(str), runs["lang"].astype(str)))
+    families: dict[str, list[str]] = {}
+    for name in [name for name in names if name in folder_of]:   # a name without runs is never drawn
+        families.setdefault(folder_of[name], []).append(name)
+    colourblind = sns.color_palette("colorblind")
+    hues = ([colourblind[index] for index in FAMILY_HUES] if len(families) <= len(FAMILY_HUES)
+            else sns.color_palette("husl", len(families)))
+    return {name: shade for hue, members in zip(hues, families.values())
+            for name, shade in zip(members, _shades(hue, len(members)))}
 
 
 def _wide_enough(data: pd.DataFrame, height: float, aspect: float) -> float:
@@ -169,13 +194,13 @@ def _spread_style(languages: pd.Series) -> dict:
 
 
 @themed
-def speedup_efficiency(scaling: pd.DataFrame, cores: int):
+def speedup_efficiency(scaling: pd.DataFrame, cores: int, palette: dict):
     """Speedup and efficiency against workers, per language (hue) and mode (column); dashed: ideal."""
     data = compact(scaling)
     grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="language", markers=True,
                        dashes=False, row="measure", col="mode", estimator="median", errorbar=RANGE,
                        **_spread_style(data["language"]),
-                       palette=language_palette(scaling["language"]), height=2.6, aspect=1.3,
+                       palette=palette, height=2.6, aspect=1.3,
                        facet_kws={"sharey": "row", "margin_titles": True})
     grid.map_dataframe(_ideal_line, cores=cores)
     grid.set_titles(col_template="{col_name}", row_template="")
@@ -185,12 +210,12 @@ def speedup_efficiency(scaling: pd.DataFrame, cores: int):
 
 
 @themed
-def parallelism(runs: pd.DataFrame, cores: int):
+def parallelism(runs: pd.DataFrame, cores: int, palette: dict):
     """Effective parallelism (CPU seconds per wall second) against workers; dashed: min(workers, cores)."""
     data = compact(runs)
     grid = sns.relplot(data=data, kind="line", x="workers", y="parallelism", hue="language", style="language",
                        markers=True, dashes=False, col="mode", estimator="median", errorbar=RANGE, height=3.0,
-                       aspect=1.2, palette=language_palette(runs["language"]), **_spread_style(data["language"]))
+                       aspect=1.2, palette=palette, **_spread_style(data["language"]))
     grid.map_dataframe(_ideal_line, cores=cores, measure="speedup")
     grid.refline(y=1, color="0.6", linestyle=":")
     grid.set_titles("{col_name}")
@@ -200,12 +225,12 @@ def parallelism(runs: pd.DataFrame, cores: int):
 
 
 @themed
-def context_switches(switches: pd.DataFrame):
+def context_switches(switches: pd.DataFrame, palette: dict):
     """Context switches per second of wall time, voluntary and involuntary (columns), per mode (rows)."""
     data = compact(switches)
     grid = sns.relplot(data=data, kind="line", x="workers", y="per_s", hue="language", style="language", markers=True,
                        dashes=False, col="kind", row="mode", estimator="median", errorbar=RANGE, height=2.6,
-                       aspect=1.3, palette=language_palette(switches["language"]), facet_kws={"margin_titles": True},
+                       aspect=1.3, palette=palette, facet_kws={"margin_titles": True},
                        **_spread_style(data["language"]))
     grid.set(yscale="log")
     grid.set_titles(col_template="{col_name}", row_template="")
@@ -274,4 +299,20 @@ def printing_effect(effect: pd.DataFrame):
                 axes.set_yscale("log")
     grid.set_xlabels("")
     grid.tight_layout()
+    return grid.figure
+
+
+@themed
+def noise_against_causes(runs: pd.DataFrame, palette: dict):
+    """Each run's per-core noise (y) against a candidate cause (x, a column each), coloured by runtime and marked
+    by its declared thread model; symlog x, as rates span 0 (no switches) to thousands a second."""
+    data = compact(runs)
+    grid = sns.relplot(data=data, kind="scatter", x="per_s", y="noise", hue="language", style="threads", col="cause",
+                       palette=palette, height=3.4, aspect=1.25, s=50, alpha=0.8,
+                       facet_kws={"sharex": False, "despine": False})
+    for cause, axes in grid.axes_dict.items():   # rates are ≥ 0: no negative decades, room for the largest
+        axes.set_xscale("symlog", linthresh=1)
+        axes.set_xlim(-0.3, 2 * max(1.0, data.loc[data["cause"] == cause, "per_s"].max()))
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("per second (symlog)", "noise: per-core busy %\nstd over the work window")
     return grid.figure

@@ -9,6 +9,7 @@ from . import workload_plots as plots
 from . import workload_tidy as wt
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
+from .plots import runtime_palette
 
 
 def _ran(results: ResultsSet, *workloads: str) -> None:
@@ -34,7 +35,7 @@ def gil_reach(results: ResultsSet) -> Drawn:
     speedups = wt.speedups(results)
     if not speedups["workload"].isin(["io", "native"]).any() or speedups["workers"].nunique() < 2:
         raise NoData("io and native need 1-worker runs and at least one other worker count")
-    return Drawn(plots.speedups_by_workload(speedups, results.cores), (
+    return Drawn(plots.speedups_by_workload(speedups, results.cores, runtime_palette(results.runs)), (
         f"How far the GIL reaches: speedup (throughput at N workers / median throughput at 1 worker) of sum "
         f"(pure bytecode or machine code), io (a 1 ms blocking wait per iteration) and native (SHA-256 of 64 KiB "
         f"in the standard library, which releases Python's GIL) on {results.cores} cores. Dashed: ideal — "
@@ -66,7 +67,7 @@ def contention(results: ResultsSet) -> Drawn:
                       value_name="value")
     long["measure"] = ordered(long["measure"].map(measures), list(measures.values()))
     long["workload"] = pd.Categorical(long["workload"].astype(str), categories=["sum", "contended"], ordered=True)
-    return Drawn(plots.contention_cost(long), (
+    return Drawn(plots.contention_cost(long, runtime_palette(results.runs)), (
         "What sharing one counter costs, threads mode: contended (lock, add one, unlock, every iteration) "
         "against sum at the same worker counts. Top: throughput per worker (log); bottom: voluntary context "
         "switches (wait4) per 1000 operations — a mutex whose waiters sleep switches, one that spins does not. "

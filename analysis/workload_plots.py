@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .plots import RANGE, _wide_enough, _worker_axis, compact, language_palette, themed
+from .plots import RANGE, _wide_enough, _worker_axis, compact, themed
 
 SURVIVAL_COLOURS = "RdYlGn"    # red: the process died, green: it survived
 
@@ -35,12 +35,12 @@ def _workload_ideal(data: pd.DataFrame, cores: int, **_):
 
 
 @themed
-def speedups_by_workload(speedups: pd.DataFrame, cores: int):
+def speedups_by_workload(speedups: pd.DataFrame, cores: int, palette: dict):
     """Speedup against workers, a panel per workload (sum, io, native), hue the runtime, style the mode."""
     data = compact(speedups)
     grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="mode", markers=True,
                        col="workload", estimator="median", errorbar=RANGE, height=3.0, aspect=1.1,
-                       palette=language_palette(speedups["language"]))
+                       palette=palette)
     grid.map_dataframe(_workload_ideal, cores=cores)
     grid.set_titles("{col_name}")
     grid.set_ylabels("speedup over 1 worker")
@@ -67,13 +67,13 @@ def crash_matrix(table: pd.DataFrame):
 
 
 @themed
-def contention_cost(long: pd.DataFrame):
+def contention_cost(long: pd.DataFrame, palette: dict):
     """contended against sum (style) per runtime (hue), threads mode: throughput per worker and voluntary
     switches per 1000 operations (rows), against workers; log scale."""
     data = compact(long)
     grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="workload",
                        markers=True, row="measure", estimator="median", errorbar=RANGE, height=2.6, aspect=1.8,
-                       palette=language_palette(long["language"]), facet_kws={"sharey": False})
+                       palette=palette, facet_kws={"sharey": False})
     for measure, axes in grid.axes_dict.items():   # a switch count may be 0: linear near zero there
         if "switches" in str(measure):
             axes.set_yscale("symlog", linthresh=0.01)

@@ -30,7 +30,8 @@ def drawn(default_results):
 
 # figure name → (rows, columns) of facets in the default synthetic set (4 languages × 2 modes on 2 cores)
 FACETS = {"task-manager": (8, 3), "core-graphs": (8, 2), "speedup": (2, 2), "parallelism": (1, 2),
-          "context-switches": (2, 2), "migrations": (1, 2), "memory": (2, 4), "startup": (1, 2), "printing": (3, 2)}
+          "context-switches": (2, 2), "migrations": (1, 2), "memory": (2, 4), "startup": (1, 2), "printing": (3, 2),
+          "noise": (1, 2)}
 
 
 @pytest.mark.parametrize("name", list(FACETS))
@@ -177,3 +178,45 @@ def test_long_runtime_names_on_an_x_axis_are_wrapped_and_short_ones_kept():
     labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
     plt.close(figure)
     assert labels == ["C", "CPython\nfree-threaded", "PyPy"]
+
+
+def test_the_noise_figure_draws_each_run_claim_e_judges(default_results, drawn):
+    from analysis.claims_scheduler import HANDOFFS, NOISE, SWITCHES, noise_runs
+    runs, _ = noise_runs(default_results)
+    figure = drawn["noise"].figure
+    left, right = _panels(figure)
+    assert [left.get_title(), right.get_title()] == ["context switches / s",
+                                                     "GIL hand-offs / s (busy threads' voluntary switches)"]
+    points = np.concatenate([dots.get_offsets() for dots in left.collections])
+    assert sorted(map(tuple, points.round(6))) == sorted(zip(runs[SWITCHES].round(6), runs[NOISE].round(6)))
+    handoffs = np.concatenate([dots.get_offsets() for dots in right.collections])[:, 0]
+    assert sorted(handoffs.round(6)) == sorted(runs[HANDOFFS].dropna().round(6))
+    assert left.get_xlim()[0] > -1 and left.get_xlim()[1] >= 2 * runs[SWITCHES].max()   # no negative decades
+    assert f"({len(runs)} runs)" in drawn["noise"].caption
+
+
+def test_claim_e_links_the_noise_figure():
+    from analysis.claims_scheduler import SCHEDULER_CLAIMS
+    spec = next(spec for spec in SCHEDULER_CLAIMS if spec.key == "e")
+    assert spec.figure == "noise" and "noise" in {name for name, _, _ in figures.FIGURES}
+
+
+def test_a_runtime_keeps_its_colour_and_its_variants_are_shades_of_one_hue():
+    import colorsys
+    from matplotlib.colors import to_rgb
+    from analysis.plots import runtime_palette
+    names = ["C", "Go", "CPython", "CPython free-threaded", "PyPy", "Java 17", "Java 25", "Rust", "Node.js",
+             "C++", "C#"]
+    folders = ["c", "go", "python", "python", "python", "java", "java", "rust", "node", "cpp", "csharp"]
+    runs = pd.DataFrame({"language": pd.Categorical(names, names, ordered=True), "lang": folders})
+    palette = runtime_palette(runs)
+    assert list(palette) == names and len(set(palette.values())) == len(names)   # eleven runtimes, eleven colours
+    hue = lambda name: round(colorsys.rgb_to_hls(*to_rgb(palette[name]))[0], 3)   # noqa: E731
+    lightness = lambda name: colorsys.rgb_to_hls(*to_rgb(palette[name]))[1]   # noqa: E731
+    assert hue("CPython") == hue("CPython free-threaded") == hue("PyPy") and hue("Java 17") == hue("Java 25")
+    assert lightness("CPython") < lightness("CPython free-threaded") < lightness("PyPy")   # darkest first
+    families = {hue(name) for name in ["C", "Go", "CPython", "Java 17", "Rust", "Node.js", "C++", "C#"]}
+    assert len(families) == 8                                                    # a hue per language
+    without_go = runtime_palette(runs[runs["lang"] != "go"])   # a category with no runs: no colour, no hue taken
+    assert "Go" not in without_go
+    assert round(colorsys.rgb_to_hls(*to_rgb(without_go["CPython"]))[0], 3) == hue("Go")   # Python moves up one

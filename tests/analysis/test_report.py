@@ -103,9 +103,9 @@ def test_report_without_samples_says_no_samples(make_set, shown_figures):
     folder = make_set(samples=False, reps=2, workloads=("pingpong", "contended", "io", "native", "crash"))
     page_path = build_report(folder)
     page = page_path.read_text()
-    assert page.count('class="missing"') == 4 and "no samples" in page and "no memory readings" in page
+    assert page.count('class="missing"') == 5 and "no samples" in page and "no memory readings" in page
     assert "no samples: this claim needs" in page
-    assert len(re.findall(r'<img src="data:image/png', page)) == len(shown_figures) - 4
+    assert len(re.findall(r'<img src="data:image/png', page)) == len(shown_figures) - 5
 
 
 def test_invoke_report_rebuilds_from_stored_data(make_set):

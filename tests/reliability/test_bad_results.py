@@ -165,5 +165,5 @@ def test_report_of_a_set_with_damaged_samples_and_an_unreadable_line(session):
     page = html.unescape((folder / "report.html").read_text())
     assert f"runs.jsonl: skipped 1 unreadable line (line 2); a run written there is not in this report." in page
     assert f"Per-core samples: {reason} (figures that need them say why they are left out" in page
-    assert page.count(f"— not drawn: {reason}<") == 2       # the Task Manager view and the per-core graphs
+    assert page.count(f"— not drawn: {reason}<") == 3       # the Task Manager view, the per-core graphs, noise
     assert f"{len(rows)} runs recorded" in page                  # every row, the garbled line aside
