@@ -32,3 +32,17 @@ def test_empty_matrix_after_filtering_is_an_error(tmp_path):
     path.write_text("profiles:\n  p:\n    experiments:\n      x: {workload: sum, workers: [2], n: 5, langs: [go]}\n")
     with pytest.raises(ConfigError, match="At profile .p. ==> At key: experiments =====> nothing to run for languages python"):
         plan(load_config(path).profile("p"), ["python"])
+
+
+def test_runs_of_an_experiment_are_interleaved_round_by_round(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text("profiles:\n  p:\n    experiments:\n      x: {workload: sum, workers: [1, 2], n: 5, "
+                    "modes: [threads], warmup: 1, repetitions: 2}\n      y: {workload: sum, workers: [1], n: 5, "
+                    "modes: [threads], repetitions: 2}\n")
+    runs = plan(load_config(path).profile("p"), ["go", "python"])
+    assert [run.run_id for run in runs] == [
+        "x.go.threads.w1.warmup1", "x.go.threads.w2.warmup1", "x.python.threads.w1.warmup1",
+        "x.python.threads.w2.warmup1",                                     # warm-ups first
+        "x.go.threads.w1.r1", "x.go.threads.w2.r1", "x.python.threads.w1.r1", "x.python.threads.w2.r1",
+        "x.go.threads.w1.r2", "x.go.threads.w2.r2", "x.python.threads.w1.r2", "x.python.threads.w2.r2",
+        "y.go.threads.w1.r1", "y.python.threads.w1.r1", "y.go.threads.w1.r2", "y.python.threads.w1.r2"]

@@ -233,7 +233,7 @@ def test_resume_with_variants_runs_only_what_is_missing(tmp_path):
     runs_file = out / "runs.jsonl"
     lines = runs_file.read_text().splitlines()
     planned = [json.loads(line)["run_id"] for line in lines]
-    assert code == 0 and planned == [f"x.python:{v}.threads.w1.r{k}" for v in ("here", "gone") for k in (1, 2)]
+    assert code == 0 and planned == [f"x.python:{v}.threads.w1.r{k}" for k in (1, 2) for v in ("here", "gone")]
     runs_file.write_text("\n".join(lines[:1]) + "\n")           # as if interrupted after the first run
     _, code = _run_tiny(tmp_path, langs, tmp_path / "set", resume=str(out))
     rows = store.read_runs(out)

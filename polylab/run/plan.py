@@ -102,6 +102,14 @@ def _runs_of(experiment: Experiment, key: str, unsupported: dict[str, str]) -> l
     return runs
 
 
+def interleaved(runs: list[RunSpec]) -> list[RunSpec]:
+    """One experiment's runs in rounds: its warm-ups first, then repetition 1 of every variant and configuration,
+    then repetition 2, and so on. A machine whose speed drifts (a shared VM: ±30 % over seconds, measured) then
+    spreads its drift over every configuration alike, rather than into whichever ran during a slow spell; run
+    back to back, one configuration's repetitions could all land in one."""
+    return sorted(runs, key=lambda run: (not run.warmup, 0 if run.warmup else run.rep))   # stable: order kept within
+
+
 def _named_in(key: str, langs: tuple[str, ...] | None) -> bool:
     """Whether an experiment's `langs` takes this variant: by its language's name or by its own key."""
     return langs is None or key in langs or split_key(key)[0] in langs
@@ -109,12 +117,14 @@ def _named_in(key: str, langs: tuple[str, ...] | None) -> bool:
 
 def plan(profile: Profile, langs: list[str], file: str = "experiments.yaml",
          unsupported: Unsupported | None = None) -> list[RunSpec]:
-    """Experiments in profile order, then variants (keys: `go`, `python:pypy`) in the given order; a variant's
-    `unsupported` modes are left out (left_out_notes says which and why)."""
+    """Experiments in profile order; within each, its runs interleaved (warm-ups, then round by round of
+    repetitions), each round in variant order (keys: `go`, `python:pypy`, as given), mode and workers. A
+    variant's `unsupported` modes are left out (left_out_notes says which and why)."""
     runs = []
     for experiment in profile.experiments:
-        for key in [key for key in langs if _named_in(key, experiment.langs)]:
-            runs.extend(_runs_of(experiment, key, (unsupported or {}).get(key, {})))
+        grouped = [run for key in langs if _named_in(key, experiment.langs)
+                   for run in _runs_of(experiment, key, (unsupported or {}).get(key, {}))]
+        runs.extend(interleaved(grouped))
     available = len(os.sched_getaffinity(0))
     for experiment in profile.experiments:
         if experiment.cpus and experiment.cpus > available:
