@@ -68,14 +68,36 @@ def methods(results: ResultsSet) -> list[str]:
         "system_pct is machine-wide (other programs and the sampler too), workload_pct is only what was "
         "attributed to the run.",
         *_trace_method(results),
+        _order_note(results),
         f"Statistics use measured runs only: status ok, warm-ups excluded. Spread is min–max over the "
         f"repetitions, with n; medians are of the repetitions. Busy thread: ≥ {tidy.BUSY_THREAD_SHARE:.0%} of the "
         f"CPU time of its run's busiest thread. Representative run (figures showing one run): the repetition "
         f"nearest the median speed, among the quiet ones when there are any. Quiet run: {tidy.QUIET_NOTE} "
         f"(sets written before schema 6: the cores' busy share less the run's and the lab's, over its work).",
         f"Cores: {results.cores} (the orchestrator's CPU affinity), or a run's `cpus` when it was pinned; "
-        "thresholds in the claims are relative to them.",
+        "thresholds in the claims are relative to them. The lab assumes nothing of their speed: on a VM or with "
+        "frequency scaling a core's speed varies from run to run, and can be lower for one busy core alone than "
+        "for each of several busy ones, which puts speedups above their ideal.",
     ]
+
+
+def interleaved(runs: pd.DataFrame) -> bool:
+    """Whether every experiment's measured runs were recorded round by round (repetition numbers never going
+    back), as the planner orders them; sets written before it was ran each configuration's back to back."""
+    measured = runs[~runs["warmup"].astype(bool)]
+    return all(group["rep"].is_monotonic_increasing
+               for _, group in measured.groupby("experiment", observed=True, sort=False))
+
+
+def _order_note(results: ResultsSet) -> str:
+    if interleaved(results.runs):
+        return ("Run order: within each experiment, warm-ups first, then round by round — repetition 1 of every "
+                "runtime and configuration, then repetition 2, and so on — so that a machine whose speed drifts "
+                "spreads its drift over every configuration alike instead of into whichever ran during a slow "
+                "spell.")
+    return ("Run order: each configuration's repetitions ran back to back (this set predates interleaved rounds): "
+            "a drift of the machine's speed can fall on one configuration's runs and not on another's, so "
+            "ratios between configurations (speedups) carry it; a speedup above its ideal is such drift.")
 
 
 def _trace_method(results: ResultsSet) -> list[str]:

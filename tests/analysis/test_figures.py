@@ -220,3 +220,19 @@ def test_a_runtime_keeps_its_colour_and_its_variants_are_shades_of_one_hue():
     without_go = runtime_palette(runs[runs["lang"] != "go"])   # a category with no runs: no colour, no hue taken
     assert "Go" not in without_go
     assert round(colorsys.rgb_to_hls(*to_rgb(without_go["CPython"]))[0], 3) == hue("Go")   # Python moves up one
+
+
+def test_the_speedup_caption_counts_the_medians_above_the_ideal(default_results):
+    from analysis import tidy
+    runs = tidy.headline_runs(default_results, tidy.headline(default_results), all_workers=True)
+    one = runs[runs["workers"] == 1].groupby(["lang", "mode"], observed=True)["throughput"].median()
+    ideal = runs.apply(lambda run: one[run["lang"], run["mode"]] * min(run["workers"], run["cores"]), axis=1)
+    several = runs["workers"] > 1
+    near = ideal * np.where(several, 1.049, 1.0)
+    assert figures._above_ideal(tidy.scaling(runs.assign(throughput=near))) == ""   # within 5 % of it: nothing
+    faster = ideal * np.where(several, np.where(runs["lang"] == "go", 1.2, 0.9), 1.0)   # Go's at N ≥ 2: 20 % above
+    medians = runs.loc[runs["lang"] == "go"].groupby(["mode", "workers"], observed=True).size()
+    said = figures._above_ideal(tidy.scaling(runs.assign(throughput=faster)))
+    total = runs[runs["workers"] > 1].groupby(["lang", "mode", "workers"], observed=True).ngroups
+    assert said.startswith(f" {int((medians.index.get_level_values('workers') > 1).sum())} of {total} medians at "
+                           f"N ≥ 2 workers lie above the ideal (efficiency > 1.05, at most 1.20)")

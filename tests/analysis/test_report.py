@@ -118,3 +118,14 @@ def test_invoke_report_without_runs_is_a_one_line_error(tmp_path):
     from invoke import Exit
     with pytest.raises(Exit, match="has no runs.jsonl"):
         tasks.report(Context(), str(tmp_path))
+
+
+def test_methods_say_whether_the_runs_went_round_by_round(default_results):
+    from analysis.methods import interleaved, methods
+    frame = lambda reps, warmup=None: pd.DataFrame({   # noqa: E731 — one experiment's rows in file order
+        "experiment": pd.Categorical(["cpu"] * len(reps)), "rep": reps, "warmup": warmup or [False] * len(reps)})
+    assert interleaved(frame([1, 1, 2, 2, 3, 3]))
+    assert interleaved(frame([1, 2, 1, 2], warmup=[True, True, False, False]))   # warm-ups go first, apart
+    assert not interleaved(frame([1, 2, 3, 1, 2, 3]))                            # back to back
+    said = " ".join(methods(default_results))   # the synthetic set is written configuration by configuration
+    assert "Run order: each configuration's repetitions ran back to back" in said
