@@ -210,7 +210,23 @@ def memory(results: ResultsSet) -> Drawn:
     return Drawn(plots.peak_memory(long), (
         f"Peak resident memory in experiment '{experiment}' (log scale): top, the largest single process (its VmHWM "
         f"from /proc/<pid>/status, read by the sampler; the cgroup's peak for container runs); bottom, the whole "
-        f"tree — what processes mode costs: {tree_source}. Median and min–max over repetitions."))
+        f"tree — what processes mode costs: {tree_source}. Median and min–max over repetitions."
+        + _single_pss_reading(runs)))
+
+
+PSS_READ_EVERY_S = 1.0   # the sampler reads a tree's PSS at its first sample, then at most once a second
+
+
+def _single_pss_reading(runs: pd.DataFrame) -> str:
+    """A warning where the tree memory drawn comes from runs too short for a second PSS reading."""
+    read = runs[(runs["tree_memory_source"] == "pss") & runs["tree_memory_bytes"].notna()]
+    short = int((read["wall_s"] < PSS_READ_EVERY_S).sum())
+    if not short:
+        return ""
+    return (f" {short} of {len(read)} of these runs lasted under {PSS_READ_EVERY_S:g} s: their tree memory is the "
+            f"one PSS reading of their first sample, made while the runtime was starting, often before a "
+            f"processes-mode run's workers existed, so it understates the tree (runs of a second or more get a "
+            f"reading a second later too; the claims profile's 'migrate' runs last 1.5 s).")
 
 
 TREE_MEMORY_SOURCES = {

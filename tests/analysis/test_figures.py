@@ -236,3 +236,14 @@ def test_the_speedup_caption_counts_the_medians_above_the_ideal(default_results)
     total = runs[runs["workers"] > 1].groupby(["lang", "mode", "workers"], observed=True).ngroups
     assert said.startswith(f" {int((medians.index.get_level_values('workers') > 1).sum())} of {total} medians at "
                            f"N ≥ 2 workers lie above the ideal (efficiency > 1.05, at most 1.20)")
+
+
+def test_the_memory_caption_warns_of_runs_too_short_for_a_second_pss_reading(default_results):
+    runs = default_results.runs.assign(tree_memory_source="pss", tree_memory_bytes=2**20)
+    assert figures._single_pss_reading(runs.assign(wall_s=1.0)) == ""            # a second reading at 1 s
+    shorter = runs.assign(wall_s=np.where(runs.index % 2 == 0, 0.5, 1.5))
+    said = figures._single_pss_reading(shorter)
+    assert said.startswith(f" {(shorter['wall_s'] < 1).sum()} of {len(runs)} of these runs lasted under 1 s: "
+                           f"their tree memory is the one PSS reading of their first sample")
+    cgroup = shorter.assign(tree_memory_source="cgroup")   # a cgroup's peak is kept by the kernel: no warning
+    assert figures._single_pss_reading(cgroup) == ""
