@@ -223,10 +223,11 @@ def _single_pss_reading(runs: pd.DataFrame) -> str:
     short = int((read["wall_s"] < PSS_READ_EVERY_S).sum())
     if not short:
         return ""
-    return (f" {short} of {len(read)} of these runs lasted under {PSS_READ_EVERY_S:g} s: their tree memory is the "
-            f"one PSS reading of their first sample, made while the runtime was starting, often before a "
-            f"processes-mode run's workers existed, so it understates the tree (runs of a second or more get a "
-            f"reading a second later too; the claims profile's 'migrate' runs last 1.5 s).")
+    return (f" {short} of {len(read)} of these runs lasted under {PSS_READ_EVERY_S:g} s: the sampler reads a "
+            f"tree's PSS at its first sample, while the runtime starts, at the sample after processes join the tree "
+            f"(processes mode's workers; sets from before that reading have the first only) and then once a "
+            f"second, so theirs comes from early in the run and can miss a later peak (the claims profile's "
+            f"'migrate' runs last 1.5 s).")
 
 
 TREE_MEMORY_SOURCES = {

@@ -301,6 +301,43 @@ def test_the_trees_pss_is_read_at_most_once_a_second_and_within_its_cpu_budget(m
         child.wait()
 
 
+# A root that starts a child when told to (a line on stdin), as processes mode starts its workers after start-up.
+STARTS_A_CHILD_ON_CUE = "import subprocess, sys\nsys.stdin.readline()\nsubprocess.Popen(['sleep', '10']).wait()"
+
+
+def test_a_process_joining_the_tree_gets_an_extra_pss_reading_at_the_next_sample(monkeypatch):
+    """On a made-up clock, 10 ms a reading (every 2 s by the budget): a child that joins at 1.0 s is read with
+    its parent at 1.05 s, the sample after it was found, an extra reading that leaves the periodic ones at 0, 2 s
+    and the final sample."""
+    from polylab.sample import tree as tree_module
+    root = subprocess.Popen(python(STARTS_A_CHILD_ON_CUE), stdin=subprocess.PIPE)
+    try:
+        tree = tree_module.ProcessTree(procfs.probe_thread_files())
+        tree.attach(root.pid)
+        reads, cpu = [], iter(range(1000))
+        real_read = procfs.read_memory_map_file
+        monkeypatch.setattr(tree_module.procfs, "read_memory_map_file",
+                            lambda path: reads.append(now) or real_read(path))
+        monkeypatch.setattr(tree_module.time, "process_time", lambda: next(cpu) * 0.01)
+        for step in range(62):
+            now = step * 0.05
+            if step == 20:   # the child is started, and exists, before the sample at 1.0 s looks
+                root.stdin.write(b"go\n")
+                root.stdin.flush()
+                deadline = time.monotonic() + 5
+                while not [pid for pid in procfs.list_pids() if _parent_of(pid) == root.pid]:
+                    assert time.monotonic() < deadline, "the child did not start"
+                    time.sleep(0.01)
+            tree.sample(now, final=step == 61, attributed_ns=[0] * os.cpu_count() * 2)
+        assert reads == pytest.approx([0.0, 1.05, 1.05, 2.0, 2.0, 3.05, 3.05])   # an entry per process read
+        tree.close()
+    finally:
+        for pid in [pid for pid in procfs.list_pids() if _parent_of(pid) == root.pid]:
+            os.kill(pid, 9)
+        root.kill()
+        root.wait()
+
+
 # A stand-in for perf stat: it holds 100 MB of its own and runs two children that each touch 60 MB and burn CPU.
 WRAPPER = r"""
 import subprocess, sys

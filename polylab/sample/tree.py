@@ -25,7 +25,10 @@ PEAK_RSS_MAX_AGE_S = 1.0
 # The tree's memory counted once is the sum of its processes' PSS, all read at one sample (smaps_rollup). That
 # read walks the process's page tables, ~65 ns per resident page (4 ms for 64 MB here), so the tree is read
 # at most every PEAK_RSS_MAX_AGE_S, and less often when one reading costs more than PSS_CPU_SHARE_MAX of the time
-# until the next.
+# until the next. Processes joining the tree (processes mode's workers) are what the reading is for, yet they
+# mostly start after the first sample: the sample after they join reads it again, an extra reading outside the
+# budget and the periodic times, at most once every PEAK_RSS_MAX_AGE_S (a 0.5 s Java run read one JVM's 36 MB,
+# not its three JVMs' 75 MB).
 PSS_CPU_SHARE_MAX = 0.005
 
 
@@ -102,6 +105,8 @@ class ProcessTree:
         self._migrations_by_tid: dict[int, int | None] = {}
         self._departed_peaks: list[int] = []  # peak_rss_bytes of the processes that have gone
         self._pss_due_at = float("-inf")
+        self._joined_since_pss = False   # a process joined the tree since its PSS was last read
+        self._joined_read_at = float("-inf")
         self.tree_pss_peak_bytes: int | None = None  # the largest Σ PSS read at one sample
         self.unplaced_ns = self.threads_max = 0
         self.pids_followed: set[int] = set()  # every process of the run seen, gone or not
@@ -117,7 +122,9 @@ class ProcessTree:
 
     def sample(self, now: float, final: bool, attributed_ns: list[int]) -> None:
         """Add the tree's CPU since the last sample to attributed_ns, per core."""
+        count = len(self._processes)
         pid_allocated = self._discover_children()
+        joined_now = len(self._processes) > count
         vanished, threads_alive = [], 0
         for process in self._processes.values():
             known = list(process.threads.values())
@@ -153,11 +160,18 @@ class ProcessTree:
                 parent.totals_stale = True
         for process in self._processes.values():
             self._place_remainder(process, attributed_ns)
+        joined_due = (self._joined_since_pss and not joined_now
+                      and now - self._joined_read_at >= PEAK_RSS_MAX_AGE_S)   # they have had a sample to start
+        self._joined_since_pss |= joined_now
         if self._processes and (final or now >= self._pss_due_at):
             self._read_tree_pss(now)
+        elif self._processes and joined_due:   # an extra reading: the periodic ones keep their times
+            self._read_tree_pss(now, periodic=False)
+            self._joined_read_at = now
 
-    def _read_tree_pss(self, now: float) -> None:
-        """Sum the PSS of every live process of the tree, read together so that the sum is of one moment."""
+    def _read_tree_pss(self, now: float, periodic: bool = True) -> None:
+        """Sum the PSS of every live process of the tree, read together so that the sum is of one moment; a
+        periodic reading sets when the next is due."""
         started = time.process_time()
         readings = [procfs.read_memory_map_file(f"{procfs.PROC}/{process.pid}/smaps_rollup")
                     for process in self._processes.values() if not process.wrapper]
@@ -165,8 +179,10 @@ class ProcessTree:
         known = [value for value in pss if value is not None]
         if known:
             self.tree_pss_peak_bytes = max(self.tree_pss_peak_bytes or 0, sum(known))
-        cost_s = time.process_time() - started
-        self._pss_due_at = now + max(PEAK_RSS_MAX_AGE_S, cost_s / PSS_CPU_SHARE_MAX)
+        if periodic:
+            cost_s = time.process_time() - started
+            self._pss_due_at = now + max(PEAK_RSS_MAX_AGE_S, cost_s / PSS_CPU_SHARE_MAX)
+        self._joined_since_pss = False
 
     def _discover_children(self) -> bool:
         """Adopt new processes whose parent is in the tree; False if no pid was allocated since last time."""

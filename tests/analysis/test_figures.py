@@ -244,6 +244,6 @@ def test_the_memory_caption_warns_of_runs_too_short_for_a_second_pss_reading(def
     shorter = runs.assign(wall_s=np.where(runs.index % 2 == 0, 0.5, 1.5))
     said = figures._single_pss_reading(shorter)
     assert said.startswith(f" {(shorter['wall_s'] < 1).sum()} of {len(runs)} of these runs lasted under 1 s: "
-                           f"their tree memory is the one PSS reading of their first sample")
+                           f"the sampler reads a tree's PSS at its first sample")
     cgroup = shorter.assign(tree_memory_source="cgroup")   # a cgroup's peak is kept by the kernel: no warning
     assert figures._single_pss_reading(cgroup) == ""
