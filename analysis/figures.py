@@ -224,8 +224,8 @@ def _single_pss_reading(runs: pd.DataFrame) -> str:
     if not short:
         return ""
     return (f" {short} of {len(read)} of these runs lasted under {PSS_READ_EVERY_S:g} s: the sampler reads a "
-            f"tree's PSS at its first sample, while the runtime starts, at the sample after processes join the tree "
-            f"(processes mode's workers; sets from before that reading have the first only) and then once a "
+            f"tree's PSS at its first sample, while the runtime starts, once more after the workers (processes or "
+            f"threads) have joined the tree (sets from before that reading have the first only) and then once a "
             f"second, so theirs comes from early in the run and can miss a later peak (the claims profile's "
             f"'migrate' runs last 1.5 s).")
 

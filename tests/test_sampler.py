@@ -301,16 +301,22 @@ def test_the_trees_pss_is_read_at_most_once_a_second_and_within_its_cpu_budget(m
         child.wait()
 
 
-# A root that starts a child when told to (a line on stdin), as processes mode starts its workers after start-up.
+# Roots that start a worker when told to (a line on stdin), as both modes start theirs after start-up.
 STARTS_A_CHILD_ON_CUE = "import subprocess, sys\nsys.stdin.readline()\nsubprocess.Popen(['sleep', '10']).wait()"
+STARTS_A_THREAD_ON_CUE = ("import sys, threading, time\nsys.stdin.readline()\n"
+                          "threading.Thread(target=time.sleep, args=(10,)).start()\nprint('started', flush=True)")
 
 
-def test_a_process_joining_the_tree_gets_an_extra_pss_reading_at_the_next_sample(monkeypatch):
-    """On a made-up clock, 10 ms a reading (every 2 s by the budget): a child that joins at 1.0 s is read with
-    its parent at 1.05 s, the sample after it was found, an extra reading that leaves the periodic ones at 0, 2 s
-    and the final sample."""
+@pytest.mark.parametrize("source, read_at", [
+    (STARTS_A_CHILD_ON_CUE, [0.0, 1.05, 1.05, 2.0, 2.0, 3.05, 3.05]),   # an entry per process read: two from 1.05
+    (STARTS_A_THREAD_ON_CUE, [0.0, 1.05, 2.0, 3.05]),
+], ids=["process", "thread"])
+def test_a_worker_joining_the_tree_gets_an_extra_pss_reading_at_the_next_sample(monkeypatch, source, read_at):
+    """On a made-up clock, 10 ms a reading (every 2 s by the budget): a worker (a child, or a thread) that joins
+    at 1.0 s gets the tree read at 1.05 s, the sample after it was found, an extra reading that leaves the
+    periodic ones at 0, 2 s and the final sample."""
     from polylab.sample import tree as tree_module
-    root = subprocess.Popen(python(STARTS_A_CHILD_ON_CUE), stdin=subprocess.PIPE)
+    root = subprocess.Popen(python(source), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         tree = tree_module.ProcessTree(procfs.probe_thread_files())
         tree.attach(root.pid)
@@ -325,11 +331,12 @@ def test_a_process_joining_the_tree_gets_an_extra_pss_reading_at_the_next_sample
                 root.stdin.write(b"go\n")
                 root.stdin.flush()
                 deadline = time.monotonic() + 5
-                while not [pid for pid in procfs.list_pids() if _parent_of(pid) == root.pid]:
-                    assert time.monotonic() < deadline, "the child did not start"
+                while not ([pid for pid in procfs.list_pids() if _parent_of(pid) == root.pid]
+                           or len(procfs.list_tids(root.pid)) > 1):
+                    assert time.monotonic() < deadline, "the worker did not start"
                     time.sleep(0.01)
             tree.sample(now, final=step == 61, attributed_ns=[0] * os.cpu_count() * 2)
-        assert reads == pytest.approx([0.0, 1.05, 1.05, 2.0, 2.0, 3.05, 3.05])   # an entry per process read
+        assert reads == pytest.approx(read_at)
         tree.close()
     finally:
         for pid in [pid for pid in procfs.list_pids() if _parent_of(pid) == root.pid]:

@@ -23,8 +23,9 @@ have coincided, so it overstates what the tree held at once. What running as sev
 resident page divided among the processes that map it, so a shared page counts once), all read at one sample.
 That read walks page tables (about 4 ms of the sampler's CPU for 64 MB), so the tree is read at most once per
 PEAK_RSS_MAX_AGE_S, less often when a reading costs more than PSS_CPU_SHARE_MAX of the interval, once more at the
-sample after processes join the tree, and at ``final()``: a peak shorter than that interval can be missed, and a tree that lived shorter than one sample has
-no reading (None). Pages shared with processes outside the tree count only in part.
+first sample after workers (processes or threads) stop joining the tree, and at ``final()``: a peak shorter than
+that interval can be missed, and a tree that lived shorter than one sample has no reading (None). Pages shared
+with processes outside the tree count only in part.
 
 What the rest of the machine did is counted per process: every process's CPU (and its reaped children's) is
 read from /proc/<pid>/stat at ``begin()``, before the run exists, and at ``final()``, after its root exited;

@@ -25,10 +25,11 @@ PEAK_RSS_MAX_AGE_S = 1.0
 # The tree's memory counted once is the sum of its processes' PSS, all read at one sample (smaps_rollup). That
 # read walks the process's page tables, ~65 ns per resident page (4 ms for 64 MB here), so the tree is read
 # at most every PEAK_RSS_MAX_AGE_S, and less often when one reading costs more than PSS_CPU_SHARE_MAX of the time
-# until the next. Processes joining the tree (processes mode's workers) are what the reading is for, yet they
-# mostly start after the first sample: the sample after they join reads it again, an extra reading outside the
-# budget and the periodic times, at most once every PEAK_RSS_MAX_AGE_S (a 0.5 s Java run read one JVM's 36 MB,
-# not its three JVMs' 75 MB).
+# until the next. The workers (processes or threads, each with its own memory: a JVM, a Node.js isolate) are
+# what the reading is for, yet they mostly start after the first sample: the first sample at which none has
+# joined since the last reading reads it again, an extra reading outside the budget and the periodic times, at
+# most once every PEAK_RSS_MAX_AGE_S (a 0.5 s Java run read one JVM's 36 MB, not its three JVMs' 75 MB). Both
+# modes get it, so that neither is read earlier in its run than the other.
 PSS_CPU_SHARE_MAX = 0.005
 
 
@@ -105,7 +106,7 @@ class ProcessTree:
         self._migrations_by_tid: dict[int, int | None] = {}
         self._departed_peaks: list[int] = []  # peak_rss_bytes of the processes that have gone
         self._pss_due_at = float("-inf")
-        self._joined_since_pss = False   # a process joined the tree since its PSS was last read
+        self._joined_since_pss = False   # a process or thread joined the tree since its PSS was last read
         self._joined_read_at = float("-inf")
         self.tree_pss_peak_bytes: int | None = None  # the largest Σ PSS read at one sample
         self.unplaced_ns = self.threads_max = 0
@@ -141,7 +142,8 @@ class ProcessTree:
                 process.total_ns = (stat.cpu_ticks + stat.reaped_children_ticks) * procfs.NS_PER_TICK
                 process.note_stat(stat)
                 if alive != stat.num_threads:  # threads were born (or one ended and another was born)
-                    alive += self._adopt_new_threads(process, now, final, attributed_ns)
+                    born = self._adopt_new_threads(process, now, final, attributed_ns)
+                    alive, joined_now = alive + born, joined_now or born > 0
             if process.wrapper:
                 continue
             threads_alive += alive
@@ -161,7 +163,7 @@ class ProcessTree:
         for process in self._processes.values():
             self._place_remainder(process, attributed_ns)
         joined_due = (self._joined_since_pss and not joined_now
-                      and now - self._joined_read_at >= PEAK_RSS_MAX_AGE_S)   # they have had a sample to start
+                      and now - self._joined_read_at >= PEAK_RSS_MAX_AGE_S)   # once the joining has paused
         self._joined_since_pss |= joined_now
         if self._processes and (final or now >= self._pss_due_at):
             self._read_tree_pss(now)
