@@ -274,28 +274,35 @@ def test_a_tree_that_shares_its_pages_after_fork_counts_them_once(sampler):
     assert summary.tree_pss_bytes < 0.4 * summary.tree_rss_bytes
 
 
+def _pss_reads(monkeypatch, root: int, cost_s: float, before_sample=lambda step: None) -> tuple[list, object]:
+    """Sample root's tree 62 times on a made-up clock (every 0.05 s, the last final), a PSS reading costing
+    cost_s: the times at which a process's PSS was read (an entry per process), and the tree."""
+    from polylab.sample import tree as tree_module
+    tree = tree_module.ProcessTree(procfs.probe_thread_files())
+    tree.attach(root)
+    reads, cpu, now = [], iter(range(1000)), 0.0
+    real_read = procfs.read_memory_map_file
+    monkeypatch.setattr(tree_module.procfs, "read_memory_map_file", lambda path: reads.append(now) or real_read(path))
+    monkeypatch.setattr(tree_module.time, "process_time", lambda: next(cpu) * cost_s)  # a reading: 2 calls
+    for step in range(62):
+        now = step * 0.05
+        before_sample(step)
+        tree.sample(now, final=step == 61, attributed_ns=[0] * os.cpu_count() * 2)
+    tree.close()
+    return reads, tree
+
+
 @pytest.mark.parametrize("cost_s, read_at", [
     (0.0001, [0.0, 1.0, 2.0, 3.0, 3.05]),   # cheap: once a second, and at the end
     (0.01, [0.0, 2.0, 3.05]),               # 10 ms a reading: no more than 0.5 % of the time, so every 2 s
 ])
 def test_the_trees_pss_is_read_at_most_once_a_second_and_within_its_cpu_budget(monkeypatch, cost_s, read_at):
     """The tree's PSS readings, on a made-up clock: every process at once, when due and at the final sample."""
-    from polylab.sample import tree as tree_module
     child = subprocess.Popen(["sleep", "10"])
     try:
-        tree = tree_module.ProcessTree(procfs.probe_thread_files())
-        tree.attach(child.pid)
-        reads, cpu = [], iter(range(1000))
-        real_read = procfs.read_memory_map_file
-        monkeypatch.setattr(tree_module.procfs, "read_memory_map_file",
-                            lambda path: reads.append(now) or real_read(path))
-        monkeypatch.setattr(tree_module.time, "process_time", lambda: next(cpu) * cost_s)  # a reading: 2 calls
-        for step in range(62):
-            now = step * 0.05
-            tree.sample(now, final=step == 61, attributed_ns=[0] * os.cpu_count() * 2)
+        reads, tree = _pss_reads(monkeypatch, child.pid, cost_s)
         assert reads == pytest.approx(read_at)
         assert 100 * 1024 < tree.tree_pss_peak_bytes < 5 * MB     # sleep's share of what it maps
-        tree.close()
     finally:
         child.kill()
         child.wait()
@@ -315,29 +322,21 @@ def test_a_worker_joining_the_tree_gets_an_extra_pss_reading_at_the_next_sample(
     """On a made-up clock, 10 ms a reading (every 2 s by the budget): a worker (a child, or a thread) that joins
     at 1.0 s gets the tree read at 1.05 s, the sample after it was found, an extra reading that leaves the
     periodic ones at 0, 2 s and the final sample."""
-    from polylab.sample import tree as tree_module
     root = subprocess.Popen(python(source), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def start_the_worker_at_1_s(step: int) -> None:   # it exists before the sample at 1.0 s looks
+        if step != 20:
+            return
+        root.stdin.write(b"go\n")
+        root.stdin.flush()
+        deadline = time.monotonic() + 5
+        while not ([pid for pid in procfs.list_pids() if _parent_of(pid) == root.pid]
+                   or len(procfs.list_tids(root.pid)) > 1):
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.01)
     try:
-        tree = tree_module.ProcessTree(procfs.probe_thread_files())
-        tree.attach(root.pid)
-        reads, cpu = [], iter(range(1000))
-        real_read = procfs.read_memory_map_file
-        monkeypatch.setattr(tree_module.procfs, "read_memory_map_file",
-                            lambda path: reads.append(now) or real_read(path))
-        monkeypatch.setattr(tree_module.time, "process_time", lambda: next(cpu) * 0.01)
-        for step in range(62):
-            now = step * 0.05
-            if step == 20:   # the child is started, and exists, before the sample at 1.0 s looks
-                root.stdin.write(b"go\n")
-                root.stdin.flush()
-                deadline = time.monotonic() + 5
-                while not ([pid for pid in procfs.list_pids() if _parent_of(pid) == root.pid]
-                           or len(procfs.list_tids(root.pid)) > 1):
-                    assert time.monotonic() < deadline, "the worker did not start"
-                    time.sleep(0.01)
-            tree.sample(now, final=step == 61, attributed_ns=[0] * os.cpu_count() * 2)
+        reads, _ = _pss_reads(monkeypatch, root.pid, 0.01, start_the_worker_at_1_s)
         assert reads == pytest.approx(read_at)
-        tree.close()
     finally:
         for pid in [pid for pid in procfs.list_pids() if _parent_of(pid) == root.pid]:
             os.kill(pid, 9)
