@@ -111,8 +111,8 @@ def matrix(claims: list[Claim], columns: list[tuple[str, str]]) -> Matrix:
                   rows, caption=f"Each claim's verdict over all its groups ({ALL_RUNTIMES}), then each runtime's "
                                 "by the same rule over its own groups (depends: they each decide, and differently "
                                 "— the claim's evidence says which hold); — where the claim is not about that "
-                                "runtime (its declared thread model, under its name, decides which) or the set has no runs "
-                                "of it for this claim. A claim's title links to its rule and evidence.")
+                                "runtime (its declared thread model, under its name, decides which) or the set has "
+                                "no runs of it for this claim. A claim's title links to its rule and evidence.")
 
 
 def claim_blocks(claim: Claim, figures: dict[str, Heading]) -> list:

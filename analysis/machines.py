@@ -115,7 +115,8 @@ def _palette(results: ResultsSet) -> dict:
 
 def parallelism(results: ResultsSet) -> Drawn:
     head, runs = _headline(results)
-    return Drawn(machine_plots.parallelism_by_host(runs.assign(machine=_machine_rows(results, runs)), _palette(results)), (
+    by_host = runs.assign(machine=_machine_rows(results, runs))
+    return Drawn(machine_plots.parallelism_by_host(by_host, _palette(results)), (
         f"Effective parallelism = (user + sys CPU seconds, from wait4) / wall seconds in experiment "
         f"'{head.experiment}', one row of panels per host. Dashed: min(workers, cores) for that host's cores; "
         f"dotted: one core. Lines: median over repetitions; bands: min–max."))
@@ -127,7 +128,8 @@ def speedup(results: ResultsSet) -> Drawn:
     scaling = scaling[scaling["measure"] == "speedup"].merge(runs[["run_id", "variant_label"]], on="run_id")
     if scaling.empty or runs["workers"].nunique() < 2:
         raise NoData(f"experiment '{head.experiment}' needs 1-worker runs and at least one other worker count")
-    return Drawn(machine_plots.speedup_by_host(scaling.assign(machine=_machine_rows(results, scaling)), _palette(results)), (
+    by_host = scaling.assign(machine=_machine_rows(results, scaling))
+    return Drawn(machine_plots.speedup_by_host(by_host, _palette(results)), (
         f"Speedup (throughput with N workers / median throughput with 1 worker on the same host) in experiment "
         f"'{head.experiment}', one row of panels per host. Dashed: ideal, min(N, that host's cores). Lines: "
         f"median over repetitions; bands: min–max."))

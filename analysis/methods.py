@@ -32,7 +32,8 @@ def methods(results: ResultsSet) -> list[str]:
         "Linux carries the orchestrator's own peak into every child it forks); `max_rss_bytes` is the largest "
         "single process (the cgroup's peak for container runs). The tree's memory, `tree_memory_bytes`, counts "
         "each page once: the largest sum of its processes' PSS (/proc/<pid>/smaps_rollup) read at one sample, "
-        "at most once a second and once more after the workers (processes or threads) have joined the tree (source pss), or the container cgroup's peak (cgroup); `tree_rss_bytes`, the sum "
+        "at most once a second and once more after the workers (processes or threads) have joined the tree "
+        "(source pss), or the container cgroup's peak (cgroup); `tree_rss_bytes`, the sum "
         "of every process's own peak, counts shared pages once per process. A process that lived shorter than "
         "one interval is missed; none when sampling is off.",
         "Work time: the program's own clock, from its first worker's start to its last worker's join (the "

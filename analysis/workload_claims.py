@@ -229,9 +229,10 @@ WORKLOAD_CLAIMS = [
               "… [프로세스는] Context switching 이 느립니다.",
               f"pingpong: ns per hand-off (the ring's time, its shortest worker's own clock, / token) per runtime "
               f"and worker count, threads against processes, ≥ {MIN_REPS} runs each. Cheaper means at most "
-              f"{CHEAPER:g} × the cost: a saving of a fifth or more, beyond the drift between repetitions. Supported when the thread hand-offs lie below "
-              f"{CHEAPER:g} × the process ones, contradicted when they lie above (no saving of a fifth, or processes "
-              "cheaper), else inconclusive; " + SEPARATED_NOTE + f", and a slowest thread hand-off of exactly "
+              f"{CHEAPER:g} × the cost: a saving of a fifth or more, beyond the drift between repetitions. Supported "
+              f"when the thread hand-offs lie below {CHEAPER:g} × the process ones, contradicted when they lie above "
+              "(no saving of a fifth, or processes cheaper), else inconclusive; " + SEPARATED_NOTE
+              + f", and a slowest thread hand-off of exactly "
               f"{CHEAPER:g} × the fastest process one counts as below. A runtime's worker counts combine as "
               "every claim's groups; one runtime for which it conclusively fails refutes it as a general "
               "statement.", claim_handoffs,
