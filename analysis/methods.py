@@ -98,7 +98,7 @@ def _order_note(results: ResultsSet) -> str:
                 "spell.")
     return ("Run order: each configuration's repetitions ran back to back (this set predates interleaved rounds): "
             "a drift of the machine's speed can fall on one configuration's runs and not on another's, so "
-            "ratios between configurations (speedups) carry it; a speedup above its ideal is such drift.")
+            "ratios between configurations (speedups) carry it too.")
 
 
 def _trace_method(results: ResultsSet) -> list[str]:

@@ -104,7 +104,7 @@ def _runs_of(experiment: Experiment, key: str, unsupported: dict[str, str]) -> l
 
 def interleaved(runs: list[RunSpec]) -> list[RunSpec]:
     """One experiment's runs in rounds: its warm-ups first, then repetition 1 of every variant and configuration,
-    then repetition 2, and so on. A machine whose speed drifts (a shared VM: ±30 % over seconds, measured) then
+    then repetition 2, and so on. A machine whose speed drifts (this shared VM: up to 2× between runs, measured) then
     spreads its drift over every configuration alike, rather than into whichever ran during a slow spell; run
     back to back, one configuration's repetitions could all land in one."""
     return sorted(runs, key=lambda run: (not run.warmup, 0 if run.warmup else run.rep))   # stable: order kept within
