@@ -29,7 +29,8 @@ def threads_per_task(runs: pd.DataFrame):
                        row="workers" if several else None, estimator="median", errorbar=RANGE, height=3.2,
                        aspect=_wide_enough(data, 3.2, 1.3), sharey=False)
     grid.map_dataframe(_one_per_task)
-    grid.set_titles("{col_name} · {row_name} tasks" if several else f"{{col_name}} · {int(data['workers'].iloc[0])} tasks")
+    tasks = "{row_name}" if several else str(int(data["workers"].iloc[0]))
+    grid.set_titles("{col_name} · " + tasks + " tasks")
     grid.set_axis_labels("", "OS threads")
     return grid.figure
 

@@ -81,9 +81,15 @@ def parse_modes(entries: list | None) -> tuple[ModeSupport, ...]:
     """Entries that modes_problem accepted, as records; None (no `modes:`) is the default threads and processes."""
     if entries is None:
         return tuple(ModeSupport(mode) for mode in DEFAULT_MODES)
-    return tuple(ModeSupport(Mode(entry)) if isinstance(entry, str) else
-                 ModeSupport(Mode(entry["mode"]), None if entry.get("min_version") is None else str(entry["min_version"]))
-                 for entry in entries)
+    return tuple(_mode_support(entry) for entry in entries)
+
+
+def _mode_support(entry: str | dict) -> ModeSupport:
+    """`threads`, or `{mode: pool, min_version: 21}`."""
+    if isinstance(entry, str):
+        return ModeSupport(Mode(entry))
+    min_version = entry.get("min_version")
+    return ModeSupport(Mode(entry["mode"]), None if min_version is None else str(min_version))
 
 
 def mode_problem(declared: tuple[ModeSupport, ...], mode: str, toolchain_version: str | None) -> str | None:

@@ -32,7 +32,8 @@ DEFAULT_FILE = "hosts.yaml"
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 # A host's name becomes a folder (results/<set>/hosts/<name>/) and a run_id prefix: keep it a plain word.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-SSH_TARGET = re.compile(r"(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]*)@(?P<address>[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
+SSH_TARGET = re.compile(r"(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]*)"
+                        r"@(?P<address>[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
                         r"(?::(?P<port>[0-9]{1,5}))?")
 LOCAL_KEYS = ("label", "cpus", "backend")
 

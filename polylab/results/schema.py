@@ -57,8 +57,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 
 # The vocabulary (enums, language:variant keys) lives in words.py; it is part of this module's interface.
-from polylab.results.words import (CounterSource, CpuSource, MemorySource, Mode, Sink, Status, ThreadModel,  # noqa: F401
-                                   Word, Workload, split_key, variant_key)
+from polylab.results.words import (CounterSource, CpuSource, MemorySource, Mode, Sink, Status,  # noqa: F401
+                                   ThreadModel, Word, Workload, split_key, variant_key)
 
 SCHEMA_VERSION = 7
 

@@ -124,7 +124,8 @@ def _task_threads_problem(data: dict, mode: str) -> str | None:
     if not tasks:
         return None
     if "pool_size" not in data:
-        return f"result has no 'pool_size' (the pool's size, or null where the runtime has none; required in {mode} mode)"
+        return (f"result has no 'pool_size' (the pool's size, or null where the runtime has none; required in "
+                f"{mode} mode)")
     size = data["pool_size"]
     return None if size is None or _is_positive_int(size) else \
         f"pool_size is {size!r}, expected the pool's size (a positive int) or null where the runtime has none"

@@ -9,8 +9,8 @@ amount in opposite directions).
 
 The reader parses whole lines with numpy's C parser in chunks, so it keeps up with a pipe at tens of
 millions of lines per second; the reader thread's own CPU is recorded with each run (`stdout_reader_cpu_s`)
-so its cost stands beside the program's. Values are taken modulo 2^64 on both sides: the program's sums wrap as signed 64-bit
-integers, and x ≡ y (mod 2^64) implies x² ≡ y² (mod 2^64).
+so its cost stands beside the program's. Values are taken modulo 2^64 on both sides: the program's sums wrap as
+signed 64-bit integers, and x ≡ y (mod 2^64) implies x² ≡ y² (mod 2^64).
 """
 
 from __future__ import annotations

@@ -58,7 +58,8 @@ class StartedSet:
         """Refuses (UserError) a plan that is not the set's; returns the variants --extend adds (or [])."""
         if self.profile is not None and profile.name != self.profile:
             facts = [self.config_file or "", f"{self.planned_runs} runs planned" if self.planned_runs else ""]
-            raise UserError(f"{self.directory} was run with profile '{self.profile}' ({', '.join(filter(None, facts))}); "
+            how = ", ".join(filter(None, facts))
+            raise UserError(f"{self.directory} was run with profile '{self.profile}' ({how}); "
                             f"--resume with profile '{profile.name}' would mix them — resume with --profile "
                             f"{self.profile}, or start a new set")
         if self.experiments is not None:
