@@ -184,7 +184,8 @@ def test_every_process_is_counted_once_with_its_cpu_and_kernel_threads_are_told_
         pass
     by_process = procfs.cpu_ticks_by_process()
     mine = [value for (pid, _), value in by_process.items() if pid == os.getpid()]
-    assert len(mine) == 1 and mine[0][0] >= 5 * procfs.CLOCK_TICKS // 100 and mine[0][1] is False
+    assert len(mine) == 1 and mine[0].ticks >= 5 * procfs.CLOCK_TICKS // 100 and mine[0].kernel_thread is False
+    assert mine[0].ppid == os.getppid()
     kthreadd = [value for (pid, _), value in by_process.items()
                 if pid == 2 and open("/proc/2/comm").read().strip() == "kthreadd"]
-    assert all(kernel_thread for _, kernel_thread in kthreadd)   # pid 2, where the kernel's threads are in sight
+    assert all(process.kernel_thread for process in kthreadd)   # pid 2, where the kernel's threads are in sight

@@ -133,6 +133,43 @@ def test_a_program_busy_beside_the_run_is_counted_as_another_program(sampler):
     assert 0.6 * wall_s <= run.summary.other_programs_cpu_s <= wall_s + 0.1
 
 
+# A parent whose child burns 1 s of CPU, says so, then idles until told to end; the parent then reaps it, which
+# adds the child's whole second to the parent's reaped-children CPU (cutime) at once.
+REAPS_A_BUSY_CHILD = r"""
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import sys, time\nwhile time.process_time() < 1.0: pass\n"
+                          "print('burnt', flush=True)\nsys.stdin.readline()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+child.stdout.readline()
+print("ready", flush=True)
+sys.stdin.readline()
+child.stdin.close()
+child.wait()
+print("reaped", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_neighbour_reaping_a_child_counts_only_the_childs_cpu_during_the_run(sampler):
+    """The child's second was spent before the run began: reaped during the run, it is not the run's neighbour's."""
+    parent = subprocess.Popen(python(REAPS_A_BUSY_CHILD), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert parent.stdout.readline() == b"ready\n"
+        sampler.begin()
+        t0 = time.monotonic()
+        proc = subprocess.Popen(["sleep", "0.5"], start_new_session=True)
+        sampler.attach(proc.pid, t0)
+        parent.stdin.write(b"end the child\n")
+        parent.stdin.flush()
+        assert parent.stdout.readline() == b"reaped\n"
+        proc.wait()
+        sampler.final()
+        run = sampler.end()
+    finally:
+        parent.kill()
+        parent.wait()
+    assert 0 <= run.summary.other_programs_cpu_s < 0.3
+
+
 def test_per_core_busy_adds_up_to_the_workload_cpu(threads_run, processes_run):
     for run, _, _ in (threads_run, processes_run):
         summary = run.summary

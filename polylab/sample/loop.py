@@ -121,17 +121,25 @@ class RunRecorder:
                 self._cpu_outside_run_s = self._cpu_outside_the_run()
 
     def _cpu_outside_the_run(self) -> tuple[float, float]:
-        """CPU seconds that every other program, and the kernel's own threads, used from begin() to final(): each
-        live process's CPU and its reaped children's, less what it had at begin() (all of it if it began since).
+        """CPU seconds that every other program, and the kernel's own threads, used from begin() to final(): what
+        the processes hold now (their CPU and their reaped children's) less what those of begin() held then.
+
+        A process of begin() that has ended since is subtracted too: its parent's reaped-children CPU now holds its
+        whole life, and only the part since begin() is the run's neighbour's (a shell reaping a 20 s job during a
+        0.2 s run would otherwise count 20 s). Not when the lab was its parent, as nothing of the lab is counted.
         The run's tree and the lab (this sampler, the orchestrator that started it) are left out. A process that
-        both began and ended in between is missed, unless its parent reaped it."""
+        both began and ended in between is missed unless its parent reaped it, and one whose parent does not
+        wait for children (SIGCHLD ignored) takes its time before begin() away: each total is kept ≥ 0."""
         own = self._tree.pids_followed | {os.getpid(), os.getppid()}
         ticks = {False: 0, True: 0}
-        for (pid, start), (cpu_ticks, kernel_thread) in procfs.cpu_ticks_by_process().items():
+        now = procfs.cpu_ticks_by_process()
+        for (pid, _), process in now.items():
             if pid not in own:
-                at_begin, _ = self._processes_at_begin.get((pid, start), (0, kernel_thread))
-                ticks[kernel_thread] += cpu_ticks - at_begin
-        return ticks[False] / procfs.CLOCK_TICKS, ticks[True] / procfs.CLOCK_TICKS
+                ticks[process.kernel_thread] += process.ticks
+        for key, process in self._processes_at_begin.items():
+            if key[0] not in own and (key in now or process.ppid not in own):
+                ticks[process.kernel_thread] -= process.ticks
+        return max(0, ticks[False]) / procfs.CLOCK_TICKS, max(0, ticks[True]) / procfs.CLOCK_TICKS
 
     def result(self) -> tuple[list, list, SamplerSummary, int | None]:
         """The fields of RunSamples: rows of SAMPLE_COLUMNS and THREAD_COLUMNS, the summary, the peak memory."""

@@ -251,9 +251,17 @@ def list_pids() -> set[int]:
     return {int(name) for name in os.listdir(PROC) if name.isdigit()}
 
 
-def cpu_ticks_by_process() -> dict[tuple[int, int], tuple[int, bool]]:
-    """Every live process, by (pid, start_ticks): the CPU it used and that of the children it reaped, in ticks,
-    and whether it is a kernel thread. A process that ends while /proc is being read is left out."""
+@dataclass(frozen=True)
+class ProcessCpu:
+    """A process's CPU and that of the children it reaped (ticks), whether it is a kernel thread, its parent."""
+
+    ticks: int
+    kernel_thread: bool
+    ppid: int
+
+
+def cpu_ticks_by_process() -> dict[tuple[int, int], ProcessCpu]:
+    """Every live process, by (pid, start_ticks). A process that ends while /proc is being read is left out."""
     by_process = {}
     for pid in list_pids():
         try:
@@ -261,7 +269,8 @@ def cpu_ticks_by_process() -> dict[tuple[int, int], tuple[int, bool]]:
                 stat = parse_stat(file.read())
         except (FileNotFoundError, ProcessLookupError):
             continue
-        by_process[pid, stat.start_ticks] = (stat.cpu_ticks + stat.reaped_children_ticks, stat.kernel_thread)
+        by_process[pid, stat.start_ticks] = ProcessCpu(stat.cpu_ticks + stat.reaped_children_ticks,
+                                                       stat.kernel_thread, stat.ppid)
     return by_process
 
 

@@ -29,7 +29,8 @@ with processes outside the tree count only in part.
 
 What the rest of the machine did is counted per process: every process's CPU (and its reaped children's) is
 read from /proc/<pid>/stat at ``begin()``, before the run exists, and at ``final()``, after its root exited;
-the difference, less the run's tree and the lab (this process, the orchestrator), is the summary's
+the difference (a process that ended in between counts through its parent's reaped-children CPU, less what it
+had at ``begin()``), less the run's tree and the lab (this process, the orchestrator), is the summary's
 ``other_programs_cpu_s`` and, for the kernel's own threads, ``kernel_threads_cpu_s``. Neither read falls
 inside the run. /proc/stat's per-core times cannot tell this: they charge by the tick, and a program that
 sleeps and wakes thousands of times a second shows there as time no process used.
