@@ -58,10 +58,17 @@ def measured(results: ResultsSet) -> pd.DataFrame:
     return results.runs[results.runs["measured"]].copy()
 
 
+def _narrowed(runs: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    return runs[keep] if keep.any() else runs
+
+
 def headline(results: ResultsSet) -> Headline | None:
+    """The experiment of the one-run-per-runtime figures: the first of the CPU-bound (`sum`) ones, in duration mode
+    where there is one, as its runs last as long in every language (a fast language's count-mode run can end
+    within one sample, and leave its Task Manager panels blank); the most workers it ran with, from 2."""
     runs = measured(results)
-    cpu_bound = runs[runs["workload"] == "sum"]
-    runs = cpu_bound if not cpu_bound.empty else runs
+    runs = _narrowed(runs, runs["workload"] == "sum")
+    runs = _narrowed(runs, runs["duration_mode"])
     if runs.empty:
         return None
     experiment = runs["experiment"].cat.remove_unused_categories().cat.categories[0]

@@ -15,6 +15,20 @@ def test_headline_is_the_first_sum_experiment_at_its_largest_worker_count(defaul
     assert tidy.headline(default_results) == tidy.Headline("cpu", 8)
 
 
+def test_a_sum_experiment_in_duration_mode_is_the_headline_before_a_count_one(default_results):
+    """The smoke profile runs `cpu-count` before `cpu-duration`: a fast language's count run ends within a sample."""
+    runs = default_results.runs
+    count = runs.assign(duration_mode=False, seconds=None)
+    timed = runs[runs["workload"] == "sum"].assign(
+        experiment=lambda frame: frame["experiment"].cat.rename_categories({"cpu": "cpu-duration"}),
+        run_id=lambda frame: "timed." + frame["run_id"], duration_mode=True)
+    both = pd.concat([count, timed], ignore_index=True)
+    both["experiment"] = ordered(both["experiment"].astype(str), list(dict.fromkeys(["cpu", "cpu-duration",
+                                                                                     *both["experiment"].astype(str)])))
+    assert tidy.headline(dataclasses.replace(default_results, runs=both)) == tidy.Headline("cpu-duration", 8)
+    assert tidy.headline(dataclasses.replace(default_results, runs=count)) == tidy.Headline("cpu", 8)
+
+
 def test_without_sum_runs_the_headline_is_the_first_experiment(default_results):
     """The seed profile has only the article's sum-print experiment: its runs still get the figures."""
     printing_only = dataclasses.replace(
