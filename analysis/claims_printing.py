@@ -82,7 +82,22 @@ def article_experiment_finding(results: ResultsSet) -> str | None:
     measured = " — so it measured the console's write path more than the threads" if not narrow.empty or \
         not wide.empty else ""
     return (f"In the article's own experiment ({PRINTING}, {workers} threads printing every partial sum, experiment "
-            f"'{experiment}', median work-phase parallelism on {cores} cores), " + "; ".join(parts) + measured + ".")
+            f"'{experiment}', median work-phase parallelism on {cores} cores, {_runs_each(runs)}), "
+            + "; ".join(parts) + measured + "." + _reading_only(runs))
+
+
+def _runs_each(runs: pd.DataFrame) -> str:
+    counts = runs.groupby("language", observed=True).size()
+    low, high = int(counts.min()), int(counts.max())
+    return f"{low} run{'s' if high > 1 else ''} each" if low == high else f"{low}–{high} runs each"
+
+
+def _reading_only(runs: pd.DataFrame) -> str:
+    """A set that ran it fewer times than a claim's rule needs gives a reading, not a verdict: say so."""
+    if runs.groupby("language", observed=True).size().min() >= MIN_REPS:
+        return ""
+    return (f" With fewer than {MIN_REPS} runs of a runtime this is a reading of single runs, not a verdict: the "
+            "`claims` profile repeats the experiment and judges it (claims a-print, b-print and c-print).")
 
 
 PRINT_NOTE = (f"The article's own workload: {PRINTING} (every partial sum printed) to a console (sink {CONSOLE}, a "

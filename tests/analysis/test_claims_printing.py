@@ -41,6 +41,9 @@ def test_the_sentence_says_the_multithreaded_runtimes_did_not_spread_while_print
     assert "8 threads printing" in finding and "experiment 'print'" in finding
     assert "threads did not spread (C# 1.4" in finding and "under 1.8" in finding
     assert "stayed on one core (Python 0.7" in finding and "console's write path" in finding
+    reps = default_results.runs.query("experiment == 'print' and mode == 'threads' and workers == 8 and measured")
+    assert f", {reps.groupby('lang', observed=True).size().min()} runs each)" in finding
+    assert "not a verdict" not in finding
 
 
 def test_the_sentence_says_python_left_one_core_when_its_runs_did(make_set):
@@ -70,3 +73,4 @@ def test_the_report_of_a_one_run_set_shows_the_pointer_not_the_verdicts(make_set
     markdown = to_markdown(report.build_document(results, [], claims.evaluate(results)), tmp_path)
     assert "invoke all --profile claims" in markdown and "In the article's own experiment" in markdown
     assert "(a) Python threads use one core" not in markdown and "Verdict: " not in markdown
+    assert ", 1 run each)" in markdown and "a reading of single runs, not a verdict" in markdown
