@@ -137,8 +137,8 @@ def test_a_program_busy_beside_the_run_is_counted_as_another_program(sampler):
 # adds the child's whole second to the parent's reaped-children CPU (cutime) at once.
 REAPS_A_BUSY_CHILD = r"""
 import subprocess, sys
-child = subprocess.Popen([sys.executable, "-c", "import sys, time\nwhile time.process_time() < 1.0: pass\n"
-                          "print('burnt', flush=True)\nsys.stdin.readline()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+burn = "import sys, time\nwhile time.process_time() < 1.0: pass\nprint('burnt', flush=True)\nsys.stdin.readline()"
+child = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 child.stdout.readline()
 print("ready", flush=True)
 sys.stdin.readline()
