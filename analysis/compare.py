@@ -133,12 +133,7 @@ def machines_side_by_side(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
 
 
 def build_document(a: ResultsSet, b: ResultsSet, table: pd.DataFrame, factor: float = DEFAULT_FACTOR) -> Document:
-    notes = [f"A = {a.directory}", f"B = {b.directory}", *method_notes(table, factor)]
-    largest = table[["n A", "n B"]].min(axis=1).max() if not table.empty else 0
-    if 0 < largest < 4:
-        notes.append(f"With at most {largest} runs a side the smallest two-sided p the test can give is "
-                     f"{scipy_stats.mannwhitneyu(range(largest), range(largest, 2 * largest)).pvalue:.2g}: run ≥ 4 "
-                     f"repetitions per configuration for a difference to be able to show as significant.")
+    notes = [f"A = {a.directory}", f"B = {b.directory}", *method_notes(table, factor), *whole_set_shift(table)]
     return Document(f"polylab compare — {a.name} → {b.name}").add(
         Bullets(notes), Heading("Runs"), Table(shown_variants(table, shown_names(a, b))),
         Heading("Machines and toolchains"),
@@ -155,19 +150,45 @@ def shown_variants(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 def method_notes(table: pd.DataFrame, factor: float) -> list[str]:
     """How the rows were judged, what an A/A comparison would flag, and the count of each verdict."""
     counts = table["verdict"].value_counts()
-    return [f"Test: {TEST} on each configuration's measured runs. A row is significant when its adjusted p < "
-            f"{ALPHA}, each side has at least {MIN_RUNS} runs, and the medians differ by at least a factor "
-            f"{factor:g} (B/A ≥ {factor:g} or ≤ {1 / factor:.3g}; change it with --factor). Measure: throughput "
-            f"(iterations/s) for duration-mode runs, wall seconds otherwise. B/A is the ratio of the medians.",
-            expected_false_findings(int(table["p"].notna().sum())),
-            "Verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."]
+    notes = [f"Test: {TEST} on each configuration's measured runs. A row is significant when its adjusted p < "
+             f"{ALPHA}, each side has at least {MIN_RUNS} runs, and the medians differ by at least a factor "
+             f"{factor:g} (B/A ≥ {factor:g} or ≤ {1 / factor:.3g}; change it with --factor). Measure: throughput "
+             f"(iterations/s) for duration-mode runs, wall seconds otherwise. B/A is the ratio of the medians.",
+             expected_false_findings(int(table["p"].notna().sum()))]
+    largest = int(table[["n A", "n B"]].min(axis=1).max()) if not table.empty else 0
+    if 0 < largest < 4:
+        smallest_p = scipy_stats.mannwhitneyu(range(largest), range(largest, 2 * largest)).pvalue
+        notes.append(f"With at most {largest} run{'s' if largest > 1 else ''} a side the smallest two-sided p the "
+                     f"test can give is {smallest_p:.2g}: run ≥ 4 repetitions per configuration for a difference to "
+                     "be able to show as significant.")
+    return [*notes, "Verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."]
 
 
 def expected_false_findings(tested_rows: int) -> str:
-    """What an A/A comparison (two sets of the same build) should show with these rules."""
-    return (f"Of these {tested_rows} rows, an A/A comparison (the same build twice) is expected to flag none: the "
-            f"correction keeps the chance that it flags any row at most {ALPHA:.0%} when nothing changed, and "
-            f"drift below the factor is never flagged.")
+    """What the rules flag when A and B do not differ (an A/A comparison: the same build twice)."""
+    return (f"Where A and B do not differ (an A/A comparison: the same build twice), none of these {tested_rows} "
+            f"rows is expected to be flagged: the correction keeps the chance that any is at most {ALPHA:.0%}, and "
+            f"a difference below the factor never is.")
+
+
+SHIFT_SHARE = 0.8   # of the rows with a ratio, pointing one way: the whole set moved
+SHIFT_MIN_ROWS = 5
+
+
+def whole_set_shift(table: pd.DataFrame) -> list[str]:
+    """A note when most rows moved the same way: between two sets of one build, the machine's speed drifting
+    between them does that (README, "Comparing sets"), and a reader should not read it row by row."""
+    rows = table.dropna(subset=["B/A"])
+    if len(rows) < SHIFT_MIN_ROWS:
+        return []
+    speed = rows["B/A"].where(rows["measure"] == "iterations/s", 1 / rows["B/A"])   # B's speed over A's
+    faster = int((speed > 1).sum())
+    same_way = max(faster, len(rows) - faster)
+    if same_way < SHIFT_SHARE * len(rows):
+        return []
+    return [f"{same_way} of the {len(rows)} rows with both sides have B {'faster' if faster == same_way else 'slower'}"
+            f" (median speed ratio B/A {speed.median():.2f}): a shift of the whole set, which the machine's speed "
+            "drifting between the two sets gives as well as a change of build; read each row against it."]
 
 
 def write_comparison(a_dir: Path, b_dir: Path, out: Path | None = None,

@@ -40,6 +40,17 @@ def test_the_same_data_is_not_significant(base, tmp_path):
     assert table["B/A"].dropna().eq(1.0).all()
 
 
+@pytest.mark.parametrize("speed, shifted", [(0.6, "B slower (median speed ratio B/A 0.60)"), (1.0, None)])
+def test_a_shift_of_every_row_is_named_as_one(base, make_set, speed, shifted):
+    """Two sets of one build on a machine whose speed drifted: every row moves the same way, and the notes say so."""
+    a, b = load_results(base), load_results(make_set(reps=5, seed=3, speed=speed, samples=False))
+    notes = compare.whole_set_shift(compare.compare_runs(a, b))
+    if shifted:
+        assert len(notes) == 1 and notes[0].startswith("40 of the 40 rows with both sides have " + shifted)
+    else:
+        assert notes == []
+
+
 def test_fewer_than_three_runs_are_never_significant(make_set):
     a, b = make_set(reps=2, seed=2, samples=False), make_set(reps=2, seed=3, speed=2.0, samples=False)
     table = compare.compare_runs(load_results(a), load_results(b))

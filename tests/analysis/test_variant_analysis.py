@@ -140,6 +140,9 @@ def test_invoke_compare_with_variants_writes_its_files_and_checks_the_names(pyth
     assert capsys.readouterr().out.strip() == written.strip()
     assert "A = CPython (python:cpython)" in written and "B = CPython free-threaded (python:cpython-ft)" in written
     assert (tmp_path / "compare-variants.html").exists()
+    assert "Where A and B do not differ (an A/A comparison" in written   # not "an A/A comparison is expected…"
+    assert "With at most 3 runs a side the smallest two-sided p the test can give is 0.1" in written
+    assert "a shift of the whole set" not in written                      # two sets' drift: not within one set
     with pytest.raises(Exit, match=r"variant 'python:jython' is not in .*; it has python:cpython, "
                                    r"python:cpython-ft, python:pypy, go"):
         tasks.compare_within(Context(), str(pythons), variants="python:cpython,python:jython")
