@@ -7,6 +7,7 @@ workload_figures.py, that of pools and async in pool_figures.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,14 +307,17 @@ FIGURES: list[tuple[str, str, Callable[[ResultsSet], Drawn]]] = [
 ]
 
 
-def draw_all(results: ResultsSet, folder: Path, dpi: int = 100, figures: list | None = None) -> list[FigureOutcome]:
+def draw_all(results: ResultsSet, folder: Path, dpi: int = 100, figures: list | None = None,
+             on_drawn: Callable[[str, float], None] = lambda name, seconds: None) -> list[FigureOutcome]:
     """Draw every figure (of FIGURES, or of `figures`) into folder/<name>.png; a figure without data gets its
-    reason as caption, one about runs the set does not have is left out."""
+    reason as caption, one about runs the set does not have is left out. on_drawn(name, seconds) follows each
+    figure drawn (a large set's take seconds each)."""
     folder.mkdir(parents=True, exist_ok=True)
     outcomes = []
     for name, title, draw in figures or FIGURES:
         path = folder / f"{name}.png"
         path.unlink(missing_ok=True)  # a figure not drawn this time must not show a stale picture
+        started = time.monotonic()
         try:
             drawn = draw(results)
         except NotShown:
@@ -324,4 +328,5 @@ def draw_all(results: ResultsSet, folder: Path, dpi: int = 100, figures: list | 
         drawn.figure.savefig(path, dpi=dpi, bbox_inches="tight")
         plt.close(drawn.figure)
         outcomes.append(FigureOutcome(name, title, drawn.caption, path))
+        on_drawn(name, time.monotonic() - started)
     return outcomes

@@ -4,6 +4,7 @@ the figure. Saving, captions and choosing the data are figures.py's business."""
 from __future__ import annotations
 
 import colorsys
+import contextlib
 import functools
 import textwrap
 import warnings
@@ -134,15 +135,43 @@ def _draw_cells(data: pd.DataFrame, core_ids: list[int], **_):
         axes.text(1.01, 0.5, f"{cores_used:.2f}\ncores", transform=axes.transAxes, va="center", fontsize="small")
 
 
+def _same_limits_outer_labels(grid) -> None:
+    """What sharex gives a grid of equal panels, set once: every panel's x axis spans them all, and only the
+    outer panels are labelled. matplotlib's shared axes update every sibling at each change, which cost a grid
+    of 60 panels seconds."""
+    limits = np.array([axes.get_xlim() for axes in grid.axes.flat])
+    for axes in grid.axes.flat:
+        axes.set_xlim(limits[:, 0].min(), limits[:, 1].max())
+    for axes in grid.axes[:-1, :].flat:
+        axes.tick_params(labelbottom=False)
+    for axes in grid.axes[:, 1:].flat:
+        axes.tick_params(labelleft=False)
+
+
+@contextlib.contextmanager
+def _without_seaborn_layout():
+    """Builds a FacetGrid without the tight layout seaborn tries at each step (at its creation and after each map):
+    for a grid of short panels matplotlib computes it, then declines it ('Tight layout not applied'), and a grid
+    of 60 panels spent seconds there. The caller sets the layout (subplots_adjust)."""
+    real = sns.axisgrid.Grid.tight_layout
+    sns.axisgrid.Grid.tight_layout = lambda self, *args, **kwargs: self
+    try:
+        yield
+    finally:
+        sns.axisgrid.Grid.tight_layout = real
+
+
 @themed
 def task_manager_heatmap(timeline: pd.DataFrame):
     """Per-core busy % over time: a row of panels per language · mode, columns expected / this run / rest."""
     data = compact(timeline)
     core_ids = sorted(data["core"].unique())
-    grid = sns.FacetGrid(data, row="panel", col="view", height=0.45 + 0.25 * min(len(core_ids), 16), aspect=3.4,
-                         sharex=True, sharey=True, despine=False, margin_titles=True)
-    grid.map_dataframe(_draw_cells, core_ids=core_ids)
-    grid.set_titles(col_template="{col_name}", row_template="")
+    with _without_seaborn_layout():
+        grid = sns.FacetGrid(data, row="panel", col="view", height=0.45 + 0.25 * min(len(core_ids), 16),
+                             aspect=3.4, sharex=False, sharey=False, despine=False, margin_titles=True)
+        grid.map_dataframe(_draw_cells, core_ids=core_ids)
+        _same_limits_outer_labels(grid)
+        grid.set_titles(col_template="{col_name}", row_template="")
     grid.set_xlabels("seconds since the run started")
     _label_rows(grid, "", horizontal=True)
     grid.figure.subplots_adjust(left=0.14, right=0.86, hspace=0.3, wspace=0.2)
@@ -155,17 +184,26 @@ def task_manager_heatmap(timeline: pd.DataFrame):
 def core_lines(timeline: pd.DataFrame):
     """Task Manager's per-core graphs: busy % over time, a small panel per core and language · mode."""
     data = compact(timeline)
-    grid = sns.relplot(data=data, kind="line", x="t_s", y="pct", hue="view", style="view", row="panel", col="core",
-                       palette=VIEW_COLOURS, dashes=VIEW_DASHES, height=1.05, aspect=3.0, drawstyle="steps-pre",
-                       facet_kws={"margin_titles": True, "despine": False})
+    with _without_seaborn_layout():
+        # legend=False: seaborn draws the whole figure twice to size a legend; this one is drawn by hand, on top
+        grid = sns.relplot(data=data, kind="line", x="t_s", y="pct", hue="view", style="view", row="panel",
+                           col="core", palette=VIEW_COLOURS, dashes=VIEW_DASHES, height=1.05, aspect=3.0,
+                           drawstyle="steps-pre", legend=False, facet_kws={"margin_titles": True, "despine": False,
+                                                                           "sharex": False, "sharey": False})
+    _same_limits_outer_labels(grid)
     grid.set(ylim=(0, 105), yticks=[0, 50, 100])
     grid.set_titles(col_template="core {col_name}", row_template="")
     grid.set_xlabels("seconds since the run started")
     _label_rows(grid, "", horizontal=True)
     grid.set(yticks=[0, 50, 100], yticklabels=["0", "50%", "100%"])
-    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.45, 1.0), ncol=3, title=None, frameon=False)
-    grid.figure.subplots_adjust(top=1 - 0.6 / grid.figure.get_figheight())
-    return grid.figure
+    figure = grid.figure
+    figure.subplots_adjust(top=1 - 0.6 / figure.get_figheight())
+    views = list(data["view"].cat.categories)
+    keys = [matplotlib.lines.Line2D([], [], color=VIEW_COLOURS[view], dashes=VIEW_DASHES[view] or (None, None))
+            for view in views]
+    middle = (figure.subplotpars.left + figure.subplotpars.right) / 2
+    figure.legend(keys, views, loc="upper center", bbox_to_anchor=(middle, 1.0), ncol=3, frameon=False)
+    return figure
 
 
 def _ideal_line(data: pd.DataFrame, cores: int, measure: str | None = None, **_):

@@ -141,7 +141,10 @@ def build_report(directory: Path, baseline: str | None = None) -> Path:
     host the Machines section sets the others against (a set run on several hosts; default its first)."""
     directory = Path(directory)
     results = load_results(directory)
-    outcomes = draw_all(results, directory / FIGURES_FOLDER)
+    say(f"report: drawing the figures of {len(results.runs)} runs into {directory / FIGURES_FOLDER}")
+    outcomes = draw_all(results, directory / FIGURES_FOLDER,
+                        on_drawn=lambda name, seconds: say(f"report: {name}.png ({seconds:.1f} s)"))
+    say("report: judging the claims")
     claims = claims_module.evaluate(results)
     document = build_document(results, outcomes, claims,
                               machines.section(results, directory / FIGURES_FOLDER, baseline))
