@@ -115,6 +115,9 @@ def build_document(results: ResultsSet, figure_outcomes: list, claims: list, mac
                       "groups, except that groups which each decide, and decide differently, make its verdict "
                       "'depends': the claim holds for it in some groups (a mode, a worker count) and not in "
                       "others."))
+    if single:
+        document.add(Text(f"None is judged in this set: every configuration ran fewer than "
+                          f"{claims_module.MIN_REPS} times (Claims × runtimes, at the top, says what to run)."))
     for claim in [] if single else claims:
         document.add(*claims_section.claim_blocks(claim, figures))
     document.add(Heading("Summary"),
@@ -127,7 +130,8 @@ def build_document(results: ResultsSet, figure_outcomes: list, claims: list, mac
     document.add(Heading("Failures and skips"), Heading("Runs that are not ok", level=3),
                  Table(failures(results), caption="Left out of every statistic."),
                  Heading("Languages skipped", level=3), Table(skipped(results.meta)),
-                 Heading("Runs per status", level=3), Table(status_counts(results)))
+                 Heading("Runs per status", level=3),
+                 Table(status_counts(results), caption="Runs of every experiment, per runtime and mode."))
     document.add(Heading("Files"), Bullets([
         "runs.csv — every run (warm-ups and failures too) with the derived numbers",
         "summary.md — this report as Markdown; figures/*.png — the figures",

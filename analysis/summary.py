@@ -19,22 +19,32 @@ SUMMARY_MEASURES = {
     "throughput": "iterations/s",
     "parallelism": "parallelism",
     "switches_per_s": "switches/s",
-    "max_rss_mib": "peak RSS MiB",
-    "tree_rss_mib": "tree RSS MiB",
+    "max_rss_mib": "largest process peak MiB",
+    "tree_memory_mib": "tree MiB, each page once",
 }
+# A set from before the tree's memory was read once per page has only the sum of each process's own peak.
+OLDER_TREE_MEASURE = ("tree_rss_mib", "tree Σ of peaks MiB")
+
+
+def _summary_measures(runs: pd.DataFrame) -> dict[str, str]:
+    if runs["tree_memory_mib"].notna().any() or runs["tree_rss_mib"].isna().all():
+        return SUMMARY_MEASURES
+    column, name = OLDER_TREE_MEASURE
+    return {**{key: label for key, label in SUMMARY_MEASURES.items() if key != "tree_memory_mib"}, column: name}
 
 
 def summary_table(results: ResultsSet) -> pd.DataFrame:
     """One row per configuration: n measured runs, and each measure as 'median (min–max)'."""
     runs = tidy.measured(results)
-    columns = [*CONFIGURATION, "n", *SUMMARY_MEASURES.values()]
+    measures = _summary_measures(runs)
+    columns = [*CONFIGURATION, "n", *measures.values()]
     if runs.empty:
         return pd.DataFrame(columns=columns)
     rows = []
     for key, group in runs.groupby(CONFIGURATION, observed=True, sort=True):
         row = dict(zip(CONFIGURATION, key))
         row["n"] = len(group)
-        for column, name in SUMMARY_MEASURES.items():
+        for column, name in measures.items():
             row[name] = format_spread(tidy.spread(group[column]), with_n=False)
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
@@ -62,8 +72,9 @@ def skipped(meta: dict) -> pd.DataFrame:
 def status_counts(results: ResultsSet) -> pd.DataFrame:
     runs = results.runs.assign(kind=results.runs["warmup"].map({True: "warm-up", False: "measured"}))
     counts = runs.groupby(["language", "mode", "kind", "status"], observed=True).size().rename("runs")
-    return counts.reset_index().pivot_table(index=["language", "mode", "kind"], columns="status", values="runs",
-                                            fill_value=0, observed=True).reset_index()
+    table = counts.reset_index().pivot_table(index=["language", "mode", "kind"], columns="status", values="runs",
+                                             fill_value=0, observed=True)
+    return table.rename_axis(columns=None).reset_index()   # no header cell named after the pivoted column
 
 
 def write_run_table(results: ResultsSet, path: Path) -> None:

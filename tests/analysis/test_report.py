@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 
@@ -83,6 +84,20 @@ def test_languages_go_by_their_display_names(built_report):
     assert {row[1] for row in summary} == {"C#", "Go", "Java", "Python"}
     assert ["C#", "langs/csharp", "local", "mono"] in [row[:4] for row in rows]  # toolchains
     assert ["C#", "threads", "measured"] in [row[:3] for row in rows]  # runs per status
+
+
+def test_the_summary_names_each_memory_by_its_source_and_the_status_table_has_no_stray_header(built_report):
+    """The synthetic set predates the tree's PSS reading: its tree column is the sum of peaks, and says so."""
+    html = (built_report / "report.html").read_text()
+    assert "largest process peak MiB" in html and "tree Σ of peaks MiB" in html and "RSS MiB" not in html
+    status_table = html[html.index("Runs per status"):].split("</table>")[0]
+    assert "<th>status</th>" not in status_table and "<th></th>" not in status_table
+
+
+def test_a_set_with_the_trees_memory_counted_once_shows_that(default_results):
+    runs = default_results.runs.assign(tree_memory_mib=default_results.runs["tree_rss_mib"] / 3)
+    table = summary_table(dataclasses.replace(default_results, runs=runs))
+    assert "tree MiB, each page once" in table.columns and "tree Σ of peaks MiB" not in table.columns
 
 
 def test_sets_without_display_names_show_folder_names(make_set):
