@@ -127,8 +127,16 @@ def machine_table(results: ResultsSet) -> pd.DataFrame:
     rows = [{"key": "profile", "value": results.meta.get("profile", "")},
             {"key": "planned runs", "value": results.meta.get("planned_runs", "")},
             {"key": "recorded runs", "value": len(results.runs)}]
-    rows += [{"key": key, "value": "" if value is None else str(value)} for key, value in machine.items()]
+    rows += [{"key": key, "value": _machine_value(key, value)} for key, value in machine.items()]
     return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def _machine_value(key: str, value) -> str:
+    """A fact the machine did not expose reads 'unknown': a VM has no governor, and psutil gives its maximum
+    frequency as 0.0 (sets written before that was recorded as none)."""
+    if value is None or value == "" or (key == "cpu_mhz_max" and value == 0):
+        return "unknown"
+    return str(value)
 
 
 def toolchain_table(meta: dict) -> pd.DataFrame:

@@ -47,11 +47,11 @@ def describe(repo: Path) -> dict:
         "logical_cores": psutil.cpu_count(logical=True),
         "physical_cores": psutil.cpu_count(logical=False),
         "cpu_affinity": sorted(os.sched_getaffinity(0)),
-        "cpu_mhz_max": frequency.max if frequency else None,
+        "cpu_mhz_max": frequency.max if frequency and frequency.max > 0 else None,   # 0.0: not exposed (a VM)
         "memory_bytes": psutil.virtual_memory().total,
         "kernel": platform.release(),
         "os": _read("/etc/debian_version") and f"Debian {_read('/etc/debian_version')}" or platform.platform(),
-        "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") or None,
         "clock_ticks_per_s": os.sysconf("SC_CLK_TCK"),
         "python": platform.python_version(),
         "polylab_version": __version__,

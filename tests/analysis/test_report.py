@@ -144,3 +144,11 @@ def test_methods_say_whether_the_runs_went_round_by_round(default_results):
     assert not interleaved(frame([1, 2, 3, 1, 2, 3]))                            # back to back
     said = " ".join(methods(default_results))   # the synthetic set is written configuration by configuration
     assert "Run order: each configuration's repetitions ran back to back" in said
+
+
+def test_machine_facts_a_vm_does_not_expose_read_unknown(default_results):
+    """The synthetic machine, like this VM, has no governor and a maximum frequency psutil gives as 0.0."""
+    from analysis.methods import machine_table
+    values = machine_table(default_results).set_index("key")["value"]
+    assert values["cpu_mhz_max"] == "unknown" and values["governor"] == "unknown"
+    assert values["in_container"] == "False" and values["logical_cores"] == "2"
