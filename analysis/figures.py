@@ -17,7 +17,7 @@ import pandas as pd
 
 from polylab.results.schema import SAMPLES, THREADS, Sink
 
-from . import plots, tidy
+from . import core_plots, plots, tidy
 from .claims_scheduler import CAUSES, MIGRATE_EXPERIMENT, NOISE, noise_runs
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
@@ -63,7 +63,7 @@ def _chosen_note(chosen: pd.DataFrame) -> str:
 
 def task_manager(results: ResultsSet) -> Drawn:
     head, chosen = _representatives(results)
-    figure = plots.task_manager_heatmap(tidy.core_timeline(results, chosen))
+    figure = core_plots.task_manager_heatmap(tidy.core_timeline(results, chosen))
     return Drawn(figure, (
         f"The Task Manager view of {head.label()}: each core's busy share per sample interval (darker = busier), "
         f"core 0 on top, time since the run started on x. Left: what the article expected — Python threads on one "
@@ -78,7 +78,7 @@ def task_manager(results: ResultsSet) -> Drawn:
 def core_graphs(results: ResultsSet) -> Drawn:
     head, chosen = _representatives(results)
     timeline = tidy.core_timeline(results, chosen)
-    figure = plots.core_lines(timeline)
+    figure = core_plots.core_lines(timeline)
     return Drawn(figure, (
         f"Per-core graphs, Task Manager style, for the same runs ({head.label()}): busy % of each core over time, "
         f"this run (blue) against the article's expectation (grey, dashed) and the rest of the machine (orange)."))
@@ -104,6 +104,14 @@ def noise(results: ResultsSet) -> Drawn:
         f"busy threads' voluntary switches per second of work, which for a GIL runtime are the GIL's hand-offs "
         f"(a thread waiting for the GIL sleeps). Marker: the thread model the runtime's manifest declares. "
         f"Claim (e) is judged on exactly these runs."))
+
+
+def _spread_words(runs: pd.DataFrame) -> str:
+    """How a figure's marks sum up the repetitions; a set that ran each configuration once has no spread."""
+    keys = [key for key in ("experiment", "language", "mode", "workers", "printed") if key in runs]
+    if runs.empty or runs.groupby(keys, observed=True).size().max() > 1:
+        return "Median and min–max over repetitions."
+    return "One run per configuration: each mark is that run, with no spread to show."
 
 
 def _every_worker_count(results: ResultsSet) -> tuple[tidy.Headline, pd.DataFrame]:
@@ -146,7 +154,7 @@ def parallelism(results: ResultsSet) -> Drawn:
         f"Effective parallelism = (user + sys CPU seconds, from wait4) / wall seconds, in experiment "
         f"'{head.experiment}'. Dashed: min(workers, cores), what full use of the {results.cores} cores gives; "
         f"dotted: one core. Start-up time is in the wall time, so short runs of slow-starting runtimes sit "
-        f"below the line even when their workers ran in parallel."))
+        f"below the line even when their workers ran in parallel. " + _spread_words(runs)))
 
 
 def context_switches(results: ResultsSet) -> Drawn:
@@ -157,7 +165,7 @@ def context_switches(results: ResultsSet) -> Drawn:
     return Drawn(plots.context_switches(switches, plots.runtime_palette(results.runs)), (
         f"Context switches per second of wall time in experiment '{head.experiment}' (wait4 rusage of the whole "
         f"process tree: ru_nvcsw voluntary — the thread waited, e.g. for a lock or I/O; ru_nivcsw involuntary — "
-        f"the scheduler preempted it). Log scale; median and min–max over repetitions."))
+        f"the scheduler preempted it). Log scale. " + _spread_words(runs)))
 
 
 def migrations(results: ResultsSet) -> Drawn:
@@ -211,7 +219,7 @@ def memory(results: ResultsSet) -> Drawn:
     return Drawn(plots.peak_memory(long), (
         f"Peak resident memory in experiment '{experiment}' (log scale): top, the largest single process (its VmHWM "
         f"from /proc/<pid>/status, read by the sampler; the cgroup's peak for container runs); bottom, the whole "
-        f"tree — what processes mode costs: {tree_source}. Median and min–max over repetitions."
+        f"tree — what processes mode costs: {tree_source}. " + _spread_words(runs)
         + _single_pss_reading(runs)))
 
 
@@ -260,7 +268,7 @@ def startup(results: ResultsSet) -> Drawn:
     return Drawn(plots.startup_vs_work(parts), (
         f"Where the wall time of {head.label()} goes: the program's own measure of its work (first worker start "
         f"→ last join) and the rest of the wall time, spent starting and stopping the runtime (and, in processes "
-        f"mode, the children). Median and min–max over repetitions."))
+        f"mode, the children). " + _spread_words(runs)))
 
 
 def printing(results: ResultsSet) -> Drawn:
@@ -279,7 +287,7 @@ def printing(results: ResultsSet) -> Drawn:
         f"language, mode and workers, one bar per sink the sums were printed to (devnull: thrown away by the "
         f"kernel; pipe: drained by the lab; tty: a pseudo-terminal the lab drains as a terminal would, the "
         f"article's console). Throughput (log scale), the share of CPU time spent in the kernel "
-        f"(sys / (user + sys)) and effective parallelism; median and min–max over repetitions."))
+        f"(sys / (user + sys)) and effective parallelism. " + _spread_words(pairs)))
 
 
 def _printed_to(pairs: pd.DataFrame) -> pd.Series:

@@ -4,7 +4,6 @@ the figure. Saving, captions and choosing the data are figures.py's business."""
 from __future__ import annotations
 
 import colorsys
-import contextlib
 import functools
 import textwrap
 import warnings
@@ -21,9 +20,6 @@ import seaborn as sns  # noqa: E402
 
 from .tidy import ideal_scaling, workers_label  # noqa: E402
 
-HEAT_MAP = "Blues"
-VIEW_COLOURS = {"expected (article)": "0.55", "measured: this run": "#1f77b4", "measured: rest of machine": "#ff7f0e"}
-VIEW_DASHES = {"expected (article)": (4, 2), "measured: this run": "", "measured: rest of machine": (1, 1)}
 RANGE = ("pi", 100)  # error bars: min–max over the repetitions, around the median
 
 
@@ -116,96 +112,6 @@ def _worker_axis(grid, workers) -> None:
         axes.minorticks_off()
 
 
-def _draw_cells(data: pd.DataFrame, core_ids: list[int], **_):
-    """One Task Manager grid: a row of cells per core, one column per sample interval; beside it, the mean
-    number of cores busy over the work window."""
-    cores = len(core_ids)
-    grid = data.pivot_table(index="core", columns="t_s", values="pct", aggfunc="mean").reindex(core_ids)
-    starts = data.drop_duplicates("t_s").sort_values("t_s")["t_start"].to_numpy()
-    edges = np.append(starts[:1], grid.columns.to_numpy())
-    axes = plt.gca()
-    axes.pcolormesh(edges, np.arange(cores + 1) - 0.5, grid.to_numpy(), cmap=HEAT_MAP, vmin=0, vmax=100)
-    axes.set_ylim(cores - 0.5, -0.5)  # core 0 on top, as Task Manager lists them
-    step = max(1, cores // 8)
-    axes.set_yticks(range(0, cores, step), [f"core {c}" for c in core_ids[::step]])
-    axes.grid(False)
-    window = data[data["in_window"]]
-    if not window.empty:  # how many cores' worth, on average, while the workers ran
-        cores_used = window.groupby("t_s")["pct"].sum().mean() / 100
-        axes.text(1.01, 0.5, f"{cores_used:.2f}\ncores", transform=axes.transAxes, va="center", fontsize="small")
-
-
-def _same_limits_outer_labels(grid) -> None:
-    """What sharex gives a grid of equal panels, set once: every panel's x axis spans them all, and only the
-    outer panels are labelled. matplotlib's shared axes update every sibling at each change, which cost a grid
-    of 60 panels seconds."""
-    limits = np.array([axes.get_xlim() for axes in grid.axes.flat])
-    for axes in grid.axes.flat:
-        axes.set_xlim(limits[:, 0].min(), limits[:, 1].max())
-    for axes in grid.axes[:-1, :].flat:
-        axes.tick_params(labelbottom=False)
-    for axes in grid.axes[:, 1:].flat:
-        axes.tick_params(labelleft=False)
-
-
-@contextlib.contextmanager
-def _without_seaborn_layout():
-    """Builds a FacetGrid without the tight layout seaborn tries at each step (at its creation and after each map):
-    for a grid of short panels matplotlib computes it, then declines it ('Tight layout not applied'), and a grid
-    of 60 panels spent seconds there. The caller sets the layout (subplots_adjust)."""
-    real = sns.axisgrid.Grid.tight_layout
-    sns.axisgrid.Grid.tight_layout = lambda self, *args, **kwargs: self
-    try:
-        yield
-    finally:
-        sns.axisgrid.Grid.tight_layout = real
-
-
-@themed
-def task_manager_heatmap(timeline: pd.DataFrame):
-    """Per-core busy % over time: a row of panels per language · mode, columns expected / this run / rest."""
-    data = compact(timeline)
-    core_ids = sorted(data["core"].unique())
-    with _without_seaborn_layout():
-        grid = sns.FacetGrid(data, row="panel", col="view", height=0.45 + 0.25 * min(len(core_ids), 16),
-                             aspect=3.4, sharex=False, sharey=False, despine=False, margin_titles=True)
-        grid.map_dataframe(_draw_cells, core_ids=core_ids)
-        _same_limits_outer_labels(grid)
-        grid.set_titles(col_template="{col_name}", row_template="")
-    grid.set_xlabels("seconds since the run started")
-    _label_rows(grid, "", horizontal=True)
-    grid.figure.subplots_adjust(left=0.14, right=0.86, hspace=0.3, wspace=0.2)
-    colour_bar = grid.figure.add_axes([0.93, 0.25, 0.015, 0.5], label="colour bar")
-    grid.figure.colorbar(grid.axes.flat[0].collections[0], cax=colour_bar, label="core busy, %")
-    return grid.figure
-
-
-@themed
-def core_lines(timeline: pd.DataFrame):
-    """Task Manager's per-core graphs: busy % over time, a small panel per core and language · mode."""
-    data = compact(timeline)
-    with _without_seaborn_layout():
-        # legend=False: seaborn draws the whole figure twice to size a legend; this one is drawn by hand, on top
-        grid = sns.relplot(data=data, kind="line", x="t_s", y="pct", hue="view", style="view", row="panel",
-                           col="core", palette=VIEW_COLOURS, dashes=VIEW_DASHES, height=1.05, aspect=3.0,
-                           drawstyle="steps-pre", legend=False, facet_kws={"margin_titles": True, "despine": False,
-                                                                           "sharex": False, "sharey": False})
-    _same_limits_outer_labels(grid)
-    grid.set(ylim=(0, 105), yticks=[0, 50, 100])
-    grid.set_titles(col_template="core {col_name}", row_template="")
-    grid.set_xlabels("seconds since the run started")
-    _label_rows(grid, "", horizontal=True)
-    grid.set(yticks=[0, 50, 100], yticklabels=["0", "50%", "100%"])
-    figure = grid.figure
-    figure.subplots_adjust(top=1 - 0.6 / figure.get_figheight())
-    views = list(data["view"].cat.categories)
-    keys = [matplotlib.lines.Line2D([], [], color=VIEW_COLOURS[view], dashes=VIEW_DASHES[view] or (None, None))
-            for view in views]
-    middle = (figure.subplotpars.left + figure.subplotpars.right) / 2
-    figure.legend(keys, views, loc="upper center", bbox_to_anchor=(middle, 1.0), ncol=3, frameon=False)
-    return figure
-
-
 def _ideal_line(data: pd.DataFrame, cores: int, measure: str | None = None, **_):
     workers = np.sort(data["workers"].astype(float).unique())
     which = measure or str(data["measure"].iloc[0])
@@ -247,18 +153,36 @@ def speedup_efficiency(scaling: pd.DataFrame, cores: int, palette: dict):
     return grid.figure
 
 
+def _against_workers(data: pd.DataFrame, y: str, palette: dict, height: float, aspect: float, **facets):
+    """A line per runtime against workers, median and min–max over repetitions; with a single worker count, a
+    point per runtime along x instead: a line needs two x values, and eleven runtimes on one x hide each other.
+    facets: col and row, and margin_titles."""
+    if data["workers"].nunique() > 1:
+        grid = sns.relplot(data=data, kind="line", x="workers", y=y, hue="language", style="language", markers=True,
+                           dashes=False, estimator="median", errorbar=RANGE, height=height, aspect=aspect,
+                           palette=palette, facet_kws={"margin_titles": facets.pop("margin_titles", False)},
+                           **_spread_style(data["language"]), **facets)
+        _worker_axis(grid, data["workers"])
+        return grid
+    grid = sns.catplot(data=data, kind="point", x="language", y=y, hue="language", estimator="median",
+                       errorbar=RANGE, linestyle="none", capsize=0.25, palette=palette, legend=False, height=height,
+                       aspect=_wide_enough(data, height, aspect), **facets)
+    grid.set_xlabels(workers_label(data["workers"].iloc[0]))
+    return grid
+
+
 @themed
 def parallelism(runs: pd.DataFrame, cores: int, palette: dict):
     """Effective parallelism (CPU seconds per wall second) against workers; dashed: min(workers, cores)."""
     data = compact(runs)
-    grid = sns.relplot(data=data, kind="line", x="workers", y="parallelism", hue="language", style="language",
-                       markers=True, dashes=False, col="mode", estimator="median", errorbar=RANGE, height=3.0,
-                       aspect=1.2, palette=palette, **_spread_style(data["language"]))
-    grid.map_dataframe(_ideal_line, cores=cores, measure="speedup")
+    grid = _against_workers(data, "parallelism", palette, 3.0, 1.2, col="mode")
+    if data["workers"].nunique() > 1:
+        grid.map_dataframe(_ideal_line, cores=cores, measure="speedup")
+    else:
+        grid.refline(y=min(int(data["workers"].iloc[0]), cores), color="0.25", linestyle="--", linewidth=1.3)
     grid.refline(y=1, color="0.6", linestyle=":")
     grid.set_titles("{col_name}")
     grid.set_ylabels("effective parallelism\n(user + sys) / wall")
-    _worker_axis(grid, data["workers"])
     return grid.figure
 
 
@@ -266,14 +190,10 @@ def parallelism(runs: pd.DataFrame, cores: int, palette: dict):
 def context_switches(switches: pd.DataFrame, palette: dict):
     """Context switches per second of wall time, voluntary and involuntary (columns), per mode (rows)."""
     data = compact(switches)
-    grid = sns.relplot(data=data, kind="line", x="workers", y="per_s", hue="language", style="language", markers=True,
-                       dashes=False, col="kind", row="mode", estimator="median", errorbar=RANGE, height=2.6,
-                       aspect=1.3, palette=palette, facet_kws={"margin_titles": True},
-                       **_spread_style(data["language"]))
+    grid = _against_workers(data, "per_s", palette, 2.6, 1.3, col="kind", row="mode", margin_titles=True)
     grid.set(yscale="log")
     grid.set_titles(col_template="{col_name}", row_template="")
     _label_rows(grid, "switches / s")
-    _worker_axis(grid, data["workers"])
     return grid.figure
 
 
@@ -315,10 +235,12 @@ def peak_memory(memory: pd.DataFrame):
 def startup_vs_work(parts: pd.DataFrame):
     """Seconds of start-up (+ tear-down) next to seconds of work, per language and mode."""
     data = compact(parts)
-    grid = sns.catplot(data=data, kind="bar", x="language", y="time_s", hue="part", col="mode", estimator="median",
-                       errorbar=RANGE, height=3.0, aspect=_wide_enough(data, 3.0, 1.4))
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("", "seconds (median)")
+    # a mode per row: side by side, two panels of eleven runtimes made a figure too wide to read on a page
+    grid = sns.catplot(data=data, kind="bar", x="language", y="time_s", hue="part", row="mode", estimator="median",
+                       errorbar=RANGE, height=2.6, aspect=_wide_enough(data, 2.6, 1.4), margin_titles=True)
+    grid.set_titles(row_template="")
+    _label_rows(grid, "seconds (median)")
+    grid.set_xlabels("")
     return grid.figure
 
 

@@ -108,6 +108,17 @@ def test_draw_all_saves_pngs_and_reasons(make_set, tmp_path):
     assert outcomes["parallelism"].path.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_one_worker_count_puts_runtimes_along_x_and_one_run_each_says_it_has_no_spread(make_set, default_results):
+    """A line needs two worker counts: with one (the smoke and seed profiles), a point per runtime along x."""
+    one = load_results(make_set(samples=False, reps=1, workers=(2,), langs=("go", "python")))
+    drawn = figures.parallelism(one)
+    assert [label.get_text() for label in drawn.figure.axes[0].get_xticklabels()] == ["Go", "Python"]
+    assert drawn.figure.axes[0].get_xlabel() == "2 workers"
+    assert "One run per configuration" in drawn.caption and "min–max" not in drawn.caption
+    several = figures.parallelism(default_results)
+    assert several.figure.axes[0].get_xlabel() == "workers" and "Median and min–max" in several.caption
+
+
 def test_the_memory_figure_counts_a_trees_shared_pages_once_and_says_where_that_came_from(default_results):
     """The synthetic set is of schema version 1, which read no PSS: its tree panel is the sum of peaks, and the
     caption says it overstates; with the tree memory of version 2 the panel draws it and names PSS."""
