@@ -137,17 +137,22 @@ def exit_for(code: int, directory: Path) -> None:
 def results_set(results: str | None = None) -> Path:
     """The folder `invoke report` reads: --results DIR, else results/latest."""
     directory = Path(results).resolve() if results else (ROOT / "results" / "latest").resolve()
-    if not (directory / RUNS).exists():
-        raise UserError(f"{directory} has no {RUNS}: pass a results set with --results DIR")
+    _check_results_folder(directory, "pass a results set with --results DIR")
     return directory
+
+
+def _check_results_folder(directory: Path, hint: str) -> None:
+    if not directory.exists():
+        raise UserError(f"{directory} does not exist: {hint}")
+    if not (directory / RUNS).exists():
+        raise UserError(f"{directory} has no {RUNS}: {hint}")
 
 
 def results_sets(a: str, b: str) -> tuple[Path, Path]:
     """The two folders `invoke compare` reads (both required by the task)."""
     folders = Path(a).resolve(), Path(b).resolve()
     for folder in folders:
-        if not (folder / RUNS).exists():
-            raise UserError(f"{folder} has no {RUNS}: pass two results folders, e.g. results/<timestamp>")
+        _check_results_folder(folder, "pass two results folders, e.g. results/<timestamp>")
     return folders
 
 

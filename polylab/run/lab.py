@@ -102,8 +102,16 @@ def _check_experiment_langs(config: Config, languages: dict[str, Language], fold
                                       "langs", problem)
 
 
-def parse_lang_list(text: str | None) -> list[str] | None:
-    return [name.strip() for name in text.split(",") if name.strip()] if text else None
+def parse_lang_list(text: str | None, flag: str = "--langs") -> list[str] | None:
+    """`go,python:pypy` → its names; None (the flag left out) → None, which means every language. A flag given
+    with no name at all (`--langs ""`) is refused rather than read as every language."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UserError(f"{flag} names no language: give some (e.g. {flag} go,python:pypy), or leave it out to run "
+                        "every language")
+    return names
 
 
 def select_langs(lab: Lab, names: list[str] | None, flag: str = "--langs") -> list[str]:

@@ -133,6 +133,8 @@ def test_invoke_report_without_runs_is_a_one_line_error(tmp_path):
     from invoke import Exit
     with pytest.raises(Exit, match="has no runs.jsonl"):
         tasks.report(Context(), str(tmp_path))
+    with pytest.raises(Exit, match=f"^error: {tmp_path / 'gone'} does not exist: pass a results set with --results DIR$"):
+        tasks.report(Context(), str(tmp_path / "gone"))
 
 
 def test_methods_say_whether_the_runs_went_round_by_round(default_results):

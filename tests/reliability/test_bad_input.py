@@ -154,6 +154,14 @@ def test_a_benchmark_of_an_unknown_language(session, task, flag):
     assert single_error_line(done) == f"error: unknown language 'goo' in {flag}; known: faulty"
 
 
+@pytest.mark.parametrize("task", ["run", "doctor", "bench-accuracy"])
+def test_a_langs_flag_that_names_nothing_is_refused_not_read_as_every_language(session, task):
+    session.add_language()
+    done = session.run(task, "--langs", " , ")
+    assert single_error_line(done) == ("error: --langs names no language: give some (e.g. --langs go,python:pypy), "
+                                       "or leave it out to run every language")
+
+
 @pytest.mark.parametrize("task, args, message", [
     ("bench-sampler", ["--max-pairs", "0"], "--max-pairs must be at least 6 (fewer have no 95 % interval of their "
                                             "median), got 0"),
