@@ -25,6 +25,7 @@ from polylab.results.store import atomic_write_text
 from . import tidy
 from .document import Bullets, Document, Heading, Table, Text, to_html, to_markdown
 from .load import ResultsSet, host_keys, language_names, load_results, variant_labels
+from .methods import machine_facts
 
 MATCH = ["experiment", "lang", "variant", "workload", "mode", "workers"]
 ALPHA = 0.05
@@ -122,7 +123,7 @@ def machines_side_by_side(a: ResultsSet, b: ResultsSet) -> pd.DataFrame:
         entries = results.meta.get("toolchains", {})
         toolchains = {f"toolchain {shown[key]}": f"{info.get('toolchain', '')} {info.get('version', '')} "
                                                  f"({info.get('backend', '')})" for key, info in entries.items()}
-        return {"profile": results.meta.get("profile"), **results.machine, **toolchains}
+        return {"profile": results.meta.get("profile"), **machine_facts(results.machine), **toolchains}
 
     left, right = facts(a), facts(b)
     rows = [{"": key, "A": "" if left.get(key) is None else str(left.get(key)),

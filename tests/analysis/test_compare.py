@@ -114,6 +114,7 @@ def test_outputs_markdown_html_and_machines_side_by_side(base, make_set, tmp_pat
     assert printed.strip() == written.strip()
     assert "Mann-Whitney U, two-sided" in written
     assert re.search(r"^\| cpu_model +\| Synthetic CPU +\| Other CPU +\| ≠ +\|$", written, re.MULTILINE)
+    assert re.search(r"^\| memory_bytes +\| 8.0 GiB +\| 8.0 GiB +\| +\|$", written, re.MULTILINE)   # not bytes
     # a set from before variants: each language is one variant, named after it, so no variant is shown
     assert re.search(r"^\| cpu +\| C# +\| +\| sum +\| threads +\| 1 +\|", written, re.MULTILINE)
     assert re.search(r"^\| toolchain C# +\| mono 6.8.0.105 \(local\) +\|", written, re.MULTILINE)
