@@ -154,3 +154,21 @@ def test_machine_facts_a_vm_does_not_expose_read_unknown(default_results):
     values = machine_table(default_results).set_index("key")["value"]
     assert values["cpu_mhz_max"] == "unknown" and values["governor"] == "unknown"
     assert values["in_container"] == "False" and values["logical_cores"] == "2"
+
+
+def test_the_overview_counts_the_runs_that_shared_the_machine_and_says_why_others_are_not_counted(default_results):
+    from analysis import tidy
+    from analysis.report import _overview
+    runs = default_results.runs
+    sampled = sorted(set(default_results.samples["run_id"]) & set(runs.loc[runs["measured"], "run_id"]))
+    busy, unsampled = sampled[:3], sampled[-2:]
+    loaded = dataclasses.replace(
+        default_results, samples=default_results.samples[~default_results.samples["run_id"].isin(unsampled)],
+        runs=runs.assign(other_programs_cpu_s=runs["run_id"].map(dict.fromkeys(busy, 100.0)).fillna(0.0)))
+    facts = _overview(loaded)[0].items
+    line = next(fact for fact in facts if "shared the machine" in fact)
+    measured = int(runs["measured"].sum())
+    assert line.startswith(f"3 of {measured - 2} sampled runs shared the machine: other programs used more than "
+                           f"{tidy.QUIET_OTHER_LOAD} cores")
+    assert line.endswith("The other 2 measured runs have no sample of their work (they ended within one sampling "
+                         "interval, or sampling was off), so whether they shared it is not known.")
