@@ -99,8 +99,10 @@ def plan_matrix(*, profile=None, langs=None, out=None, config=None, backend=None
         profile, langs, config = started.defaults(ROOT, profile, langs, config)
     lab = load_lab(config)
     chosen = lab.config.profile(profile)   # a wrong profile is one line, before any toolchain or engine is probed
+    if started:
+        started.check_profile(chosen, lab.config.file)   # so is a resume of another profile or experiments
     ready, skipped = _ready_languages(lab, langs, backend, strict, images)
-    added = started.check(chosen, lab.config.file, [choice.key for choice in ready], extend) if started else []
+    added = started.check_variants([choice.key for choice in ready], extend) if started else []
     if added:
         say(f"extending {directory} with {', '.join(added)}")
     keys, unsupported = [choice.key for choice in ready], unsupported_modes(ready)

@@ -56,6 +56,11 @@ class StartedSet:
 
     def check(self, profile: Profile, config_file: str, variants: list[str], extend: bool) -> list[str]:
         """Refuses (UserError) a plan that is not the set's; returns the variants --extend adds (or [])."""
+        self.check_profile(profile, config_file)
+        return self.check_variants(variants, extend)
+
+    def check_profile(self, profile: Profile, config_file: str) -> None:
+        """Refuses a profile, or experiments, that are not the set's: known before any toolchain is looked for."""
         if self.profile is not None and profile.name != self.profile:
             facts = [self.config_file or "", f"{self.planned_runs} runs planned" if self.planned_runs else ""]
             how = ", ".join(filter(None, facts))
@@ -64,7 +69,6 @@ class StartedSet:
                             f"{self.profile}, or start a new set")
         if self.experiments is not None:
             self._check_experiments(profile, config_file)
-        return self._check_variants(variants, extend)
 
     def _check_experiments(self, profile: Profile, config_file: str) -> None:
         difference = _first_difference(self.experiments, recorded_experiments(profile))
@@ -74,7 +78,8 @@ class StartedSet:
                             f"({then}); --resume with it as {config_file} has it now ({now}) would mix them — "
                             f"resume with the experiments it was run with, or start a new set")
 
-    def _check_variants(self, variants: list[str], extend: bool) -> list[str]:
+    def check_variants(self, variants: list[str], extend: bool) -> list[str]:
+        """Refuses variants that are not the set's, but those --extend adds; returns those."""
         if not self.variants:      # a set from before meta.json listed them: nothing to hold the plan to
             return []
         added = [key for key in variants if key not in self.variants]

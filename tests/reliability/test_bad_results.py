@@ -53,10 +53,12 @@ def refused_resume(started, *args) -> str:
 
 
 def test_a_resume_with_another_profile_is_refused_naming_both(started):
-    _, config, folder = started
+    session, config, folder = started
     assert refused_resume(started, "--config", config, "--profile", "q") == (
         f"error: {folder} was run with profile 'p' ({config}, 2 runs planned); --resume with profile 'q' would mix "
         f"them — resume with --profile p, or start a new set")
+    done = session.run("all", "--resume", folder, "--config", config, "--profile", "q")
+    assert done.stderr.strip().count("\n") == 0   # before any toolchain or engine is looked for, and says so
 
 
 def test_a_resume_after_the_experiments_changed_is_refused_naming_both(started, tmp_path):
