@@ -48,11 +48,12 @@ def _listed(medians: pd.Series) -> str:
 
 
 def article_experiment_finding(results: ResultsSet) -> str | None:
-    """What the article's own experiment measured, in one sentence: the threads of its printing runs (the largest
-    worker count ≥ 2 of the first sum-print experiment) against what the article expects of each runtime."""
+    """What the article's own experiment measured, in one sentence: the threads of its printing runs to a console
+    (the largest worker count ≥ 2 of the first sum-print experiment with sink tty) against what the article expects
+    of each runtime. Printed elsewhere (/dev/null, a pipe) it is not the article's experiment: no sentence."""
     runs = tidy.measured(results)
-    runs = runs[(runs["workload"] == PRINTING) & (runs["mode"] == "threads") & (runs["workers"] >= 2)
-                & (runs["cores"] >= 2)]
+    runs = runs[(runs["workload"] == PRINTING) & (runs["sink"] == CONSOLE) & (runs["mode"] == "threads")
+                & (runs["workers"] >= 2) & (runs["cores"] >= 2)]
     if runs.empty:
         return None
     experiment = runs["experiment"].cat.remove_unused_categories().cat.categories[0]

@@ -53,6 +53,13 @@ def test_the_sentence_says_python_left_one_core_when_its_runs_did(make_set):
     assert _judged(results)["a-print"].verdict == CONTRADICTED
 
 
+def test_printing_elsewhere_than_a_console_is_not_the_articles_experiment_and_has_no_sentence(default_results):
+    runs = default_results.runs
+    to_devnull = dataclasses.replace(default_results, runs=runs.assign(sink=runs["sink"].astype(str).replace(
+        claims_printing.CONSOLE, "devnull")))
+    assert claims_printing.article_experiment_finding(to_devnull) is None
+
+
 def test_a_set_without_printing_runs_has_no_sentence(make_set):
     results = load_results(make_set(workers=(1,)))   # print runs at 1 worker: nothing to spread
     assert claims_printing.article_experiment_finding(results) is None
