@@ -267,8 +267,9 @@ def startup(results: ResultsSet) -> Drawn:
     parts["part"] = ordered(parts["part"].map(names), list(names.values()))
     return Drawn(plots.startup_vs_work(parts), (
         f"Where the wall time of {head.label()} goes: the program's own measure of its work (first worker start "
-        f"→ last join) and the rest of the wall time, spent starting and stopping the runtime (and, in processes "
-        f"mode, the children). " + _spread_words(runs)))
+        f"→ last join) and the rest of the wall time, spent starting and stopping the runtime. In processes mode "
+        f"the program's clock starts before its first child, so each child runtime's start-up is in the work "
+        f"(and in processes-mode throughput): what a process per worker costs. " + _spread_words(runs)))
 
 
 def printing(results: ResultsSet) -> Drawn:
