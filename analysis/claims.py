@@ -261,7 +261,8 @@ class ClaimSpec:
 
 PARALLELISM_NOTE = (
     "Work-phase parallelism: cores in use while the workers run — from the samples (mean Σ workload share "
-    f"over the work window) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
+    f"over the work window's whole sample intervals less the first and last, the number beside each Task Manager "
+    f"panel) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
     f"and (user+sys)/program time. Only quiet sampled runs count ({tidy.QUIET_NOTE}); others are set aside. "
     "Experiments that also run pool or async modes are claim (l)'s, sized as many short tasks rather than as a "
     f"parallel job, and are left out. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) needs "
@@ -273,7 +274,7 @@ CLAIMS = [
               f"Threads of every variant whose manifest declares `threads: {ONE}` (a GIL: CPython, PyPy), sum "
               f"workload, judged per variant. Supported when every run's work-phase parallelism is ≤ {ONE_CORE}; "
               f"contradicted when every run's is above it. " + PARALLELISM_NOTE, claim_gil, needs_cores=True,
-              figure="parallelism"),
+              figure="task-manager"),
     ClaimSpec("a2", "Free-threaded CPython threads use all cores (no GIL).",
               "(not the article's: CPython 3.13's free-threaded build, PEP 703, removes the GIL that (a) is about)",
               f"Threads of every variant declaring `threads: {ALL}` whose language also has a `{ONE}` variant "
@@ -281,18 +282,18 @@ CLAIMS = [
               f"{ALL_CORES} × min(workers, cores). Its single-thread cost is shown beside it: the median 1-worker "
               "throughput of each such variant over its language's first one-core variant's, with the range of "
               "the ratio over every pair of runs and a Mann-Whitney U test. " + PARALLELISM_NOTE,
-              claim_free_threaded, needs_cores=True, figure="parallelism"),
+              claim_free_threaded, needs_cores=True, figure="task-manager"),
     ClaimSpec("b", "C#, Java and Go threads use all cores at once.",
               "c#, java등의 스레드는 운영체제가 cpu에 직접 스케줄링 합니다. … 동시에 CPU를 사용할수 있어",
               f"Threads of every variant declaring `threads: {ALL}` whose language has no `{ONE}` variant (C#, "
               f"Java, Go, …), sum workload. Supported when every run's work-phase parallelism is ≥ "
               f"{ALL_CORES} × min(workers, cores); contradicted when every run's is below. " + PARALLELISM_NOTE,
-              claim_threads_parallel, needs_cores=True, figure="parallelism"),
+              claim_threads_parallel, needs_cores=True, figure="task-manager"),
     ClaimSpec("c", "Python processes do use all cores.",
               "싱글스레드(싱글코어) 언어를 사용하지만 CPU를 동시에 사용하고 싶은경우 (프로세스가 쓰이는곳)",
               f"Processes of every variant declaring `threads: {ONE}`, sum workload; the same rule as (b): ≥ "
               f"{ALL_CORES} × min(workers, cores). " + PARALLELISM_NOTE, claim_processes_parallel, needs_cores=True,
-              figure="parallelism"),
+              figure="task-manager"),
     ClaimSpec("g", "Printing every partial sum (the article's workload) changes the picture.",
               "Console.WriteLine(result); / print(result) — I/O request를 처리할때 cpu는 순간적으로 이 job을 위해 "
               "일을 하지 않습니다.",

@@ -70,7 +70,8 @@ def task_manager(results: ResultsSet) -> Drawn:
         f"core, every other runtime spreading min(workers, cores)/cores over each core during the program's work "
         f"phase. Middle: the CPU this run's threads used, placed on the core each last ran on. Right: the rest "
         f"of the machine (system − this run). Beside each panel: cores' worth busy on average over the work "
-        f"window (the program's own loop time). One repetition per row: the one with the median speed, "
+        f"window (the program's own loop time), its whole sample intervals less the first and last (the "
+        f"work-phase parallelism claims (a)–(c) judge). One repetition per row: the one with the median speed, "
         f"among those the rest of the machine left alone when there are any. "
         + _chosen_note(chosen)))
 

@@ -169,7 +169,8 @@ def _interior(inside: pd.DataFrame) -> pd.DataFrame:
 
 def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     """Long form per (run, view, core, sample): the Task Manager grid of each run, expected beside measured;
-    in_window marks the samples wholly inside the run's work window."""
+    in_window marks the samples that window_stats (and so the claims) average: wholly inside the run's work
+    window, less its edge intervals (_interior)."""
     columns = ["run_id", "panel", "view", "core", "t_start", "t_s", "pct", "in_window"]
     if runs.empty or results.samples.empty:
         return pd.DataFrame(columns=columns)
@@ -181,7 +182,7 @@ def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
                       if position[r.core] < r.cores else 0.0 for r in cells.itertuples()]
     overlap = _window_overlap(cells)
     cells["expected"] = 100 * np.asarray(expected_level) * overlap
-    cells["in_window"] = _in_window(cells)
+    cells["in_window"] = cells.index.isin(_interior(cells[_in_window(cells)]).index)
     views = cells.rename(columns={"expected": VIEWS[0], "workload_pct": VIEWS[1], "rest_pct": VIEWS[2]})
     long = views.melt(id_vars=["run_id", "panel", "core", "t_start", "t_s", "in_window"], value_vars=VIEWS,
                       var_name="view", value_name="pct")

@@ -172,3 +172,16 @@ def test_spread_of_repetitions():
     stats = tidy.spread([3.0, 1.0, 2.0, None])
     assert (stats["n"], stats["median"], stats["min"], stats["max"]) == (3, 2.0, 1.0, 3.0)
     assert tidy.spread([])["n"] == 0
+
+
+def test_the_task_manager_averages_the_samples_the_claims_judge(default_results):
+    """The cores' worth beside each Task Manager panel is the work-phase parallelism of claims (a)-(c): the same
+    whole intervals of the work window, less the first and the last."""
+    grid = _grid(default_results)
+    measured = grid[grid["in_window"] & (grid["view"] == tidy.VIEWS[1])]
+    beside = measured.groupby(["run_id", "t_s"])["pct"].sum().groupby("run_id").mean() / 100
+    judged = tidy.window_stats(default_results).set_index("run_id")["sampled_parallelism"]
+    assert len(beside) == default_results.runs["lang"].nunique() * 2   # a run per language and mode
+    assert beside.to_dict() == pytest.approx(judged[beside.index].to_dict(), abs=1e-9)
+    edges = grid[(grid["view"] == tidy.VIEWS[1])].groupby("run_id")["in_window"].sum()
+    assert (edges < grid[grid["view"] == tidy.VIEWS[1]].groupby("run_id").size()).all()
