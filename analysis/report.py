@@ -90,10 +90,26 @@ def _free_threading_cost(results: ResultsSet) -> list:
                               f"{number(low)}–{number(high)}" for low, high in zip(costs["ratio_low"],
                                                                                    costs["ratio_high"])],
                           "single-thread cost": [f"{cost:+.0%}" for cost in costs["cost"]], "p": costs["p"]})
+    version = _versions(results)
+    table.insert(4, "versions", [f"{version.get(variant, '?')} vs {version.get(baseline, '?')}"
+                                 for variant, baseline in zip(costs["variant"], costs["baseline"])])
+    pairs = dict.fromkeys(zip(costs["variant"], costs["baseline"]))
+    differ = [f"{variant} {version.get(variant)} against {baseline} {version.get(baseline)}"
+              for variant, baseline in pairs if version.get(variant) != version.get(baseline)]
+    confound = (f" The builds compared differ in version too ({'; '.join(differ)}): the ratio holds the change of "
+                "version as well as free-threading's cost; the same version built both ways would separate them."
+                if differ else "")
     return [Heading("Single-thread cost of dropping the GIL", level=3),
             Text("1-worker throughput of each variant declaring all-cores against its language's first one-core "
                  "variant (free-threaded CPython against CPython with the GIL): ratio of the medians, its range over "
-                 "every pair of runs, and the Mann-Whitney U p-value (two-sided)."), Table(table)]
+                 "every pair of runs, and the Mann-Whitney U p-value (two-sided)." + confound), Table(table)]
+
+
+def _versions(results: ResultsSet) -> dict[str, str]:
+    """Each runtime's shown name → the version its toolchain reported."""
+    entries = results.meta.get("toolchains", {})
+    keys = results.runs.drop_duplicates("language").set_index("language")["variant_key"]
+    return {str(name): entries.get(str(key), {}).get("version", "?") for name, key in keys.items()}
 
 
 def build_document(results: ResultsSet, figure_outcomes: list, claims: list, machine_blocks: list = ()) -> Document:

@@ -164,3 +164,19 @@ def test_the_report_shows_verdicts_per_variant_and_the_single_thread_cost(python
     free_threaded = "CPython free-threaded (all-cores)"
     assert (matrix["a"][free_threaded], matrix["a2"][free_threaded], matrix["a"]["CPython (one-core)"]) == (
         "—", "supported", "supported")   # (a) is not about the all-cores build, (a2) is
+
+
+def test_the_single_thread_cost_names_the_versions_and_says_when_they_differ(pythons):
+    import copy
+    import dataclasses
+    from analysis.report import _free_threading_cost
+    results = load_results(pythons)
+    same = _free_threading_cost(results)
+    assert same[2].frame["versions"].tolist() == ["1 vs 1", "1 vs 1"] and "differ in version" not in same[1].text
+    meta = copy.deepcopy(results.meta)
+    meta["toolchains"]["python:cpython-ft"]["version"] = "3.13.5"
+    meta["toolchains"]["python:cpython"]["version"] = "3.11.7"
+    other = _free_threading_cost(dataclasses.replace(results, meta=meta))
+    assert other[2].frame["versions"].tolist() == ["3.13.5 vs 3.11.7"] * 2
+    assert ("The builds compared differ in version too (CPython free-threaded 3.13.5 against CPython 3.11.7): the "
+            "ratio holds the change of version as well as free-threading's cost") in other[1].text
