@@ -193,7 +193,27 @@ def claim_python_threads(results: ResultsSet) -> tuple[Decided, list[dict]]:
         rows.append(_row(label, "speedup over 1 worker", tidy.spread(group["value"]),
                          f"{outcomes[label]} (≤ {NO_SPEEDUP:g}: none; ≥ {SPED_UP * min(int(workers), cores):.3g}: "
                          f"sped up)"))
-    return python_verdict(outcomes, medians, variants), rows
+    decided = python_verdict(outcomes, medians, variants)
+    return _every_kind_of_work(decided, speedups), rows
+
+
+GIL_WORKLOADS = ("sum", "io", "native")   # Python code, waits, and library code that releases the GIL
+
+
+def _every_kind_of_work(decided: Decided, speedups: pd.DataFrame) -> Decided:
+    """'Cannot' is about work of every kind: a support that rests on some of GIL_WORKLOADS only (the quick profile
+    has no 1-worker io or native runs) is inconclusive, for the claim and for each variant; a contradiction stands."""
+    def missing(runs: pd.DataFrame) -> list[str]:
+        return [workload for workload in GIL_WORKLOADS if workload not in set(runs["workload"].astype(str))]
+    by_variant = {variant: INCONCLUSIVE if verdict == SUPPORTED and missing(
+        speedups[speedups["language"].astype(str) == variant]) else verdict
+        for variant, verdict in decided.by_variant.items()}
+    absent = missing(speedups)
+    if decided.verdict != SUPPORTED or not absent:
+        return Decided(decided.verdict, decided.reason, by_variant)
+    return Decided(INCONCLUSIVE, f"no speed-up where judged, but {' and '.join(absent)} could not be judged (no runs "
+                   "at 1 worker and at more; the claims profile has them), and work a GIL does not hold is what "
+                   "decides 'cannot' — " + decided.reason.split(" — ", 1)[-1], by_variant)
 
 
 # (k) ---------------------------------------------------------------------------------------------------------
@@ -255,7 +275,8 @@ WORKLOAD_CLAIMS = [
               f"{MIN_REPS} runs each). A group supports the claim when "
               f"every run's speedup is ≤ {NO_SPEEDUP:g}, contradicts it when every run's is ≥ {SPED_UP:g} × "
               "min(N, cores). The claim says 'cannot', so one contradicting group contradicts it; it is supported "
-              "when at least half of the groups are conclusive and all of those support it; else inconclusive.",
+              "when at least half of the groups are conclusive and all of those support it, and sum, io and native "
+              "each have a group (for a variant: each of its own); else inconclusive.",
               claim_python_threads, needs_cores=True, figure="gil-reach"),
     ClaimSpec("k", "Shared writes need synchronisation, and contention costs.",
               "공유는 쉽지만 쓰기작업을 한다면 동기화 문제를 신경써야합니다. … heap영역의 자원을 사용할때 concurrent "

@@ -26,7 +26,7 @@ class Behaviour:
     dies_in_processes: frozenset = frozenset()
     io_per_s: float = 950.0            # per worker: a 1 ms sleep per iteration, and timer slack
     native_per_s: float = 30_000.0     # 64 KiB hashes per second on one core
-    gil_releases: bool = True          # Python threads run hashlib and sleeps in parallel
+    gil_releases: bool = True          # Python threads run hashlib and sleeps in parallel (False: one at a time)
     lock_cost: float = 0.05            # contended throughput at 1 worker / sum's: lock and unlock each iteration
     contention: float = 0.35           # per-worker throughput kept at N ≥ 2 workers, beyond sum's own loss
 
@@ -60,7 +60,8 @@ def shape(row: dict, speed: float, cores: int, gil: bool, wobble: float, behavio
         row.update(iterations=iterations, counter=iterations,
                    ctx_voluntary=iterations // (2000 if lang == "go" else 100) if workers > 1 else 30)
     elif workload == "io":
-        iterations = int(behaviour.io_per_s * workers * wobble * inner)
+        waiting_together = 1 if gil and not behaviour.gil_releases else workers   # a GIL held across the sleep
+        iterations = int(behaviour.io_per_s * waiting_together * wobble * inner)
         row.update(iterations=iterations, ctx_voluntary=iterations, user_s=0.02 * workers, sys_s=0.03 * workers)
         row["parallelism"] = (row["user_s"] + row["sys_s"]) / row["wall_s"]
     elif workload == "native":

@@ -90,7 +90,10 @@ def test_claims_without_their_workloads_say_so(default_results):
     assert found["i"].reason == "no crash runs in this results set"
     assert found["k"].reason.startswith("no contended runs")
     assert {key: found[key].verdict for key in "hik"} == dict.fromkeys("hik", INCONCLUSIVE)
-    assert found["j"].verdict == SUPPORTED     # sum alone: the GIL holds Python threads to one core
+    # sum alone: the GIL holds Python threads to one core there, but 'cannot' is decided where the GIL does not reach
+    assert found["j"].verdict == INCONCLUSIVE and found["j"].reason.startswith(
+        "no speed-up where judged, but io and native could not be judged (no runs at 1 worker and at more")
+    assert set(found["j"].by_variant.values()) == {INCONCLUSIVE}
 
 
 @pytest.mark.parametrize("threads, processes, expected", [
@@ -148,8 +151,14 @@ def test_j_threshold_edges(speedups, workers, cores, expected):
 
 
 def test_j_is_supported_when_nothing_python_ran_sped_up(make_set):
-    claim = judged(make_set, "j", workloads=("native",), behaviour=Behaviour(gil_releases=False))
+    claim = judged(make_set, "j", workloads=("io", "native"), behaviour=Behaviour(gil_releases=False))
     assert claim.verdict == SUPPORTED and claim.reason.startswith("no speed-up in any conclusive group — sum")
+    assert "native · Python · 2 workers: 1.0" in claim.reason and "io · Python · 2 workers: 1.0" in claim.reason
+
+
+def test_j_without_one_of_its_workloads_is_not_supported(make_set):
+    claim = judged(make_set, "j", workloads=("native",), behaviour=Behaviour(gil_releases=False))
+    assert claim.verdict == INCONCLUSIVE and claim.reason.startswith("no speed-up where judged, but io could not")
     assert "native · Python · 2 workers: 1.0" in claim.reason
 
 
