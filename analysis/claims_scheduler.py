@@ -63,19 +63,28 @@ def migration_runs(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs.merge(per_run, left_on="run_id", right_index=True, how="left")
     traced = _traced(runs, TRACED)
     runs["migrations_per_busy_thread"] = traced.fillna(runs["kernel"])
-    work_s = runs["inner_s"].where(runs["inner_s"] > 0, runs["wall_s"])
-    runs["migration_rate"] = runs["migrations_per_busy_thread"] / work_s
-    runs["core_change_rate"] = runs["core_changes"] / work_s
+    runs["work_s"] = runs["inner_s"].where(runs["inner_s"] > 0, runs["wall_s"])
+    runs["migration_rate"] = runs["migrations_per_busy_thread"] / runs["work_s"]
+    runs["core_change_rate"] = runs["core_changes"] / runs["work_s"]
     runs["source"] = np.where(traced.notna(), "trace", np.where(runs["kernel"].notna(), "kernel", "samples"))
     return runs
 
 
-def run_state(migration_rate: float, core_change_rate: float, source: str) -> str | None:
+def run_state(migration_rate: float, core_change_rate: float, source: str, work_s: float) -> str | None:
     """'moved', 'stayed' or None (cannot tell) for one run, by the rule of claim (d). The kernel's count (every
-    event where traced, else se.nr_migrations) decides; samples alone can show a move, never that there was none."""
+    event where traced, else se.nr_migrations) decides; samples alone can show a move, never that there was none,
+    and a run whose work is shorter than a Task Manager frame (1 / MOVES_PER_S) cannot show a job kept in place
+    for one: at 0.5 s, one migration of two threads reads 0.99 a second."""
     if source == "samples":
         return "moved" if core_change_rate >= MOVES_PER_S else None
-    return "moved" if migration_rate >= MOVES_PER_S else "stayed"
+    if migration_rate >= MOVES_PER_S:
+        return "moved"
+    return "stayed" if work_s >= 1 / MOVES_PER_S else None
+
+
+def _too_short(group: pd.DataFrame, states: list[str | None]) -> str:
+    short = sum(state is None and work_s < 1 / MOVES_PER_S for state, work_s in zip(states, group["work_s"]))
+    return f", {short} too short to show a job kept in place for a second" if short else ""
 
 
 def migration_outcome(states: list[str | None]) -> str:
@@ -123,13 +132,13 @@ def claim_migrations(results: ResultsSet) -> tuple[Decided, list[dict]]:
     for (language, mode, workers), group in runs.groupby(["language", "mode", "workers"], observed=True):
         cores = int(group["cores"].iloc[0])
         label = f"{language} · {mode} · {_placement(int(workers), cores)}"
-        states = [run_state(r.migration_rate, r.core_change_rate, r.source) for r in group.itertuples()]
+        states = [run_state(r.migration_rate, r.core_change_rate, r.source, r.work_s) for r in group.itertuples()]
         outcome = outcomes[label] = migration_outcome(states)
         variants[label] = str(language)
         sources = ", ".join(sorted(set(group["source"])))
         rows.append(_row(label, MIGRATION_MEASURE, tidy.spread(group["migration_rate"]),
                          f"{outcome} ({states.count('moved')} of {len(states)} runs moved, "
-                         f"{states.count('stayed')} stayed; source: {sources})"))
+                         f"{states.count('stayed')} stayed{_too_short(group, states)}; source: {sources})"))
         rows.append(_row(label, "core changes between samples per busy thread", tidy.spread(group["core_changes"]),
                          f"busy OS threads per run: {group['busy_threads'].median():g}"))
     for language, group in runs.groupby("language", observed=True):
@@ -314,8 +323,9 @@ SCHEDULER_CLAIMS = [
               "per second of work (the program's own work time) come from every migration where the run was traced "
               "(perf sched), else from the kernel's se.nr_migrations of each busy thread as the sampler last read "
               "it; core changes between samples are shown beside them. A run moved its jobs when they migrated "
-              f"≥ {MOVES_PER_S:g} time a second, and kept them in place otherwise: Task Manager redraws once a "
-              "second, so a job that migrates less often shows on one core in each frame. Without a kernel count, "
+              f"≥ {MOVES_PER_S:g} time a second, and kept them in place otherwise, if its work lasted a second or "
+              "more: Task Manager redraws once a second, so a job that migrates less often shows on one core in "
+              "each frame, and a shorter run cannot show that. Without a kernel count, "
               f"≥ {MOVES_PER_S:g} core change a second between samples shows a move and nothing shows "
               "none. A group supports the claim when every run moved, contradicts it when every run kept them in "
               "place; a runtime's groups combine as every claim's, and one runtime that conclusively kept its jobs "

@@ -336,3 +336,14 @@ def test_the_migrations_figure_draws_what_d_judges_each_mode_at_each_worker_coun
     drawn.figure.clf()
     assert legend == ["threads · 2 workers", "threads · 4 workers", "processes · 2 workers", "processes · 4 workers"]
     assert "experiment 'migrate'" in drawn.caption and kernel_counts == {3}   # every busy thread: 3 migrations
+
+
+@pytest.mark.parametrize("rate, source, work_s, state", [
+    (0.99, "kernel", 1.0, "stayed"),      # a second of work with fewer moves than one a second: kept in place
+    (0.99, "kernel", 0.99, None),         # shorter than a Task Manager frame: cannot show that
+    (1.0, "kernel", 0.5, "moved"),        # a move a second shows in any run
+    (0.0, "trace", 0.5, None),
+    (0.0, "samples", 5.0, None),          # samples never show that there was no move
+])
+def test_a_run_shorter_than_a_frame_cannot_show_its_jobs_kept_in_place(rate, source, work_s, state):
+    assert cs.run_state(rate, rate, source, work_s) == state
