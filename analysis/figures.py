@@ -145,8 +145,9 @@ def _above_ideal(scaling: pd.DataFrame) -> str:
         return ""
     return (f" {len(above)} of {len(medians)} medians at N ≥ 2 workers lie above the ideal (efficiency > "
             f"{ABOVE_IDEAL:g}, at most {above.max():.2f}): sum's loop keeps its data in registers, so more cache "
-            f"cannot make N workers do more than N cores' work; the cores ran faster in those runs than one core "
-            f"did alone (a VM's host or frequency scaling; see Methods).")
+            f"cannot make N workers do more than N cores' work; most likely the cores ran faster in those runs than "
+            f"one core did alone (a VM's host or frequency scaling), as a plain busy loop run outside the lab also "
+            f"shows on this VM (README, Profiles).")
 
 
 def parallelism(results: ResultsSet) -> Drawn:
@@ -166,7 +167,18 @@ def context_switches(results: ResultsSet) -> Drawn:
     return Drawn(plots.context_switches(switches, plots.runtime_palette(results.runs)), (
         f"Context switches per second of wall time in experiment '{head.experiment}' (wait4 rusage of the whole "
         f"process tree: ru_nvcsw voluntary — the thread waited, e.g. for a lock or I/O; ru_nivcsw involuntary — "
-        f"the scheduler preempted it). Log scale. " + _spread_words(runs)))
+        f"the scheduler preempted it). Log scale. " + _spread_words(runs) + _perf_switches_included(runs)))
+
+
+def _perf_switches_included(runs: pd.DataFrame) -> str:
+    wrapped = runs["perf_context_switches"].notna() if "perf_context_switches" in runs else pd.Series(False)
+    if not wrapped.any():
+        return ""
+    extra = (runs["ctx_voluntary"] + runs["ctx_involuntary"] - runs["perf_context_switches"])[wrapped]
+    return (f" Where perf stat wrapped the program ({int(wrapped.sum())} of these {len(runs)} runs), wait4's counts "
+            f"include perf's own process: {extra.median():.0f} switches a run more than perf counted for the "
+            f"program alone (median), a visible share for runtimes that switch little; runs.csv's ctx_switches "
+            f"is perf's count.")
 
 
 def migrations(results: ResultsSet) -> Drawn:
@@ -284,11 +296,14 @@ def printing(results: ResultsSet) -> Drawn:
                         value_name="value")
     effect["measure"] = ordered(effect["measure"].map(measures), list(measures.values()))
     workers = ", ".join(str(w) for w in sorted(pairs["workers"].unique()))
+    sinks = {"devnull": "thrown away by the kernel", "pipe": "drained by the lab", "file": "written to a file",
+             "tty": "a pseudo-terminal the lab drains as a terminal would, the article's console"}
+    printed = [sink for sink in sinks if sink in set(pairs.loc[pairs["workload"] != "sum", "sink"].astype(str))]
     return Drawn(plots.printing_effect(effect), (
         f"What printing every partial sum does, at {workers} workers: sum-print against sum runs of the same "
-        f"language, mode and workers, one bar per sink the sums were printed to (devnull: thrown away by the "
-        f"kernel; pipe: drained by the lab; tty: a pseudo-terminal the lab drains as a terminal would, the "
-        f"article's console). Throughput (log scale), the share of CPU time spent in the kernel "
+        f"language, mode and workers, one bar per sink the sums were printed to ("
+        + "; ".join(f"{sink}: {sinks[sink]}" for sink in printed) + "). Throughput (log scale), the share of CPU "
+        f"time spent in the kernel "
         f"(sys / (user + sys)) and effective parallelism. " + _spread_words(pairs)))
 
 

@@ -258,3 +258,17 @@ def test_the_memory_caption_warns_of_runs_too_short_for_a_second_pss_reading(def
                            f"the sampler reads a tree's PSS at its first sample")
     cgroup = shorter.assign(tree_memory_source="cgroup")   # a cgroup's peak is kept by the kernel: no warning
     assert figures._single_pss_reading(cgroup) == ""
+
+
+def test_captions_say_what_perf_adds_to_the_switches_and_name_only_the_sinks_printed_to(default_results):
+    import dataclasses
+    runs = default_results.runs
+    wrapped = dataclasses.replace(default_results, runs=runs.assign(
+        perf_context_switches=runs["ctx_voluntary"] + runs["ctx_involuntary"] - 7))
+    caption = figures.context_switches(wrapped).caption
+    assert "wait4's counts include perf's own process: 7 switches a run more than perf counted" in caption
+    assert "perf" not in figures.context_switches(default_results).caption
+    printing = figures.printing(default_results).caption
+    printed = set(runs.loc[runs["workload"] == "sum-print", "sink"].astype(str))
+    assert all(f"{sink}:" in printing for sink in printed)
+    assert all(f"{sink}:" not in printing for sink in {"devnull", "pipe", "file", "tty"} - printed)
