@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from .plots import RANGE, _wide_enough, _worker_axis, compact, themed
+from .tidy import workers_label
 
 SURVIVAL_COLOURS = "RdYlGn"    # red: the process died, green: it survived
 
@@ -71,16 +72,25 @@ def contention_cost(long: pd.DataFrame, palette: dict):
     """contended against sum (style) per runtime (hue), threads mode: throughput per worker and voluntary
     switches per 1000 operations (rows), against workers; log scale."""
     data = compact(long)
-    grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="workload",
-                       markers=True, row="measure", estimator="median", errorbar=RANGE, height=2.6, aspect=1.8,
-                       palette=palette, facet_kws={"sharey": False})
+    several = data["workers"].nunique() > 1
+    if several:
+        grid = sns.relplot(data=data, kind="line", x="workers", y="value", hue="language", style="workload",
+                           markers=True, row="measure", estimator="median", errorbar=RANGE, height=2.6, aspect=1.8,
+                           palette=palette, facet_kws={"sharey": False})
+    else:   # one worker count (the quick profile): a line needs two, so each runtime is a place on x
+        grid = sns.catplot(data=data, kind="point", x="language", y="value", hue="workload", row="measure",
+                           dodge=0.3, linestyle="none", estimator="median", errorbar=RANGE, height=2.6,
+                           aspect=_wide_enough(data, 2.6, 1.8), sharey=False)
+        grid.set_xlabels(workers_label(data["workers"].iloc[0]))
     for measure, axes in grid.axes_dict.items():   # a switch count may be 0: linear near zero there
         if "switches" in str(measure):
             axes.set_yscale("symlog", linthresh=0.01)
-            axes.set_ylim(bottom=0)
+            highest = data.loc[data["measure"] == measure, "value"].max()
+            axes.set_ylim(0, max(highest, 0.01) * 3)   # room above the highest mark, whose bar may reach it
         else:
             axes.set_yscale("log")
     grid.set_titles("{row_name}")
     grid.set_ylabels("")
-    _worker_axis(grid, data["workers"])
+    if several:
+        _worker_axis(grid, data["workers"])
     return grid.figure

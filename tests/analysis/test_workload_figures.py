@@ -59,6 +59,16 @@ def test_contention_has_throughput_and_switches_against_workers(drawn):
     assert panels[0].get_yscale() == "log" and panels[1].get_yscale() == "symlog"
 
 
+def test_contention_at_one_worker_count_puts_the_runtimes_along_x(workload_results):
+    import dataclasses
+    runs = workload_results.runs
+    at_two = dataclasses.replace(workload_results, runs=runs[runs["workers"].isin([2])])
+    figure = workload_figures.contention(at_two).figure
+    assert figure.axes[-1].get_xlabel() == "2 workers"
+    assert [label.get_text() for label in figure.axes[-1].get_xticklabels()] == ["C#", "Go", "Java", "Python"]
+    assert figure.axes[1].get_yscale() == "symlog"
+
+
 def test_a_set_without_the_workloads_leaves_their_figures_out(default_results, tmp_path):
     for _, _, draw in workload_figures.WORKLOAD_FIGURES:
         with pytest.raises(NotShown):
