@@ -167,10 +167,15 @@ def _interior(inside: pd.DataFrame) -> pd.DataFrame:
     return inside[(intervals < INTERIOR_MIN_INTERVALS) | ((position > 1) & (position < intervals))]
 
 
+def _judged_samples(cells: pd.DataFrame) -> pd.DataFrame:
+    """The sample cells a run's work-phase numbers average (window_stats, the claims, the Task Manager's label):
+    whole intervals inside its work window, less the edge ones."""
+    return _interior(cells[_in_window(cells)])
+
+
 def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     """Long form per (run, view, core, sample): the Task Manager grid of each run, expected beside measured;
-    in_window marks the samples that window_stats (and so the claims) average: wholly inside the run's work
-    window, less its edge intervals (_interior)."""
+    in_window marks the samples that window_stats (and so the claims) average (_judged_samples)."""
     columns = ["run_id", "panel", "view", "core", "t_start", "t_s", "pct", "in_window"]
     if runs.empty or results.samples.empty:
         return pd.DataFrame(columns=columns)
@@ -182,7 +187,7 @@ def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
                       if position[r.core] < r.cores else 0.0 for r in cells.itertuples()]
     overlap = _window_overlap(cells)
     cells["expected"] = 100 * np.asarray(expected_level) * overlap
-    cells["in_window"] = cells.index.isin(_interior(cells[_in_window(cells)]).index)
+    cells["in_window"] = cells.index.isin(_judged_samples(cells).index)
     views = cells.rename(columns={"expected": VIEWS[0], "workload_pct": VIEWS[1], "rest_pct": VIEWS[2]})
     long = views.melt(id_vars=["run_id", "panel", "core", "t_start", "t_s", "in_window"], value_vars=VIEWS,
                       var_name="view", value_name="pct")
@@ -202,7 +207,7 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     if results.samples.empty or runs.empty:
         return pd.DataFrame(columns=columns)
     cells = sample_cells(results.samples).merge(runs[["run_id", "wall_s", "inner_s"]], on="run_id")
-    inside = _interior(cells[_in_window(cells)])
+    inside = _judged_samples(cells)
     per_sample = inside.groupby(["run_id", "t_s"]).agg(workload=("workload_pct", "sum"), rest=("rest_pct", "sum"))
     per_run = per_sample.groupby("run_id").agg(sampled_parallelism=("workload", "mean"),
                                                other_load_cores=("rest", "mean"), window_samples=("workload", "size"))
