@@ -168,7 +168,19 @@ def speedup_outcome(speedups: pd.Series, workers: int, cores: int) -> str:
     return between(speedups, NO_SPEEDUP, SPED_UP * min(workers, cores))
 
 
-def python_verdict(outcomes: dict[str, str], medians: dict[str, float], variants: dict[str, str]) -> Decided:
+GIL_WORKLOADS = ("sum", "io", "native")   # Python code, waits, and library code that releases the GIL
+
+
+def _absent(workloads) -> list[str]:
+    judged = set(workloads)
+    return [workload for workload in GIL_WORKLOADS if workload not in judged]
+
+
+def python_verdict(outcomes: dict[str, str], medians: dict[str, float], variants: dict[str, str],
+                   workloads: dict[str, str]) -> Decided:
+    """(j) over its groups (each group's variant and workload given). 'Cannot' is about work of every kind: a
+    support that rests on some of GIL_WORKLOADS only (the quick profile has no 1-worker io or native runs) is
+    inconclusive, for the claim and for each variant; a contradiction stands."""
     if not outcomes:
         return Decided(INCONCLUSIVE, "no runs of a GIL's threads (sum, io or native) at 1 and at more workers")
     said = "; ".join(f"{group}: {medians[group]:.2f}× ({outcome})" for group, outcome in outcomes.items())
@@ -176,44 +188,32 @@ def python_verdict(outcomes: dict[str, str], medians: dict[str, float], variants
     why = {SUPPORTED: "no speed-up in any conclusive group", CONTRADICTED: "Python threads sped some work up",
            INCONCLUSIVE: f"only {sum(o != INCONCLUSIVE for o in outcomes.values())} of {len(outcomes)} groups "
                          f"conclusive"}[verdict]
-    return Decided(verdict, f"{why} — {said}", per_variant(outcomes, variants, one_counterexample_refutes))
+    absent = _absent(workloads.values())
+    if verdict == SUPPORTED and absent:
+        verdict, why = INCONCLUSIVE, (f"no speed-up where judged, but {' and '.join(absent)} could not be judged (no "
+                                      "runs at 1 worker and at more; the claims profile has them), and work a GIL "
+                                      "does not hold is what decides 'cannot'")
+    by_variant = {variant: INCONCLUSIVE if outcome == SUPPORTED and _absent(
+        workload for group, workload in workloads.items() if variants[group] == variant) else outcome
+        for variant, outcome in per_variant(outcomes, variants, one_counterexample_refutes).items()}
+    return Decided(verdict, f"{why} — {said}", by_variant)
 
 
 def claim_python_threads(results: ResultsSet) -> tuple[Decided, list[dict]]:
     speedups = wt.speedups(results)
     speedups = speedups[about(speedups, ONE) & (speedups["mode"] == "threads") & (speedups["workers"] >= 2) &
                         (speedups["base_runs"] >= MIN_REPS)]
-    outcomes, medians, variants, rows = {}, {}, {}, []
+    outcomes, medians, variants, workloads, rows = {}, {}, {}, {}, []
     for (language, workload, workers), group in speedups.groupby(["language", "workload", "workers"], observed=True):
         cores = int(group["cores"].iloc[0])
         label = f"{workload} · {language} · {tidy.workers_label(workers)}"
-        variants[label] = str(language)
+        variants[label], workloads[label] = str(language), str(workload)
         outcomes[label] = speedup_outcome(group["value"], int(workers), cores)
         medians[label] = group["value"].median()
         rows.append(_row(label, "speedup over 1 worker", tidy.spread(group["value"]),
                          f"{outcomes[label]} (≤ {NO_SPEEDUP:g}: none; ≥ {SPED_UP * min(int(workers), cores):.3g}: "
                          f"sped up)"))
-    decided = python_verdict(outcomes, medians, variants)
-    return _every_kind_of_work(decided, speedups), rows
-
-
-GIL_WORKLOADS = ("sum", "io", "native")   # Python code, waits, and library code that releases the GIL
-
-
-def _every_kind_of_work(decided: Decided, speedups: pd.DataFrame) -> Decided:
-    """'Cannot' is about work of every kind: a support that rests on some of GIL_WORKLOADS only (the quick profile
-    has no 1-worker io or native runs) is inconclusive, for the claim and for each variant; a contradiction stands."""
-    def missing(runs: pd.DataFrame) -> list[str]:
-        return [workload for workload in GIL_WORKLOADS if workload not in set(runs["workload"].astype(str))]
-    by_variant = {variant: INCONCLUSIVE if verdict == SUPPORTED and missing(
-        speedups[speedups["language"].astype(str) == variant]) else verdict
-        for variant, verdict in decided.by_variant.items()}
-    absent = missing(speedups)
-    if decided.verdict != SUPPORTED or not absent:
-        return Decided(decided.verdict, decided.reason, by_variant)
-    return Decided(INCONCLUSIVE, f"no speed-up where judged, but {' and '.join(absent)} could not be judged (no runs "
-                   "at 1 worker and at more; the claims profile has them), and work a GIL does not hold is what "
-                   "decides 'cannot' — " + decided.reason.split(" — ", 1)[-1], by_variant)
+    return python_verdict(outcomes, medians, variants, workloads), rows
 
 
 # (k) ---------------------------------------------------------------------------------------------------------
