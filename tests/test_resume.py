@@ -27,35 +27,41 @@ def started(tmp_path, variants=("go", "python:pypy"), **fields) -> StartedSet:
     return StartedSet(tmp_path / "set", **recorded)
 
 
+def checked(started_set: StartedSet, profile, config_file: str, variants: list[str], extend: bool) -> list[str]:
+    """The whole check of a resume, as plan_matrix makes it: the profile first, then the variants found."""
+    started_set.check_profile(profile, config_file)
+    return started_set.check_variants(variants, extend)
+
+
 def test_the_same_plan_goes_on(tmp_path):
-    assert started(tmp_path).check(profile_of(tmp_path), "experiments.yaml", ["go", "python:pypy"], False) == []
+    assert checked(started(tmp_path), profile_of(tmp_path), "experiments.yaml", ["go", "python:pypy"], False) == []
 
 
 def test_fewer_languages_are_refused_even_with_extend(tmp_path):
     with pytest.raises(UserError) as caught:
-        started(tmp_path).check(profile_of(tmp_path), "experiments.yaml", ["go"], True)
+        checked(started(tmp_path), profile_of(tmp_path), "experiments.yaml", ["go"], True)
     assert str(caught.value) == (f"{tmp_path / 'set'} was run with languages go, python:pypy; --resume with "
                                  "languages go would leave out python:pypy — resume with --langs go,python:pypy (each "
                                  "must be found here: see `invoke doctor`), or start a new set")
 
 
 def test_extend_returns_the_languages_it_adds(tmp_path):
-    added = started(tmp_path).check(profile_of(tmp_path), "experiments.yaml", ["go", "python:pypy", "java:17"], True)
+    added = checked(started(tmp_path), profile_of(tmp_path), "experiments.yaml", ["go", "python:pypy", "java:17"], True)
     assert added == ["java:17"]
 
 
 def test_extend_does_not_let_the_experiments_change(tmp_path):
     with pytest.raises(UserError, match=r"\(experiment 'cpu': n 10\); --resume with it as other.yaml has it now "
                                         r"\(experiment 'cpu': n 20\) would mix them"):
-        started(tmp_path).check(profile_of(tmp_path, n=20), "other.yaml", ["go", "python:pypy", "java:17"], True)
+        checked(started(tmp_path), profile_of(tmp_path, n=20), "other.yaml", ["go", "python:pypy", "java:17"], True)
 
 
 def test_a_setting_only_one_side_records_is_not_compared(tmp_path):
     """A set written before a setting existed (here: without `perf`) resumes with the code that has it."""
     older = [{key: value for key, value in experiment.items() if key != "perf"}
              for experiment in recorded_experiments(profile_of(tmp_path))]
-    assert started(tmp_path, experiments=older).check(profile_of(tmp_path), "experiments.yaml",
-                                                      ["go", "python:pypy"], False) == []
+    assert checked(started(tmp_path, experiments=older), profile_of(tmp_path), "experiments.yaml",
+                   ["go", "python:pypy"], False) == []
 
 
 def test_an_experiment_added_to_the_profile_is_refused(tmp_path):
@@ -64,7 +70,7 @@ def test_an_experiment_added_to_the_profile_is_refused(tmp_path):
     grown = load_config(path, "more.yaml").profile("p")
     with pytest.raises(UserError, match=r"\(experiments cpu\); --resume with it as more.yaml has it now "
                                         r"\(experiments cpu, more\) would mix them"):
-        started(tmp_path).check(grown, "more.yaml", ["go", "python:pypy"], False)
+        checked(started(tmp_path), grown, "more.yaml", ["go", "python:pypy"], False)
 
 
 def test_what_the_command_line_leaves_out_comes_from_the_set(tmp_path):

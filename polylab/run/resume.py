@@ -54,13 +54,9 @@ class StartedSet:
         return (profile or self.profile, langs or (",".join(self.variants) if self.variants else None),
                 config or (str(recorded_config) if recorded_config and recorded_config.is_file() else None))
 
-    def check(self, profile: Profile, config_file: str, variants: list[str], extend: bool) -> list[str]:
-        """Refuses (UserError) a plan that is not the set's; returns the variants --extend adds (or [])."""
-        self.check_profile(profile, config_file)
-        return self.check_variants(variants, extend)
-
     def check_profile(self, profile: Profile, config_file: str) -> None:
-        """Refuses a profile, or experiments, that are not the set's: known before any toolchain is looked for."""
+        """Refuses (UserError) a profile, or experiments, that are not the set's: known before any toolchain is
+        looked for. check_variants then holds the variants found to the set's."""
         if self.profile is not None and profile.name != self.profile:
             facts = [self.config_file or "", f"{self.planned_runs} runs planned" if self.planned_runs else ""]
             how = ", ".join(filter(None, facts))
