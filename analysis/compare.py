@@ -35,10 +35,13 @@ TEST = ("Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu), p-values adjusted
         "Benjamini–Hochberg (scipy.stats.false_discovery_control)")
 
 
+THROUGHPUT = "iterations/s"   # the measure of duration-mode runs, where higher is better
+
+
 def _measure(runs: pd.DataFrame) -> tuple[str, pd.Series, bool]:
     """(name, values, higher is better) for one configuration's runs."""
     if runs["duration_mode"].all():
-        return "iterations/s", runs["throughput"], True
+        return THROUGHPUT, runs["throughput"], True
     return "wall s", runs["wall_s"], False
 
 
@@ -182,7 +185,7 @@ def whole_set_shift(table: pd.DataFrame) -> list[str]:
     rows = table.dropna(subset=["B/A"])
     if len(rows) < SHIFT_MIN_ROWS:
         return []
-    speed = rows["B/A"].where(rows["measure"] == "iterations/s", 1 / rows["B/A"])   # B's speed over A's
+    speed = rows["B/A"].where(rows["measure"] == THROUGHPUT, 1 / rows["B/A"])   # B's speed over A's
     faster = int((speed > 1).sum())
     same_way = max(faster, len(rows) - faster)
     if same_way < SHIFT_SHARE * len(rows):
