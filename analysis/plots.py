@@ -209,6 +209,11 @@ def thread_migrations(threads: pd.DataFrame):
     return grid.figure
 
 
+def _apart(data: pd.DataFrame) -> float | bool:
+    """How far a point plot sets the modes apart: seaborn divides by zero when asked to dodge a single mode."""
+    return 0.4 if data["mode"].nunique() > 1 else False
+
+
 @themed
 def peak_memory(memory: pd.DataFrame):
     """Peak resident memory per runtime (x), threads vs processes (hue), a column per worker count, for the
@@ -216,9 +221,10 @@ def peak_memory(memory: pd.DataFrame):
     data = compact(memory)
     counts = sorted(data["workers"].unique())
     data["workers"] = pd.Categorical(data["workers"].map(workers_label), [workers_label(count) for count in counts])
-    grid = sns.catplot(data=data, kind="bar", x="language", y="mib", hue="mode", col="workers", row="measure",
-                       estimator="median", errorbar=RANGE, height=2.4, aspect=_wide_enough(data, 2.4, 1.4),
-                       sharey="row", margin_titles=True)
+    # points, not bars: a bar's length on a log axis depends on where the axis happens to start
+    grid = sns.catplot(data=data, kind="point", x="language", y="mib", hue="mode", col="workers", row="measure",
+                       estimator="median", errorbar=RANGE, linestyle="none", dodge=_apart(data), markersize=5,
+                       height=2.4, aspect=_wide_enough(data, 2.4, 1.4), sharey="row", margin_titles=True)
     grid.set(yscale="log")
     for axes in grid.axes.flat:   # 1, 2, 5, 10, ... rather than 10^0 and every minor tick's 2×10^1
         axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -248,9 +254,12 @@ def startup_vs_work(parts: pd.DataFrame):
 def printing_effect(effect: pd.DataFrame):
     """sum vs sum-print (per sink) per language: throughput, kernel share of CPU and parallelism (rows), per mode."""
     data = compact(effect)
-    grid = sns.catplot(data=data, kind="bar", x="language", y="value", hue="printed", row="measure", col="mode",
-                       estimator="median", errorbar=RANGE, height=2.3, aspect=_wide_enough(data, 2.3, 1.6),
-                       sharey="row", margin_titles=True)
+    # points, as the throughput row is on a log axis, where a bar's length depends on where the axis starts
+    several = data["printed"].nunique() > 1
+    grid = sns.catplot(data=data, kind="point", x="language", y="value", hue="printed", row="measure", col="mode",
+                       estimator="median", errorbar=RANGE, linestyle="none", dodge=0.5 if several else False,
+                       markersize=5, height=2.3, aspect=_wide_enough(data, 2.3, 1.6), sharey="row",
+                       margin_titles=True)
     grid.set_titles(col_template="{col_name}", row_template="")
     _label_rows(grid, "")
     for row_name, row in zip(grid.row_names, grid.axes):

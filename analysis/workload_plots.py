@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .plots import RANGE, _wide_enough, _worker_axis, compact, themed
+from .plots import RANGE, _apart, _wide_enough, _worker_axis, compact, themed
 from .tidy import workers_label
 
 SURVIVAL_COLOURS = "RdYlGn"    # red: the process died, green: it survived
@@ -19,9 +19,10 @@ def handoff_latency(runs: pd.DataFrame):
     """ns per pingpong hand-off per runtime (x), threads against processes (hue), log scale."""
     data = compact(runs)
     several = data["workers"].nunique() > 1
-    grid = sns.catplot(data=data, kind="bar", x="language", y="ns_per_handoff", hue="mode",
-                       col="workers" if several else None, estimator="median", errorbar=RANGE, height=3.2,
-                       aspect=_wide_enough(data, 3.2, 1.5))
+    # points, not bars: a bar's length on a log axis depends on where the axis happens to start
+    grid = sns.catplot(data=data, kind="point", x="language", y="ns_per_handoff", hue="mode",
+                       col="workers" if several else None, estimator="median", errorbar=RANGE, linestyle="none",
+                       dodge=_apart(data), markersize=6, height=3.2, aspect=_wide_enough(data, 3.2, 1.5))
     grid.set(yscale="log")
     grid.set_titles("{col_name} workers" if several else "")
     grid.set_axis_labels("", "ns per hand-off (median, log)")

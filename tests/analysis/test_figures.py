@@ -13,6 +13,7 @@ from matplotlib.text import Text
 
 from analysis import figures
 from analysis.load import load_results
+from figure_marks import point_medians
 
 
 def _panels(figure) -> list:
@@ -124,10 +125,9 @@ def test_the_memory_figure_counts_a_trees_shared_pages_once_and_says_where_that_
     caption says it overstates; with the tree memory of version 2 the panel draws it and names PSS."""
     import dataclasses
 
-    def tallest_tree_bar(drawn) -> float:
+    def tallest_tree_mark(drawn) -> float:
         bottom_row = _panels(drawn.figure)[4:8]
-        return max(patch.get_height() for axes in bottom_row for patch in axes.patches
-                   if np.isfinite(patch.get_height()))
+        return max(median for axes in bottom_row for hue in point_medians(axes) for median in hue)
 
     old = figures.memory(default_results)
     assert "sum of every process's own peak" in old.caption and "predates the PSS reading" in old.caption
@@ -136,7 +136,7 @@ def test_the_memory_figure_counts_a_trees_shared_pages_once_and_says_where_that_
     runs["tree_memory_source"] = runs["tree_rss_mib"].map(lambda mib: "pss" if mib == mib else None)
     new = figures.memory(dataclasses.replace(default_results, runs=runs))
     assert "PSS read at one sample" in new.caption and "overstates" not in new.caption
-    assert tallest_tree_bar(new) == pytest.approx(tallest_tree_bar(old) / 4)
+    assert tallest_tree_mark(new) == pytest.approx(tallest_tree_mark(old) / 4)
     plt.close(old.figure)
     plt.close(new.figure)
 
