@@ -20,21 +20,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-# Each language's toolchain, installed from Debian's packages when missing and apt-get is available.
+# Each language's toolchain, installed from Debian's packages when missing and apt-get is available: the
+# packages are those the missing variants' `install: "apt-get install -y PKG"` lines name in langs/*/lang.yaml
+# (`invoke doctor --apt-packages`), so a new language folder needs no change here; perf is the lab's own.
 # C# is Mono here (mono-mcs); a .NET SDK, if present, runs as a second variant (langs/csharp/lang.yaml). Rust is
 # Debian's rustc (1.63 in bookworm; langs/rust builds with it, no cargo or crates needed).
 # Free-threaded CPython 3.13t is built once per machine from Debian's source package (langs/python/README.md).
-toolchains:
-	@need=(); \
-	command -v mcs >/dev/null && command -v mono >/dev/null || need+=(mono-mcs); \
-	command -v go >/dev/null || need+=(golang-go); \
-	command -v javac >/dev/null || need+=(openjdk-17-jdk-headless); \
-	command -v python3 >/dev/null || need+=(python3); \
-	command -v pypy3 >/dev/null || need+=(pypy3); \
-	command -v rustc >/dev/null || need+=(rustc); \
-	command -v gcc >/dev/null || need+=(gcc); \
-	command -v g++ >/dev/null || need+=(g++); \
-	command -v node >/dev/null || need+=(nodejs); \
+toolchains: $(STAMP)
+	@need=($$($(BIN)/invoke doctor --apt-packages --backend local)); \
 	command -v perf >/dev/null || need+=(linux-perf); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  if [ -n "$(APT_GET)" ]; then \

@@ -58,10 +58,12 @@ def build(c, langs=None, config=None, backend=None, strict=False, image=None):
     cli.build(config=config, langs=langs, backend=backend, strict=strict, images=image)
 
 
-@task(help={k: COMMON_HELP[k] for k in ("langs", "config", "backend", "image")}, iterable=["image"])
-def doctor(c, langs=None, config=None, backend=None, image=None):
+@task(help={**{k: COMMON_HELP[k] for k in ("langs", "config", "backend", "image")},
+            "apt-packages": "print only the Debian packages the missing toolchains' install hints name, on one line "
+                            "(what `make toolchains` installs)"}, iterable=["image"])
+def doctor(c, langs=None, config=None, backend=None, image=None, apt_packages=False):
     """Show each language's toolchain (path, version), backend and status, with install hints."""
-    cli.doctor(config=config, langs=langs, backend=backend, images=image)
+    cli.doctor(config=config, langs=langs, backend=backend, images=image, apt_packages=apt_packages)
 
 
 @task(help={"results": "results folder (default: results/latest)",

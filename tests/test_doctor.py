@@ -3,12 +3,14 @@
 import io
 import re
 import shutil
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from polylab.cli.doctor import broken_manifests, doctor_rows, print_doctor
+from polylab.cli.doctor import apt_packages, broken_manifests, doctor_rows, print_doctor
 from polylab.config.errors import ConfigError
 from polylab.config.manifests import load_language
 from polylab.run.backends import get_backend
@@ -78,7 +80,8 @@ def test_a_missing_toolchain_is_a_missing_row_with_its_install_hint(name, tmp_pa
     language = replace(language, variants=tuple(replace(v, search=("PATH",)) if v.search else v
                                                 for v in language.variants))
     local = get_backend("local")
-    rows = doctor_rows([Choice.of(local, language, found, tmp_path) for found in local.detect(language)])
+    choices = [Choice.of(local, language, found, tmp_path) for found in local.detect(language)]
+    rows = doctor_rows(choices)
     assert len(rows) == len(language.variants)            # one row per variant, a search that found nothing too
     assert {(row["language"], row["status"], row["toolchain"], row["path"]) for row in rows} == {
         (name, "missing", "-", "-")}
@@ -86,6 +89,28 @@ def test_a_missing_toolchain_is_a_missing_row_with_its_install_hint(name, tmp_pa
     assert all(row["hint"].startswith("no toolchain found") for row in rows)
     assert any(language.toolchains[0].requires[0] in row["hint"] for row in rows)
     assert f"apt-get install -y {DEBIAN_PACKAGE[name]}" in hints
+    assert DEBIAN_PACKAGE[name] in apt_packages(choices)     # what `make toolchains` installs
+
+
+@pytest.mark.parametrize("hint, packages", [
+    ("apt-get install -y ruby", ["ruby"]),
+    ("sudo apt-get install -y -qq openjdk-17-jdk-headless g++", ["openjdk-17-jdk-headless", "g++"]),
+    ("install the .NET SDK 8 (https://dot.net) or use the container backend", []),
+    ("make toolchains (builds python3.13t with --disable-gil; see langs/python/README.md)", []),
+    ("apt-get install -y ruby && gem install something", []),      # more than packages: left to the reader
+])
+def test_make_toolchains_installs_only_what_an_install_hint_names_as_debian_packages(hint, packages, tmp_path,
+                                                                                     monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    language = load_language(ROOT / "langs" / "rust", ROOT)
+    language = replace(language, variants=tuple(
+        replace(v, toolchains=tuple(replace(t, install=hint) for t in v.toolchains)) for v in language.variants))
+    local = get_backend("local")
+    assert apt_packages([Choice.of(local, language, found, tmp_path) for found in local.detect(language)]) == packages
+    present = load_language(ROOT / "langs" / "python", ROOT)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))      # a found variant installs nothing
+    found = [Choice.of(local, present, detected, tmp_path) for detected in local.detect(present)][:1]
+    assert found[0].detection.ok and apt_packages(found) == []
 
 
 @pytest.mark.parametrize("name", ["c", "node", "rust"])

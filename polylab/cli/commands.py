@@ -11,6 +11,7 @@ from pathlib import Path
 
 from invoke import Exit
 
+from polylab.cli.doctor import apt_packages as missing_apt_packages
 from polylab.cli.doctor import broken_manifests, container_notes, print_doctor
 from polylab.cli.scaffold import new_language
 from polylab.config.errors import UserError
@@ -62,10 +63,13 @@ def resolve_out(out: str | None, resume: str | bool | None, lab_root: Path) -> t
 
 
 @user_errors()
-def doctor(*, config=None, langs=None, backend=None, images=None):
+def doctor(*, config=None, langs=None, backend=None, images=None, apt_packages=False):
     lab = load_lab(config, keep_broken=True)
     runnable = [name for name in parse_lang_list(langs) or lab.languages if split_key(name)[0] not in lab.broken]
     choices = choose(lab, select_langs(lab, runnable), backend, parse_images(images)) if runnable else []
+    if apt_packages:    # for `make toolchains`: one line, and a broken folder is left to the commands that use it
+        print(" ".join(missing_apt_packages(choices)))
+        return
     notes = [f"languages from {langs_folder()}; experiments from {lab.config.file}; "
              f"default profile '{lab.config.default_profile}'", *container_notes(lab, parse_images(images)),
              doctor_note()]

@@ -7,6 +7,8 @@ exits 1: every other command stops on that folder until it is fixed, whatever --
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
 from rich.table import Table
 
@@ -15,6 +17,9 @@ from polylab.run.backends.engine import find_engine, image_id
 from polylab.run.lab import Choice
 
 ABSENT = "missing (pulled when built)"
+# An install hint `make toolchains` can act on: Debian packages, named after `apt-get install` and its options.
+APT_INSTALL = re.compile(r"(?:sudo\s+)?apt-get\s+install\s+(?:-\S+\s+)*(?P<packages>[a-z0-9][a-z0-9.+-]*"
+                         r"(?:\s+[a-z0-9][a-z0-9.+-]*)*)")
 STATUS_STYLE = {"ok": "green", ABSENT: "yellow"}
 
 
@@ -38,6 +43,20 @@ def doctor_rows(choices: list[Choice], broken: dict[str, ConfigError] | None = N
             "hint": "" if found.ok else f"{found.problem} — install: {found.hint}",
         })
     return sorted(rows, key=lambda row: row["folder"])     # stable: a language's variants stay in manifest order
+
+
+def apt_packages(choices: list[Choice]) -> list[str]:
+    """The Debian packages that the install hints of the missing variants name, in order, each once: what
+    `make toolchains` installs, so that a new folder's `install: "apt-get install -y PKG"` is all it takes."""
+    packages: dict[str, None] = {}
+    for choice in choices:
+        found = choice.detection
+        if found.ok or found.absent:
+            continue
+        for toolchain in found.variant.toolchains:
+            hint = APT_INSTALL.fullmatch(toolchain.install.strip())
+            packages.update(dict.fromkeys(hint["packages"].split() if hint else ()))
+    return list(packages)
 
 
 def print_doctor(choices: list[Choice], notes: list[str], broken: dict[str, ConfigError] | None = None,
