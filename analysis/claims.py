@@ -31,7 +31,7 @@ from scipy import stats as scipy_stats
 from polylab.results.schema import Mode, ThreadModel
 
 from . import tidy
-from .document import number
+from .document import number, number_range
 from .load import ResultsSet
 from .variants import single_thread_cost
 
@@ -121,17 +121,23 @@ def work_parallelism(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     runs["value"] = runs["low"]
     runs["source"] = np.where(sampled, "sampled, work window", "wait4 bounds")
     runs["noisy"] = sampled & (runs["other_load_cores"] > tidy.QUIET_OTHER_LOAD)
+    beside = (tidy.lab_own_cores(runs).reindex(runs["run_id"]).to_numpy()
+              + runs["kernel_threads_cores"].fillna(0).to_numpy() + runs["other_load_cores"].fillna(0).to_numpy())
+    runs["beside_cores"] = np.where(sampled, beside, np.nan)
+    runs["machine_full"] = sampled & (runs["value"] + runs["beside_cores"] >= ALL_CORES * runs["cores"])
     return runs
 
 
 def threshold_outcome(runs: pd.DataFrame, threshold: float, at_most: bool) -> str:
     """Supported when every run's bounds are on the claimed side of threshold, contradicted when every run's
-    are on the other side; inconclusive with fewer than MIN_REPS runs or runs on both sides."""
+    are on the other side; inconclusive with fewer than MIN_REPS runs or runs on both sides. A run short of an
+    at-least threshold on a full machine (`machine_full`) counts against nothing: it had no free core to use."""
     if len(runs) < MIN_REPS:
         return INCONCLUSIVE
     low, high = runs["low"], runs["high"]
     claimed = (high <= threshold) if at_most else (low >= threshold)
-    against = (low > threshold) if at_most else (high < threshold)
+    full = runs["machine_full"] if "machine_full" in runs else False
+    against = (low > threshold) if at_most else (high < threshold) & ~full
     return SUPPORTED if claimed.all() else CONTRADICTED if against.all() else INCONCLUSIVE
 
 
@@ -169,6 +175,10 @@ def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
             (f"; {set_aside} noisy run(s) set aside)" if set_aside else ")")
         if len(kept) and kept["source"].iloc[0] == "wait4 bounds":
             note += f"; bounds {kept['low'].min():.3g}–{kept['high'].max():.3g}"
+        full = kept[kept["machine_full"] & (kept["high"] < threshold)] if not at_most else kept.iloc[:0]
+        if len(full):
+            note += (f"; {len(full)} of {len(kept)} run(s) short of it on a full machine: the lab's stdout reader, "
+                     f"the kernel's threads and other programs took {number_range(full['beside_cores'])} cores beside the run's, so they count against nothing")
         rows.append(_row(f"{language} · {mode} · {tidy.workers_label(workers)} · {experiment}",
                          "work-phase parallelism", tidy.spread(kept["value"]), note))
     return outcomes, rows
@@ -261,9 +271,13 @@ class ClaimSpec:
 
 PARALLELISM_NOTE = (
     "Work-phase parallelism: cores in use while the workers run — from the samples (mean Σ workload share "
-    f"over the work window's whole sample intervals less the first and last, the number beside each Task Manager "
+    f"over the work window's whole sample intervals, less the first and last where there are at least "
+    f"{tidy.INTERIOR_MIN_INTERVALS}, the number beside each Task Manager "
     f"panel) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
     f"and (user+sys)/program time. Only quiet sampled runs count ({tidy.QUIET_NOTE}); others are set aside. "
+    f"A run short of an at-least threshold counts against a claim only if cores were left: not when it and what "
+    f"ran beside it (the lab's stdout reader and sampler, the kernel's threads, other programs, counted per "
+    f"process) used ≥ {ALL_CORES} × the cores, as a printing run's console reader can on a small machine. "
     "Experiments that also run pool or async modes are claim (l)'s, sized as many short tasks rather than as a "
     f"parallel job, and are left out. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) needs "
     f"≥ {MIN_REPS} runs.")

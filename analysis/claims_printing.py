@@ -12,6 +12,7 @@ import pandas as pd
 from . import tidy
 from .claims import (ALL, ALL_CORES, MIN_REPS, ONE, ONE_CORE, PARALLELISM_NOTE, ClaimSpec, Outcomes, _parallel_claim,
                      about, work_parallelism)
+from .document import number_range
 from .load import ResultsSet
 
 PRINTING = "sum-print"
@@ -67,10 +68,13 @@ def article_experiment_finding(results: ResultsSet) -> str | None:
     multithreaded = runs[about(runs, ALL, beside_one_core=False)].groupby("language", observed=True)["value"].median()
     one_core = runs[about(runs, ONE)].groupby("language", observed=True)["value"].median()
     narrow, wide = multithreaded[multithreaded < spread].dropna(), one_core[one_core > ONE_CORE].dropna()
+    beside = runs[runs["language"].isin(narrow.index)]["beside_cores"].dropna()
     parts = []
     if not narrow.empty:
         parts.append(f"the \"multithreaded\" runtimes' threads did not spread ({_listed(narrow)} cores in use, "
-                     f"under {spread:.3g}), as when console writes are serialised by a lock")
+                     f"under {spread:.3g})" + ("" if beside.empty else
+                     f", while the console's reader, the kernel's threads and the lab's sampler took "
+                     f"{number_range(beside)} cores beside them"))
     elif not multithreaded.dropna().empty:
         parts.append(f"the \"multithreaded\" runtimes' threads spread ({_listed(multithreaded.dropna())} cores)")
     if not wide.empty:

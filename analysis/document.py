@@ -104,6 +104,12 @@ def number(value, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def number_range(values) -> str:
+    """'0.2–0.9' from the smallest and largest of values, or one number where they round alike."""
+    low, high = number(float(min(values))), number(float(max(values)))
+    return low if low == high else f"{low}–{high}"
+
+
 def format_spread(stats: dict, with_n: bool = True) -> str:
     """'1.23 (1.20–1.31, n=3)' from tidy.spread's stats: median, then min–max over the repetitions (left out
     when they round alike)."""

@@ -19,6 +19,7 @@ from polylab.results.schema import SAMPLES, THREADS, Sink
 
 from . import core_plots, plots, tidy
 from .claims_scheduler import CAUSES, MIGRATE_EXPERIMENT, NOISE, noise_runs
+from .document import number, number_range
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
 from .trace import exact_task_manager
@@ -301,10 +302,23 @@ def printing(results: ResultsSet) -> Drawn:
     printed = [sink for sink in sinks if sink in set(pairs.loc[pairs["workload"] != "sum", "sink"].astype(str))]
     return Drawn(plots.printing_effect(effect), (
         f"What printing every partial sum does, at {workers} workers: sum-print against sum runs of the same "
-        f"language, mode and workers, one bar per sink the sums were printed to ("
+        f"language, mode and workers, one mark per sink the sums were printed to ("
         + "; ".join(f"{sink}: {sinks[sink]}" for sink in printed) + "). Throughput (log scale), the share of CPU "
         f"time spent in the kernel "
-        f"(sys / (user + sys)) and effective parallelism. " + _spread_words(pairs)))
+        f"(sys / (user + sys)) and effective parallelism. " + _reader_words(pairs) + _spread_words(pairs)))
+
+
+def _reader_words(pairs: pd.DataFrame) -> str:
+    """How many cores the lab's reader took beside runs printing to a pipe or terminal, which it drains as they
+    write: on a machine of few cores, cores their threads could not use."""
+    drained = pairs[(pairs["workload"] == "sum-print") & pairs["sink"].astype(str).isin(["pipe", "tty"])]
+    cores = (drained["stdout_reader_cpu_s"] / drained["wall_s"]).dropna() if "stdout_reader_cpu_s" in drained \
+        else pd.Series(dtype=float)
+    if cores.empty:
+        return ""
+    return (f"A pipe's or terminal's reader (the lab's, reading as a terminal would) runs beside the program: here "
+            f"it took {number_range(cores)} cores (median {number(cores.median())}) of the "
+            f"{int(pairs['cores'].max())}, which the program's threads could not use. ")
 
 
 def _printed_to(pairs: pd.DataFrame) -> pd.Series:

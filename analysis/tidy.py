@@ -212,7 +212,7 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     per_run = per_sample.groupby("run_id").agg(sampled_parallelism=("workload", "mean"),
                                                other_load_cores=("rest", "mean"), window_samples=("workload", "size"))
     per_run[["sampled_parallelism", "other_load_cores"]] /= 100
-    per_run["other_load_cores"] = (per_run["other_load_cores"] - _lab_own_cores(runs)).clip(lower=0)
+    per_run["other_load_cores"] = (per_run["other_load_cores"] - lab_own_cores(runs)).clip(lower=0)
     counted = _per_process_cores(runs)
     per_run["other_load_cores"] = (counted["other_programs_cpu_s"].reindex(per_run.index)
                                    .fillna(per_run["other_load_cores"]))
@@ -232,7 +232,7 @@ def _per_process_cores(runs: pd.DataFrame) -> pd.DataFrame:
                          for column in ("other_programs_cpu_s", "kernel_threads_cpu_s")})
 
 
-def _lab_own_cores(runs: pd.DataFrame) -> pd.Series:
+def lab_own_cores(runs: pd.DataFrame) -> pd.Series:
     """Cores the lab itself used during each run, by run_id: its sampler, and its stdout reader where it drains a
     pipe or terminal as the program writes (a `file` is read after the run). They show as the rest of the machine
     but are part of the measurement, recorded per run; the reader of a printing run can take a fifth of a core."""

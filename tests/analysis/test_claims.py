@@ -121,6 +121,17 @@ def test_threshold_outcome(low, high, at_most, expected):
     assert claims.threshold_outcome(runs, 1.15 if at_most else 1.8, at_most) == expected
 
 
+@pytest.mark.parametrize("full, at_most, expected", [
+    ([False, False], False, CONTRADICTED),     # cores were left, and the runs did not use them
+    ([True, True], False, INCONCLUSIVE),       # no core was left: short of 1.8 says nothing
+    ([True, False], False, INCONCLUSIVE),      # one run with room is not every run
+    ([True, True], True, CONTRADICTED),        # above 1.15 is above it, however full the machine was
+])
+def test_a_run_short_of_all_cores_on_a_full_machine_counts_against_nothing(full, at_most, expected):
+    runs = pd.DataFrame({"low": [1.3, 1.4], "high": [1.3, 1.4], "machine_full": full})
+    assert claims.threshold_outcome(runs, 1.15 if at_most else 1.8, at_most) == expected
+
+
 @pytest.mark.parametrize("subject, other, expected", [
     ([3.0, 4.0], [1.0, 2.0], "higher"),                  # ranges apart: 2 runs a side are enough
     ([1.0, 2.0], [3.0, 4.0], "lower"),

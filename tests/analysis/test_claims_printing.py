@@ -4,6 +4,9 @@ measured, computed from the set; and the one-line pointer of a set that ran ever
 from __future__ import annotations
 
 import dataclasses
+import re
+
+import numpy as np
 
 import pytest
 
@@ -44,6 +47,24 @@ def test_the_sentence_says_the_multithreaded_runtimes_did_not_spread_while_print
     reps = default_results.runs.query("experiment == 'print' and mode == 'threads' and workers == 8 and measured")
     assert f", {reps.groupby('lang', observed=True).size().min()} runs each)" in finding
     assert "not a verdict" not in finding
+
+
+def test_printing_runs_whose_console_reader_filled_the_machine_decide_nothing(default_results):
+    """b-print's threads print at 1.4 cores of 2: contradicted while 0.6 cores stood idle; with the lab's
+    reader and the kernel's threads taking 0.3 cores each beside them, the machine was full."""
+    runs = default_results.runs
+    printing = (runs["workload"] == "sum-print").to_numpy()
+    full = dataclasses.replace(default_results, runs=runs.assign(
+        stdout_reader_cpu_s=np.where(printing, 0.3 * runs["wall_s"], 0.0),
+        kernel_threads_cpu_s=np.where(printing, 0.3 * runs["wall_s"], 0.0), sink="tty"))
+    judged = _judged(full)
+    assert judged["b-print"].verdict == INCONCLUSIVE
+    assert judged["b-print"].evidence["outcome"].str.contains(
+        r"3 of 3 run\(s\) short of it on a full machine: .* took 0\.6 cores beside").all()
+    assert judged["a-print"].verdict == SUPPORTED         # at most one core: a full machine changes nothing
+    finding = claims_printing.article_experiment_finding(full)
+    assert re.search(r"threads did not spread \(C# 1\.4.*\), while the console's reader, the kernel's threads "
+                     r"and the lab's sampler took 0\.6", finding)
 
 
 def test_the_sentence_says_python_left_one_core_when_its_runs_did(make_set):
