@@ -53,18 +53,41 @@ def busy_threads(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     return threads.loc[threads["busy"].astype(bool)]   # a mask, even when there is no thread
 
 
+def thread_window_migrations(results: ResultsSet, runs: pd.DataFrame, busy: pd.DataFrame) -> pd.DataFrame:
+    """Per busy thread: its se.nr_migrations counted inside its run's work window — its last reading there less
+    its first (`moves`), over the time between them (`window_s`), and their ratio (`rate`) — so that the
+    placement of a new thread or process (fork and exec balancing: two or three migrations before its first
+    sample) is not counted as moving a job. A thread read fewer than twice inside the window has none."""
+    readings = results.threads.merge(busy[["run_id", "tid"]], on=["run_id", "tid"]).merge(
+        runs[["run_id", "wall_s", "inner_s"]], on="run_id")
+    readings = readings[readings["t_s"].between(readings["wall_s"] - readings["inner_s"], readings["wall_s"])]
+    per_thread = readings.groupby(["run_id", "pid", "tid"]).agg(
+        first=("migrations", "min"), last=("migrations", "max"), start=("t_s", "min"), end=("t_s", "max"))
+    per_thread = per_thread[per_thread["end"] > per_thread["start"]]
+    moves, window_s = per_thread["last"] - per_thread["first"], per_thread["end"] - per_thread["start"]
+    return pd.DataFrame({"moves": moves, "window_s": window_s, "rate": moves / window_s}).reset_index()
+
+
+def window_migrations(results: ResultsSet, runs: pd.DataFrame, busy: pd.DataFrame) -> pd.DataFrame:
+    """Per run, by run_id: the mean of thread_window_migrations' moves per busy thread (`kernel`), over the median
+    time they were counted over (`window_s`)."""
+    per_thread = thread_window_migrations(results, runs, busy).groupby("run_id")
+    return pd.DataFrame({"kernel": per_thread["moves"].mean(), "window_s": per_thread["window_s"].median()})
+
+
 def migration_runs(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     """Per run: busy threads, migrations and core changes between samples per busy thread (and each per second of
-    work), and the migrations' source: every event (trace) where the run was traced, else the kernel's count as the
-    sampler last read it."""
+    work), and the migrations' source: every event (trace) where the run was traced, else the kernel's count
+    inside the work window (window_migrations)."""
     busy = busy_threads(results, runs)
-    per_run = busy.groupby("run_id").agg(busy_threads=("tid", "size"), kernel=("migrations", "mean"),
-                                         core_changes=("core_changes", "mean"))
+    per_run = busy.groupby("run_id").agg(busy_threads=("tid", "size"), core_changes=("core_changes", "mean"))
     runs = runs.merge(per_run, left_on="run_id", right_index=True, how="left")
+    runs = runs.merge(window_migrations(results, runs, busy), left_on="run_id", right_index=True, how="left")
     traced = _traced(runs, TRACED)
     runs["migrations_per_busy_thread"] = traced.fillna(runs["kernel"])
     runs["work_s"] = runs["inner_s"].where(runs["inner_s"] > 0, runs["wall_s"])
-    runs["migration_rate"] = runs["migrations_per_busy_thread"] / runs["work_s"]
+    counted_over_s = runs["work_s"].where(traced.notna(), runs["window_s"])
+    runs["migration_rate"] = runs["migrations_per_busy_thread"] / counted_over_s
     runs["core_change_rate"] = runs["core_changes"] / runs["work_s"]
     runs["source"] = np.where(traced.notna(), "trace", np.where(runs["kernel"].notna(), "kernel", "samples"))
     return runs
@@ -77,7 +100,7 @@ def run_state(migration_rate: float, core_change_rate: float, source: str, work_
     for one: at 0.5 s, one migration of two threads reads 0.99 a second."""
     if source == "samples":
         return "moved" if core_change_rate >= MOVES_PER_S else None
-    if migration_rate >= MOVES_PER_S:
+    if round(migration_rate, 9) >= MOVES_PER_S:     # a count over a time read off float clocks: 1/s may be 0.99…9
         return "moved"
     return "stayed" if work_s >= 1 / MOVES_PER_S else None
 
@@ -320,9 +343,11 @@ SCHEDULER_CLAIMS = [
               f"Experiment '{MIGRATE_EXPERIMENT}' (sum, threads and processes, workers ≤ cores and > cores; else the "
               f"headline experiment), per runtime variant · mode · workers, ≥ {MIN_REPS} runs. Busy threads: ≥ "
               f"{tidy.BUSY_THREAD_SHARE:.0%} of the run's busiest thread's CPU. Per run, migrations per busy thread "
-              "per second of work (the program's own work time) come from every migration where the run was traced "
-              "(perf sched), else from the kernel's se.nr_migrations of each busy thread as the sampler last read "
-              "it; core changes between samples are shown beside them. A run moved its jobs when they migrated "
+              "per second of work come from every migration where the run was traced (perf sched, over the "
+              "program's own work time), else from the kernel's se.nr_migrations of each busy thread counted inside "
+              "the work window — its last reading there less its first, over the time between them — so that a new "
+              "thread's or process's placement on a core is not counted as moving it; core changes between "
+              "samples are shown beside them. A run moved its jobs when they migrated "
               f"≥ {MOVES_PER_S:g} time a second, and kept them in place otherwise, if its work lasted a second or "
               "more: Task Manager redraws once a second, so a job that migrates less often shows on one core in "
               "each frame, and a shorter run cannot show that. Without a kernel count, "

@@ -18,7 +18,8 @@ import pandas as pd
 from polylab.results.schema import SAMPLES, THREADS, Sink
 
 from . import core_plots, plots, tidy
-from .claims_scheduler import CAUSES, MIGRATE_EXPERIMENT, NOISE, noise_runs
+from .claims_scheduler import (CAUSES, MIGRATE_EXPERIMENT, MOVES_PER_S, NOISE, noise_runs,
+                               thread_window_migrations)
 from .document import number, number_range
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered
@@ -191,18 +192,23 @@ def migrations(results: ResultsSet) -> Drawn:
     busy = threads[threads["busy"]]
     if busy.empty:
         raise NoData(f"no thread samples for the runs of {judged_on}")
+    in_window = thread_window_migrations(results, tidy.measured(results), busy)
+    busy = busy.merge(in_window[["run_id", "tid", "rate"]], on=["run_id", "tid"], how="left")
     busy = busy.sort_values(["mode", "workers"])   # each mode at each worker count, in that order
     runs_as = busy["mode"].astype(str) + (" · " + busy["workers"].map(tidy.workers_label)
                                           if busy["workers"].nunique() > 1 else "")
     busy = busy.assign(runs=ordered(runs_as, list(dict.fromkeys(runs_as))))
-    measures = {"migrations": "kernel migrations (se.nr_migrations)", "core_changes": "core changes between samples"}
+    measures = {"rate": "kernel migrations a second,\ninside the work window", "core_changes": "core changes between "
+                "samples,\nover the thread's life"}
     long = busy.melt(id_vars=["language", "runs"], value_vars=list(measures), var_name="measure", value_name="value")
     long["measure"] = ordered(long["measure"].map(measures), list(measures.values()))
-    return Drawn(plots.thread_migrations(long), (
+    return Drawn(plots.thread_migrations(long, MOVES_PER_S), (
         f"How often the OS moved each busy thread (≥ {tidy.BUSY_THREAD_SHARE:.0%} of its run's busiest thread's CPU: "
-        f"the workers) between cores, {judged_on}, every repetition. Left: the kernel's count of migrations "
-        f"over the thread's life. Right: how many times the core it last ran on differed from one sample to "
-        f"the next (a lower bound: moves and moves back between two samples are not seen)."))
+        f"the workers) between cores, {judged_on}, every repetition. Left: what claim (d) judges — the kernel's "
+        f"count of its migrations (se.nr_migrations) inside the work window, its last reading there less its "
+        f"first, a second; dashed, the claim's {MOVES_PER_S:g} a second (a new thread's placement on a core is not a move; a thread read fewer than twice "
+        f"inside the window has no mark). Right: how many times the core it last ran on differed from one "
+        f"sample to the next (a lower bound: moves and moves back between two samples are not seen)."))
 
 
 def _threads_and_processes(results: ResultsSet) -> tuple[str, pd.DataFrame]:

@@ -198,12 +198,14 @@ def context_switches(switches: pd.DataFrame, palette: dict):
 
 
 @themed
-def thread_migrations(threads: pd.DataFrame):
-    """Per busy thread: the kernel's migration count and the core changes seen between samples; hue: `runs`, the
-    mode (with the worker count where there are several)."""
+def thread_migrations(threads: pd.DataFrame, moves_per_s: float):
+    """Per busy thread: the kernel's migrations a second in the work window (first panel, with claim (d)'s line
+    at moves_per_s) and the core changes seen between samples; hue: `runs`, the mode (with the worker count
+    where there are several)."""
     data = compact(threads)
     grid = sns.catplot(data=data, kind="strip", x="language", y="value", hue="runs", col="measure", dodge=True,
                        sharey=False, height=3.0, aspect=_wide_enough(data, 3.0, 1.3), alpha=0.6, jitter=0.25)
+    grid.axes.flat[0].axhline(moves_per_s, color="0.25", linestyle="--", linewidth=1.2, zorder=1)
     grid.set_titles("{col_name}")
     grid.set_axis_labels("", "per thread")
     return grid.figure
