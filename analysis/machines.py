@@ -81,7 +81,7 @@ def _verdicts(results: ResultsSet, baseline: str, experiment: str, factor: float
 def baseline_table(results: ResultsSet, baseline: str, factor: float = DEFAULT_FACTOR) -> pd.DataFrame:
     """The headline experiment at every worker count: one row per runtime, mode, workers and host, with the
     host's parallelism and throughput (median, min–max), their medians over the baseline host's, and the
-    verdict of `invoke compare SET --hosts BASELINE,HOST` for that row."""
+    verdict of `invoke compare-within --results SET --hosts BASELINE,HOST` for that row."""
     head, runs = _headline(results)
     verdicts = _verdicts(results, baseline, head.experiment, factor)
     keys = ["variant_label", "lang", "variant", "mode", "workers"]
@@ -164,9 +164,9 @@ def section(results: ResultsSet, folder: Path, baseline: str | None = None,
     blocks += [Heading(f"Each host against {baseline}", level=3),
                Table(baseline_table(results, baseline, factor), caption=(
                    f"Experiment '{tidy.headline(results).experiment}': medians (min–max) over each host's runs, "
-                   f"their ratio to {baseline}'s medians, and the verdict of invoke compare SET --hosts "
-                   f"{baseline},HOST (Mann-Whitney U over every configuration of the two hosts, "
-                   f"Benjamini–Hochberg corrected, at least a factor {factor:g}). invoke report --baseline HOST "
+                   f"their ratio to {baseline}'s medians, and the verdict of invoke compare-within --results "
+                   f"{results.directory} --hosts {baseline},HOST (Mann-Whitney U over every configuration of the "
+                   f"two hosts, Benjamini–Hochberg corrected, at least a factor {factor:g}). invoke report --baseline HOST "
                    f"sets another host as the baseline."))]
     for outcome in draw_all(results, folder, figures=MACHINE_FIGURES):
         blocks += [Heading(outcome.title, level=3), Figure(outcome.title, outcome.caption, outcome.path)]

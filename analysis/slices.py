@@ -1,5 +1,5 @@
-"""Two slices of one results set compared run for run: two hosts of a set run on several (`invoke compare SET
---hosts A,B`) or two runtime variants (`--variants A,B`, analysis/variants.py).
+"""Two slices of one results set compared run for run: two hosts of a set run on several
+(`invoke compare-within --results SET --hosts A,B`) or two runtime variants (`--variants A,B`, analysis/variants.py).
 
 A slice is the runs whose `column` holds one value (a host's name, a variant key). Runs of A and B are matched
 on the coordinates the comparison names (`match`: every coordinate of a run but those the slices differ in), and

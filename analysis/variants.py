@@ -1,6 +1,7 @@
 """Runtime variants of one language side by side, within one results set: the single-thread cost of a
-variant that drops the GIL, and a run-for-run comparison of any two variants (`invoke compare SET --variants
-A,B`), with the ratios and the test that analysis/compare.py applies to two sets.
+variant that drops the GIL, and a run-for-run comparison of any two variants
+(`invoke compare-within --results SET --variants A,B`), with the ratios and the test that
+analysis/compare.py applies to two sets.
 
 Which variant is the GIL build another is weighed against comes from the thread models the manifests
 declare: for a language with `one-core` and `all-cores` variants (Python: CPython and PyPy, and the

@@ -85,3 +85,19 @@ def test_new_lang_is_discovered_listed_and_contract_tested(invoke_cmd, tmp_path)
     assert ("demo: no toolchain found: needs todo-toolchain (TODO-compiler) — install: TODO: the command that "
             "installs the toolchain, e.g. apt-get install -y g++") in ran.stdout
     assert "Traceback" not in ran.stdout
+
+
+@pytest.mark.parametrize("hosts, closing", [
+    ({"alpha": {"status": "ok"}, "beta": {"status": "failed", "reason": "unreachable"}},
+     "host beta did not finish (each one's reason is above and in {meta}); every row that was run is in {runs}"),
+    ({"alpha": {"status": "ok"}}, "some runs were not ok; every row is in {runs}"),
+    (None, "some runs were not ok; every row is in {runs}"),
+])
+def test_a_matrix_that_ends_1_names_the_hosts_that_failed_else_the_runs(hosts, closing, tmp_path):
+    from invoke import Exit
+    from polylab.cli.commands import exit_for
+    (tmp_path / "meta.json").write_text(json.dumps({"hosts": hosts} if hosts else {}))
+    with pytest.raises(Exit) as stopped:
+        exit_for(1, tmp_path)
+    assert stopped.value.code == 1
+    assert stopped.value.message == closing.format(meta=tmp_path / "meta.json", runs=tmp_path / "runs.jsonl")

@@ -81,7 +81,8 @@ def test_unknown_keys_warn_but_load(tmp_path):
         warnings.simplefilter("always")
         load_config(write(tmp_path, GOOD.replace("workload: sum,", "workload: sum, repetitons: 4,")))
     messages = [str(w.message) for w in caught if w.category is ConfigWarning]
-    assert messages == ["experiments.yaml: profile 'p' / experiment 'cpu': unknown key 'repetitons' ignored"]
+    assert messages == ["experiments.yaml: profile 'p' / experiment 'cpu': unknown key 'repetitons' ignored — did "
+                        "you mean 'repetitions'?"]
 
 
 def test_unknown_profile(tmp_path):

@@ -136,8 +136,22 @@ def interrupted(code: int) -> bool:
 
 def exit_for(code: int, directory: Path) -> None:
     if code:
-        message = None if interrupted(code) else f"some runs were not ok; every row is in {directory / RUNS}"
+        message = None if interrupted(code) else _not_ok(directory)
         raise Exit(message, code=code)
+
+
+def _not_ok(directory: Path) -> str:
+    """The closing line of a matrix that ended 1: the hosts that failed, where a set ran on hosts, and
+    otherwise (or besides) the runs that were not ok."""
+    try:
+        hosts = store.read_meta(directory).get("hosts") or {}
+    except UserError:
+        hosts = {}
+    failed = [name for name, host in hosts.items() if isinstance(host, dict) and host.get("status") != "ok"]
+    if failed:
+        return (f"host{'s' if len(failed) > 1 else ''} {', '.join(failed)} did not finish (each one's reason is "
+                f"above and in {directory / 'meta.json'}); every row that was run is in {directory / RUNS}")
+    return f"some runs were not ok; every row is in {directory / RUNS}"
 
 
 def results_set(results: str | None = None) -> Path:
@@ -178,7 +192,7 @@ def _two_of(directory: Path, text: str, present: list[str], flag: str, kind: str
 
 
 def variants_in_set(directory: Path, text: str) -> tuple[str, str]:
-    """`--variants A,B` for `invoke compare SET`: two variant keys that the set ran (`python:cpython`)."""
+    """`--variants A,B` for `invoke compare-within --results SET`: two variant keys that the set ran (`python:cpython`)."""
     present = list(dict.fromkeys(variant_key(row["lang"], row.get("variant") or row["lang"])
                                  for row in store.read_runs(directory) if row.get("lang")))
     return _two_of(directory, text, present, "--variants", "variant", "python:cpython,python:cpython-ft")
@@ -192,7 +206,7 @@ def _hosts_with_runs(directory: Path) -> list[str]:
 
 
 def hosts_in_set(directory: Path, text: str) -> tuple[str, str]:
-    """`--hosts A,B` for `invoke compare SET`: two hosts of a set run on several, each with runs."""
+    """`--hosts A,B` for `invoke compare-within --results SET`: two hosts of a set run on several, each with runs."""
     return _two_of(directory, text, _hosts_with_runs(directory), "--hosts", "host", "h1,h2", ONE_MACHINE)
 
 

@@ -15,6 +15,7 @@ are common, and a warning names them.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import re
 import warnings
 from dataclasses import dataclass
@@ -144,7 +145,10 @@ def _entering(label: str):
 
 def _warn_unknown(extra, known, mapping) -> None:
     for key in extra:
-        warnings.warn(f"{_Where.file}: {_Where.entry()}: unknown key '{key}' ignored", ConfigWarning, stacklevel=2)
+        close = difflib.get_close_matches(str(key), [str(name) for name in known], n=1)
+        hint = f" — did you mean '{close[0]}'?" if close else ""
+        warnings.warn(f"{_Where.file}: {_Where.entry()}: unknown key '{key}' ignored{hint}", ConfigWarning,
+                      stacklevel=2)
 
 
 def present(value: dict | None) -> dict:

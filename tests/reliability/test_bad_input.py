@@ -207,7 +207,8 @@ def test_an_unknown_key_warns_and_the_run_goes_on(session):
     session.add_language()
     done, config = run_with(session, repetitons=2)
     assert done.returncode == 0, done.stderr
-    assert (f"warning: {config}: profile 'p' / experiment 'well-behaved': unknown key 'repetitons' ignored"
+    assert (f"warning: {config}: profile 'p' / experiment 'well-behaved': unknown key 'repetitons' ignored — "
+            "did you mean 'repetitions'?"
             in done.stderr.splitlines())
     assert [row["status"] for row in read_rows(session.workdir / "results")] == ["ok"]
 
