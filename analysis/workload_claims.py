@@ -19,6 +19,7 @@ from .claims import (CONTRADICTED, DEPENDS, INCONCLUSIVE, MIN_REPS, ONE, SEPARAT
 from .load import ResultsSet
 
 CHEAPER = 0.8           # (h) threads' hand-offs below this × processes' (claims.separated)
+SWITCHED = 0.5          # (h) context switches per hand-off (median) under this: no switch to compare
 NO_SPEEDUP = 1.2        # (j) at most this speedup: no speed-up
 SPED_UP = 0.75          # (j) at least this × min(workers, cores): sped up
 CONTENTION_COST = 0.8   # (k) per-worker throughput kept, relative to sum's, at most this: contention costs
@@ -93,17 +94,35 @@ def handoff_outcome(threads: pd.Series, processes: pd.Series) -> str:
     return {"lower": SUPPORTED, "higher": CONTRADICTED}.get(separated(threads, CHEAPER * processes), INCONCLUSIVE)
 
 
+def unswitched(switches: dict[str, float]) -> str:
+    """Words for the modes whose hand-offs were not context switches (fewer than SWITCHED per hand-off), '' when
+    each was one (or the count is unknown)."""
+    few = {mode: each for mode, each in switches.items() if each < SWITCHED}
+    return "; ".join(f"{mode} made {each:.2g} context switches per hand-off: handed over without one (spinning, "
+                     f"or the runtime's own scheduler), so not the context switch the claim is about"
+                     for mode, each in few.items())
+
+
 def claim_handoffs(results: ResultsSet) -> tuple[Decided, list[dict]]:
     outcomes, variants, rows = {}, {}, []
-    for (language, workers), group in wt.handoffs(results).groupby(["language", "workers"], observed=True):
-        ns = {mode: group.loc[group["mode"] == mode, "ns_per_handoff"] for mode in ("threads", "processes")}
+    runs = wt.handoffs(results)
+    runs = runs.assign(switches_per_handoff=pd.to_numeric(runs["ctx_switches"], errors="coerce") / runs["token"])
+    for (language, workers), group in runs.groupby(["language", "workers"], observed=True):
+        by_mode = {mode: group[group["mode"] == mode] for mode in ("threads", "processes")}
+        ns = {mode: runs_of["ns_per_handoff"] for mode, runs_of in by_mode.items()}
+        switches = {mode: runs_of["switches_per_handoff"].median() for mode, runs_of in by_mode.items()}
         label = f"{language} · {tidy.workers_label(workers)}"
         variants[label] = str(language)
-        outcome = outcomes[label] = handoff_outcome(ns["threads"], ns["processes"])
+        not_switches = unswitched(switches)
+        outcome = outcomes[label] = INCONCLUSIVE if not_switches else handoff_outcome(ns["threads"],
+                                                                                       ns["processes"])
         ratio = ns["processes"].median() / ns["threads"].median()
-        rows.append(_row(f"{label} · threads", "ns per hand-off", tidy.spread(ns["threads"]), ""))
-        rows.append(_row(f"{label} · processes", "ns per hand-off", tidy.spread(ns["processes"]),
-                         f"{outcome} (processes / threads = {ratio:.3g})"))
+        for mode in ("threads", "processes"):
+            said = (f"{outcome} (processes / threads = {ratio:.3g})" + (f"; {not_switches}" if not_switches else "")
+                    if mode == "processes" else "")
+            rows.append(_row(f"{label} · {mode}", "ns per hand-off", tidy.spread(ns[mode]), said))
+            rows.append(_row(f"{label} · {mode}", "context switches per hand-off (the run's, / token)",
+                             tidy.spread(by_mode[mode]["switches_per_handoff"]), ""))
     return named(outcomes, variants, "no pingpong runs in both modes in this results set"), rows
 
 
@@ -253,7 +272,10 @@ WORKLOAD_CLAIMS = [
               f"when the thread hand-offs lie below {CHEAPER:g} × the process ones, contradicted when they lie above "
               "(no saving of a fifth, or processes cheaper), else inconclusive; " + SEPARATED_NOTE
               + f", and a slowest thread hand-off of exactly "
-              f"{CHEAPER:g} × the fastest process one counts as below. A runtime's worker counts combine as "
+              f"{CHEAPER:g} × the fastest process one counts as below. A group whose hand-offs in either mode made "
+              f"fewer than {SWITCHED:g} context switches each (median of the run's switches — perf's count, else "
+              f"wait4's — over its token) handed over without a switch, in user space, and decides nothing: the "
+              f"claim is about context switches. A runtime's worker counts combine as "
               "every claim's groups; one runtime for which it conclusively fails refutes it as a general "
               "statement.", claim_handoffs,
               figure="handoffs"),
