@@ -101,14 +101,27 @@ def runtimes(results: ResultsSet, claims: list[Claim]) -> list[tuple[str, str]]:
     return list(shown.items())
 
 
+TALLY_WORDS = {SUPPORTED: "hold", CONTRADICTED: "fail", DEPENDS: "depend", INCONCLUSIVE: "undecided"}
+
+
+def tally(claim: Claim) -> str:
+    """How many runtimes each verdict has, e.g. '10 hold · 1 fail': the overall verdict follows the claim's rule
+    (one runtime that fails refutes a general statement; (i) asks only that a thread *can*), which the counts
+    let a reader see at once."""
+    said = list(claim.by_variant.values())
+    return " · ".join(f"{said.count(verdict)} {word}" for verdict, word in TALLY_WORDS.items() if verdict in said)
+
+
 def matrix(claims: list[Claim], columns: list[tuple[str, str]]) -> Matrix:
     rows = []
     for claim in claims:
         cells = [claim.verdict, *(claim.by_variant.get(name) for name, _ in columns)]
         span = None if claim.by_variant else "judged over the whole set only: no verdict per runtime"
-        rows.append(MatrixRow(f"({claim.key}) {claim.statement}", claim_heading(claim), cells, span))
+        rows.append(MatrixRow(f"({claim.key}) {claim.statement}", claim_heading(claim), cells, span, tally(claim)))
     return Matrix("claim", [ALL_RUNTIMES, *(name for name, _ in columns)], ["verdict", *(t for _, t in columns)],
-                  rows, caption=f"Each claim's verdict over all its groups ({ALL_RUNTIMES}), then each runtime's "
+                  rows, caption=f"Each claim's verdict over all its groups ({ALL_RUNTIMES}, with how many runtimes hold, "
+                                "fail, depend or are undecided: one that fails refutes a general statement, and "
+                                "(i) asks only that a thread can take its process down), then each runtime's "
                                 "by the same rule over its own groups (depends: they each decide, and differently "
                                 "— the claim's evidence says which hold); — where the claim is not about that "
                                 "runtime (its declared thread model, under its name, decides which) or the set has "

@@ -66,6 +66,7 @@ class MatrixRow:
     target: Heading | None  # the row's label links there
     cells: list  # one verdict per column, None: not about that column ("—")
     span: str | None = None  # in place of the cells after the first: one note over them all
+    tally: str = ""          # under the first cell: how the columns' verdicts add up to it
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ def _md_matrix(matrix: Matrix) -> str:
     for row in matrix.rows:
         label = _md_link(row.label, row.target) if row.target else _md_cell(row.label)
         cells = [cell or NOT_ABOUT for cell in row.cells]
+        cells[0] += f" ({row.tally})" if row.tally else ""
         if row.span is not None:
             cells = cells[:1] + [_md_cell(row.span)] + [""] * (len(cells) - 2)
         rows.append([label, *cells])
@@ -218,6 +220,7 @@ table.matrix{display:table;width:100%;table-layout:fixed;font-size:.74em}
 .matrix td{text-align:center;vertical-align:middle;padding:.35em 0;line-height:1.2;white-space:nowrap}
 .matrix td.claim{white-space:normal}
 .matrix td.all{border-right:3px solid #8c959f}
+.matrix td small{display:block;font-size:.75em;opacity:.85}
 .matrix td.supported{background:#c9f0d1;color:#0f5323}
 .matrix td.contradicted{background:#ffcfc9;color:#8c0b20}
 .matrix td.inconclusive{background:#eaeef2;color:#424a53}
@@ -238,9 +241,10 @@ def _html_link(label: str, target: Heading) -> str:
     return f'<a href="#{_html_id(target)}">{html.escape(label)}</a>'
 
 
-def _html_cell(verdict: str | None, extra: str = "") -> str:
+def _html_cell(verdict: str | None, extra: str = "", tally: str = "") -> str:
     kind = _slug(verdict) if verdict else "none"
-    return f'<td class="{kind}{extra}">{html.escape(verdict or NOT_ABOUT)}</td>'
+    under = f"<small>{html.escape(tally)}</small>" if tally else ""
+    return f'<td class="{kind}{extra}">{html.escape(verdict or NOT_ABOUT)}{under}</td>'
 
 
 def _html_matrix(matrix: Matrix) -> str:
@@ -249,7 +253,8 @@ def _html_matrix(matrix: Matrix) -> str:
     rows = []
     for row in matrix.rows:
         label = _html_link(row.label, row.target) if row.target else html.escape(row.label)
-        cells = [_html_cell(cell, " all" if index == 0 else "") for index, cell in enumerate(row.cells)]
+        cells = [_html_cell(cell, " all", row.tally) if index == 0 else _html_cell(cell)
+                 for index, cell in enumerate(row.cells)]
         if row.span is not None:
             cells = cells[:1] + [f'<td class="span" colspan="{len(cells) - 1}">{html.escape(row.span)}</td>']
         rows.append(f'<tr><td class="claim">{label}</td>{"".join(cells)}</tr>')

@@ -70,8 +70,9 @@ def test_the_matrix_in_markdown_has_a_verdict_per_claim_and_runtime():
         "claim", "all runtimes (verdict)", "CPython (one-core)", "PyPy (one-core)", "CPython 3.13t (all-cores)",
         "Java 17 (all-cores)", "Go (all-cores)"]
     rows = _matrix_rows(markdown)
-    assert rows["a"] == [SUPPORTED, SUPPORTED, SUPPORTED, CONTRADICTED, INCONCLUSIVE, "—"]
-    assert rows["c"] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE, "—", "—", "—"]
+    assert rows["a"] == [f"{SUPPORTED} (2 hold · 1 fail · 1 undecided)", SUPPORTED, SUPPORTED, CONTRADICTED,
+                         INCONCLUSIVE, "—"]      # the tally: how the runtimes' verdicts add up to the first
+    assert rows["c"] == [f"{INCONCLUSIVE} (2 undecided)", INCONCLUSIVE, INCONCLUSIVE, "—", "—", "—"]
     assert rows["k"] == [INCONCLUSIVE, "judged over the whole set only: no verdict per runtime", "", "", "", ""]
     assert "[(a) Claim a says something.](#a-claim-a-says-something--supported)" in markdown  # GitHub's anchor
 
@@ -81,9 +82,10 @@ def test_the_matrix_in_html_colours_each_cell_by_its_verdict_and_links_each_clai
                                      *claims_section.claim_blocks(GIL, {})))
     row = re.search(r'<tr><td class="claim"><a href="#claim-a">\(a\) Claim a says something\.</a></td>(.*?)</tr>',
                     page).group(1)
-    assert re.findall(r'<td class="([\w ]+)">([^<]*)</td>', row) == [
+    assert re.findall(r'<td class="([\w ]+)">([^<]*)(?:<small>[^<]*</small>)?</td>', row) == [
         ("supported all", SUPPORTED), ("supported", SUPPORTED), ("supported", SUPPORTED),
         ("contradicted", CONTRADICTED), ("inconclusive", INCONCLUSIVE), ("none", "—")]
+    assert '<td class="supported all">supported<small>2 hold · 1 fail · 1 undecided</small></td>' in row
     assert '<h3 id="claim-a">(a) Claim a says something.' in page   # the link's target
     whole = re.search(r'<a href="#claim-k">.*?</tr>', page).group(0)
     assert '<td class="inconclusive all">inconclusive</td>' in whole
@@ -165,7 +167,7 @@ def test_a_runtime_whose_groups_decide_differently_is_answered_and_coloured_as_d
     assert claims_section.to_decide(moves) is None   # decided for every runtime: nothing more to run
     page = to_html(Document("t").add(claims_section.matrix([moves], RUNTIMES)))
     row = re.search(r'<a href="#claim-d">.*?</tr>', page).group(0)
-    assert re.findall(r'<td class="([\w ]+)">([^<]*)</td>', row) == [
-        ("contradicted all", CONTRADICTED), ("depends", DEPENDS), ("depends", DEPENDS), ("none", "—"),
-        ("none", "—"), ("contradicted", CONTRADICTED)]
+    assert re.findall(r'<td class="([\w ]+)">([^<]*)(?:<small>([^<]*)</small>)?</td>', row) == [
+        ("contradicted all", CONTRADICTED, "1 fail · 2 depend"), ("depends", DEPENDS, ""), ("depends", DEPENDS, ""),
+        ("none", "—", ""), ("none", "—", ""), ("contradicted", CONTRADICTED, "")]
     assert ".matrix td.depends{" in page
