@@ -185,6 +185,16 @@ def test_f_without_a_design_that_varies_python_cpu_use_leaves_python_unjudged(de
     assert "Python" not in judged.by_variant and judged.by_variant["Go"] == SUPPORTED
 
 
+def test_a_set_without_sum_runs_judges_no_sum_claim_on_its_other_workloads(workload_results):
+    """A set of hand-offs alone (a custom config): its headline falls back to pingpong, whose hand-offs a second
+    say nothing of how CPU use buys sum's throughput: (f) is inconclusive, and judging it raises nothing."""
+    runs = workload_results.runs
+    pingpong_only = dataclasses.replace(workload_results, runs=runs[runs["workload"] == "pingpong"].copy())
+    judged = _by_key(pingpong_only)
+    assert judged["f"].verdict == INCONCLUSIVE and not judged["f"].by_variant
+    assert judged["h"].verdict != INCONCLUSIVE      # what the set was run for is still judged
+
+
 def _configurations(parallelism: dict, throughput: dict) -> pd.DataFrame:
     """Runs of threads-mode configurations by workers: their parallelism (one value each) and throughputs."""
     return pd.DataFrame([{"mode": "threads", "workers": workers, "value": parallelism[workers], "throughput": value}
