@@ -294,19 +294,34 @@ def which_cause(says: dict[str, str], control: str) -> str:
     return sentence + f"; the free-threaded control's: {control}"
 
 
+def equal_load(subject: pd.DataFrame) -> int:
+    """The worker count at which an all-cores runtime keeps as many cores busy as the one-core group does: its
+    median work-phase parallelism, rounded (one core's worth for a GIL's threads)."""
+    return max(1, int(round(subject["sampled_parallelism"].median()))) if subject["sampled_parallelism"].notna(
+    ).any() else int(subject["workers"].iloc[0])
+
+
 def claim_noisy(results: ResultsSet) -> tuple[Decided, list[dict]]:
     runs, judged_on = noise_runs(results)
-    subjects, others = runs[about(runs, ONE)], runs[about(runs, ALL)]
+    subjects, others = runs[about(runs, ONE) & (runs["workers"] >= 2)], runs[about(runs, ALL)]
     if subjects.empty or others.empty:
-        return Decided(INCONCLUSIVE, f"no quiet threads runs of both one-core and all-cores runtimes in "
-                                     f"{judged_on}"), []
-    rows, noisy = [], {}
+        return Decided(INCONCLUSIVE, f"no quiet threads runs of both one-core (≥ 2 workers) and all-cores "
+                                     f"runtimes in {judged_on}"), []
+    rows, noisy, loads = [], {}, {}
     for (language, workers), group in subjects.groupby(["language", "workers"], observed=True):
         label = f"{language} · threads · {tidy.workers_label(workers)}"
-        noisy[str(language)], found = noisier(group, others[others["workers"] == workers], label)
+        load = loads[str(language)] = equal_load(group)
+        peers = others[others["workers"] == load]
+        if peers.empty:
+            noisy[str(language)] = INCONCLUSIVE
+            rows.append(_row(label, "per-core busy % std over the work window", tidy.spread(group[NOISE]),
+                             f"no all-cores runs at {tidy.workers_label(load)}, the same load: cores kept full "
+                             f"cannot vary, so runtimes at other loads are no comparison"))
+            continue
+        noisy[str(language)], found = noisier(group, peers, label)
         rows += found
     control = runs[about(runs, ALL, beside_one_core=True)]
-    pools = {"one-core runtimes, pooled": subjects, "free-threaded control, pooled": control,
+    pools = {"one-core runtimes, pooled": subjects, "free-threaded control, pooled": control[control["workers"] >= 2],
              **{str(language): group for language, group in subjects.groupby("language", observed=True)}}
     said = {}
     for name, pool in pools.items():
@@ -318,7 +333,8 @@ def claim_noisy(results: ResultsSet) -> tuple[Decided, list[dict]]:
     says = {cause: said["one-core runtimes, pooled", cause] for cause in CAUSES}
     contrasts = {}
     for language, group in subjects.groupby("language", observed=True):
-        own_control = control[control["lang"].astype(str) == str(group["lang"].iloc[0])]
+        own_control = control[(control["lang"].astype(str) == str(group["lang"].iloc[0]))
+                              & (control["workers"] == loads[str(language)])]
         if not own_control.empty:
             contrasts[str(language)], found = contrast_outcome(group, own_control, str(language))
             rows += found
@@ -333,8 +349,8 @@ def claim_noisy(results: ResultsSet) -> tuple[Decided, list[dict]]:
         sentence += ("; without its GIL, the same language switches less and is calmer" if contrast == SUPPORTED
                      else "; without its GIL, the same language switches less yet is noisier: the switching is "
                           "not what makes the graph noisy")
-    return Decided(verdict, f"{sentence}. Judged on {judged_on}; noisier than the all-cores runtimes: "
-                            f"{noisy_reason}", by_variant), rows
+    return Decided(verdict, f"{sentence}. Judged on {judged_on}; noisier than the all-cores runtimes at the same "
+                            f"load: {noisy_reason}", by_variant), rows
 
 
 SCHEDULER_CLAIMS = [
@@ -363,7 +379,10 @@ SCHEDULER_CLAIMS = [
               f"Experiment '{NOISE_EXPERIMENT}' (sum, threads, quiet repetitions; else the headline experiment), "
               f"quiet runs only ({tidy.QUIET_NOTE}). Noise: the per-core "
               "busy % standard deviation over the work window, mean over cores. Noisier: a variant declaring "
-              f"`threads: {ONE}` (a GIL) against each variant declaring `{ALL}`, ≥ {MIN_REPS} runs each, on the "
+              f"`threads: {ONE}` (a GIL), at ≥ 2 workers, against each variant declaring `{ALL}` at the same load — "
+              "the worker count that keeps as many cores busy, its median work-phase parallelism rounded (1 for a "
+              "GIL's threads), as a core kept full cannot vary and a comparison with saturated cores would find "
+              f"any partial load 'noisier' — ≥ {MIN_REPS} runs each, on the "
               "context-switch rate (every switch where traced, else wait4's voluntary + involuntary over the wall "
               "time) and on noise: supported when its runs lie above every other's on both, contradicted when "
               "below every other's on either (" + SEPARATED_NOTE + f"; 'above every other' holds at p < {ALPHA} "
@@ -375,7 +394,8 @@ SCHEDULER_CLAIMS = [
               f"are preemptions). Noise goes with a cause when ρ > 0 with p < {ALPHA}, against it when ρ < 0 with "
               f"p < {ALPHA}. The free-threaded build (all-cores beside a one-core variant) is the control: its noise "
               "should not go with its hand-offs; and, as a designed contrast, it is the same language without the "
-              "GIL: if switching made the graph noisy, the build that switches less (its switch rates below the "
+              "GIL, at the same load (one thread: no hand-offs at all): if switching made the graph noisy, the build "
+              "that switches less (its switch rates below the "
               "one-core variant's) would be calmer (its noise below too); switching less yet noisier contradicts "
               "the cause (overlapping noise decides nothing). The cause is supported when the noise goes with (i) "
               "or (ii) or the contrast supports it, contradicted when it goes against one (and with neither) or the "

@@ -21,6 +21,13 @@ def base(make_set):
     return load_results(make_set(langs=("go", "python"), workers=(2, 4), reps=6, failures=False, seed=7))
 
 
+@pytest.fixture(scope="module")
+def loads(make_set):
+    """Go and Python at 1 and 2 workers on 2 cores, 6 repetitions: (e) compares Python's 2 threads, one core's
+    worth, with the others at that load, 1 worker."""
+    return load_results(make_set(langs=("go", "python"), workers=(1, 2), reps=6, failures=False, seed=7))
+
+
 def designed(results, experiment: str, reps: int = 6, workers: tuple = (2, 4)):
     """The set with its `cpu` experiment named `experiment`, keeping the first `reps` repetitions at `workers`
     measured."""
@@ -140,11 +147,12 @@ def test_without_a_migrate_experiment_d_says_it_judged_the_headline(base):
 
 def with_causes(results, switches, handoffs, who=lambda runs: runs["lang"] == "python", trace_switches=None):
     """The chosen (`who`) quiet threads runs get a context-switch rate and hand-offs / s (busy threads' voluntary
-    switches over the work time) that are functions of the rank of the run's noise (0-based)."""
+    switches over the work time) that are functions of the rank of the run's noise (0-based) among the runs of
+    its experiment, language and worker count."""
     window = tidy.window_stats(results).set_index("run_id")[cs.NOISE]
     runs, threads = results.runs.copy(), results.threads.copy()
     chosen = runs[who(runs) & (runs["mode"] == "threads") & runs["measured"]]
-    for _, group in chosen.groupby("language", observed=True):
+    for _, group in chosen.groupby(["experiment", "language", "workers"], observed=True):
         rank = window.reindex(group["run_id"]).rank(method="first").astype(int).to_numpy() - 1
         runs.loc[group.index, "switches_per_s"] = [switches(r) for r in rank]
         if trace_switches is not None:
@@ -169,8 +177,8 @@ def falling(rank: int) -> float:
     return 2000.0 - 100 * rank
 
 
-def test_python_noisier_and_its_noise_going_with_switching_supports_e(base):
-    decided, evidence = noisy(with_causes(designed(base, "noise", workers=(2,)), rising, rising))
+def test_python_noisier_and_its_noise_going_with_switching_supports_e(loads):
+    decided, evidence = noisy(with_causes(designed(loads, "noise", workers=(1, 2)), rising, rising))
     assert decided.verdict == SUPPORTED and decided.by_variant == {"Python": SUPPORTED}
     assert decided.reason.startswith("Python's noise goes with its context-switch rate and with the GIL's hand-offs;"
                                      " no free-threaded control with enough quiet runs. Judged on experiment 'noise'")
@@ -183,15 +191,29 @@ def test_python_noisier_and_its_noise_going_with_switching_supports_e(base):
     assert set(compared["outcome"]) == {"Python higher"} and len(compared) == 2   # against Go, on both measures
 
 
-def test_noise_going_against_switching_contradicts_e(base):
-    decided, _ = noisy(with_causes(designed(base, "noise", workers=(2,)), falling, falling))
+def test_python_is_compared_with_the_others_at_its_own_load_one_core(loads):
+    """Python's 2 threads keep one core busy: the others' 1-worker runs are its peers. Without them, the others'
+    2-worker runs keep both cores full, where a core cannot vary, and nothing is compared."""
+    decided, evidence = noisy(with_causes(designed(loads, "noise", workers=(1, 2)), rising, rising))
+    compared = evidence[evidence["outcome"].str.startswith("Python ")]
+    assert set(compared["group"]) == {"Go · threads · 1 worker"}
+    only_full = with_causes(designed(loads, "noise", workers=(2,)), rising, rising)
+    decided, evidence = noisy(only_full)
+    assert decided.by_variant == {"Python": INCONCLUSIVE}
+    assert evidence.loc[evidence["group"] == "Python · threads · 2 workers", "outcome"].iloc[0] == (
+        "no all-cores runs at 1 worker, the same load: cores kept full cannot vary, so runtimes at other loads are "
+        "no comparison")
+
+
+def test_noise_going_against_switching_contradicts_e(loads):
+    decided, _ = noisy(with_causes(designed(loads, "noise", workers=(1, 2)), falling, falling))
     assert decided.verdict == CONTRADICTED and decided.by_variant == {"Python": CONTRADICTED}
     assert decided.reason.startswith("Python's noise goes with neither the context-switch rate nor the GIL's "
                                      "hand-offs (goes against; goes against)")
 
 
-def test_python_calmer_than_the_others_contradicts_e(base):
-    results = with_causes(designed(base, "noise", workers=(2,)), rising, rising)
+def test_python_calmer_than_the_others_contradicts_e(loads):
+    results = with_causes(designed(loads, "noise", workers=(1, 2)), rising, rising)
     samples = results.samples.copy()   # Go's per-core busy % swings hard, Python's stays what it was
     go = samples["run_id"].isin(results.runs.loc[results.runs["lang"] == "go", "run_id"])
     samples.loc[go, "workload_pct"] = np.where(samples.loc[go, "t_s"].mul(10).round() % 2 == 0, 5.0, 95.0)
@@ -202,9 +224,9 @@ def test_python_calmer_than_the_others_contradicts_e(base):
 
 
 @pytest.mark.parametrize("reps, verdict", [(6, SUPPORTED), (5, INCONCLUSIVE)])
-def test_e_needs_min_correlation_runs(base, reps, verdict):
+def test_e_needs_min_correlation_runs(loads, reps, verdict):
     assert claims.MIN_CORRELATION_RUNS == 6
-    decided, evidence = noisy(with_causes(designed(base, "noise", reps=reps, workers=(2,)), rising, rising))
+    decided, evidence = noisy(with_causes(designed(loads, "noise", reps=reps, workers=(1, 2)), rising, rising))
     assert decided.verdict == verdict, decided.reason
     pooled = evidence[evidence["group"] == "one-core runtimes, pooled"]
     assert (pooled["n"] == reps).all() and (pooled["outcome"] == ("goes with" if reps == 6 else "too few runs")).all()
@@ -214,9 +236,9 @@ def test_e_needs_min_correlation_runs(base, reps, verdict):
     (falling, "the free-threaded control's does not go with its hand-offs, so the link is the GIL's"),
     (rising, "the free-threaded control's goes with its hand-offs too, so the link is not the GIL's alone"),
 ])
-def test_hand_offs_alone_and_the_free_threaded_control(base, control_handoffs, sentence):
+def test_hand_offs_alone_and_the_free_threaded_control(loads, control_handoffs, sentence):
     unrelated = [3, 5, 0, 4, 1, 2]   # switch rates that do not follow the noise: ρ = -0.37, p = 0.47
-    results = designed(base, "noise", workers=(2,))
+    results = designed(loads, "noise", workers=(1, 2))
     runs = results.runs.copy()   # Go plays free-threaded CPython: all-cores, beside the one-core CPython
     runs["language"] = runs["language"].cat.rename_categories({"Go": "CPython free-threaded"})
     runs["lang"] = runs["lang"].astype(str).replace("go", "python")
@@ -232,8 +254,8 @@ def test_hand_offs_alone_and_the_free_threaded_control(base, control_handoffs, s
         "goes with"
 
 
-def test_e_prefers_traced_switches(base):
-    decided, evidence = noisy(with_causes(designed(base, "noise", workers=(2,)), falling, lambda r: 500.0,
+def test_e_prefers_traced_switches(loads):
+    decided, evidence = noisy(with_causes(designed(loads, "noise", workers=(1, 2)), falling, lambda r: 500.0,
                                           trace_switches=rising))   # wait4's falls, every traced switch rises
     assert decided.verdict == SUPPORTED and decided.reason.startswith("Python's noise goes with its context-switch "
                                                                       "rate;")
