@@ -94,6 +94,10 @@ def handoff_outcome(threads: pd.Series, processes: pd.Series) -> str:
     return {"lower": SUPPORTED, "higher": CONTRADICTED}.get(separated(threads, CHEAPER * processes), INCONCLUSIVE)
 
 
+def cores_label(cores) -> str:
+    return f"on {int(cores)} core" + ("" if int(cores) == 1 else "s")
+
+
 def unswitched(switches: dict[str, float]) -> str:
     """Words for the modes whose hand-offs were not context switches (fewer than SWITCHED per hand-off), '' when
     each was one (or the count is unknown)."""
@@ -107,11 +111,13 @@ def claim_handoffs(results: ResultsSet) -> tuple[Decided, list[dict]]:
     outcomes, variants, rows = {}, {}, []
     runs = wt.handoffs(results)
     runs = runs.assign(switches_per_handoff=pd.to_numeric(runs["ctx_switches"], errors="coerce") / runs["token"])
-    for (language, workers), group in runs.groupby(["language", "workers"], observed=True):
+    several_core_counts = runs["cores"].nunique() > 1      # pinned to one core: every hand-off a switch there
+    for (language, workers, cores), group in runs.groupby(["language", "workers", "cores"], observed=True):
         by_mode = {mode: group[group["mode"] == mode] for mode in ("threads", "processes")}
         ns = {mode: runs_of["ns_per_handoff"] for mode, runs_of in by_mode.items()}
         switches = {mode: runs_of["switches_per_handoff"].median() for mode, runs_of in by_mode.items()}
-        label = f"{language} · {tidy.workers_label(workers)}"
+        label = f"{language} · {tidy.workers_label(workers)}" + (f" · {cores_label(cores)}" if several_core_counts
+                                                                  else "")
         variants[label] = str(language)
         not_switches = unswitched(switches)
         outcome = outcomes[label] = INCONCLUSIVE if not_switches else handoff_outcome(ns["threads"],

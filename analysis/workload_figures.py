@@ -27,7 +27,10 @@ def handoffs(results: ResultsSet) -> Drawn:
         "ring's time (the shortest worker's own clock: the token moves only while every worker runs) / the "
         "token's final value (the hand-offs made). Threads hand over through the "
         "language's usual primitive (a condition variable, a semaphore, a channel), processes through a ring "
-        "of pipes. Median and min–max over repetitions, log scale."))
+        "of pipes. Median and min–max over repetitions, log scale."
+        + (" A panel per worker count and core count: pinned to one core (an experiment's `cpus: 1`), each hand-off "
+           "is a switch on that core, the article's case; on more cores the worker handed to is woken on another."
+           if runs["cores"].nunique() > 1 else "")))
 
 
 def gil_reach(results: ResultsSet) -> Drawn:

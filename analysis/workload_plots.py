@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from .plots import RANGE, _apart, _wide_enough, _worker_axis, compact, themed
+from .load import ordered
 from .tidy import workers_label
 
 SURVIVAL_COLOURS = "RdYlGn"    # red: the process died, green: it survived
@@ -18,13 +19,19 @@ SURVIVAL_COLOURS = "RdYlGn"    # red: the process died, green: it survived
 def handoff_latency(runs: pd.DataFrame):
     """ns per pingpong hand-off per runtime (x), threads against processes (hue), log scale."""
     data = compact(runs)
-    several = data["workers"].nunique() > 1
+    def panel(workers, cores) -> str:
+        return f"{workers_label(workers)} on {int(cores)} core" + ("" if int(cores) == 1 else "s")
+    order = data[["workers", "cores"]].drop_duplicates().sort_values(["workers", "cores"])
+    data["panel"] = ordered([panel(w, c) for w, c in zip(data["workers"], data["cores"])],
+                            [panel(w, c) for w, c in zip(order["workers"], order["cores"])])
+    several = data["panel"].nunique() > 1
     # points, not bars: a bar's length on a log axis depends on where the axis happens to start
     grid = sns.catplot(data=data, kind="point", x="language", y="ns_per_handoff", hue="mode",
-                       col="workers" if several else None, estimator="median", errorbar=RANGE, linestyle="none",
-                       dodge=_apart(data), markersize=6, height=3.2, aspect=_wide_enough(data, 3.2, 1.5))
+                       col="panel" if several else None, col_wrap=1 if several else None, estimator="median",
+                       errorbar=RANGE, linestyle="none", dodge=_apart(data), markersize=6, height=3.2,
+                       aspect=_wide_enough(data, 3.2, 1.5), sharey=True)
     grid.set(yscale="log")
-    grid.set_titles("{col_name} workers" if several else "")
+    grid.set_titles("{col_name}" if several else "")
     grid.set_axis_labels("", "ns per hand-off (median, log)")
     return grid.figure
 

@@ -183,7 +183,7 @@ def test_min_max_marks_turn_from_bands_to_bars_with_many_languages():
 def test_long_runtime_names_on_an_x_axis_are_wrapped_and_short_ones_kept():
     from analysis.workload_plots import handoff_latency
     runs = pd.DataFrame({"language": pd.Categorical(["C", "CPython free-threaded", "PyPy"] * 2),
-                         "mode": ["threads"] * 3 + ["processes"] * 3, "workers": 2,
+                         "mode": ["threads"] * 3 + ["processes"] * 3, "workers": 2, "cores": 2,
                          "ns_per_handoff": [1e4, 2e4, 3e4, 1.1e4, 2.2e4, 3.3e4]})
     figure = handoff_latency(runs)
     labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]

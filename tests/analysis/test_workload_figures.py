@@ -7,9 +7,10 @@ import dataclasses
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 
-from analysis import figures, workload_figures
+from analysis import claims, figures, workload_figures
 from analysis.drawn import NoData, NotShown
 from figure_marks import point_medians
 
@@ -36,6 +37,21 @@ def test_hand_offs_are_points_per_runtime_and_mode_on_a_log_scale(drawn):
     assert not axes.patches, "bars on a log axis have lengths that depend on where the axis starts"
     threads, processes = point_medians(axes)
     assert threads[1] == pytest.approx(250, rel=0.1) and processes[1] == pytest.approx(7000, rel=0.1)
+
+
+def test_hand_offs_pinned_to_one_core_are_judged_and_drawn_apart(workload_results):
+    """claims' handoff-1core experiment (`cpus: 1`): each core count is a group of claim (h) and a panel."""
+    runs = workload_results.runs
+    pingpong = runs[runs["workload"] == "pingpong"]
+    pinned = pingpong.assign(run_id="1core." + pingpong["run_id"].astype(str), cores=1)
+    both = dataclasses.replace(workload_results, runs=pd.concat([runs, pinned], ignore_index=True))
+    drawn = workload_figures.handoffs(both)
+    titles = [axes.get_title() for axes in drawn.figure.axes]
+    plt.close(drawn.figure)
+    assert titles == ["2 workers on 1 core", "2 workers on 2 cores"] and "pinned to one core" in drawn.caption
+    judged = next(claim for claim in claims.evaluate(both) if claim.key == "h")
+    groups = set(judged.evidence["group"])
+    assert {"Java · 2 workers · on 1 core · threads", "Java · 2 workers · on 2 cores · processes"} <= groups
 
 
 def test_gil_reach_has_a_panel_per_workload(drawn):
