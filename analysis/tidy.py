@@ -139,8 +139,22 @@ def sample_cells(samples: pd.DataFrame) -> pd.DataFrame:
     previous = samples.groupby(["run_id", "core"])["t_s"].shift()
     step = (samples["t_s"] - previous).groupby(samples["run_id"]).transform("median")
     samples["t_start"] = previous.fillna((samples["t_s"] - step.fillna(samples["t_s"])).clip(lower=0.0))
-    samples["rest_pct"] = (samples["system_pct"] - samples["workload_pct"]).clip(0, 100)
+    samples["rest_pct"] = _rest_of_machine(samples)
     return samples
+
+
+def _rest_of_machine(samples: pd.DataFrame) -> pd.Series:
+    """Per core and sample, the busy % beyond the run's own threads. A thread's CPU is placed on the core it last
+    ran on, while /proc/stat splits it over the cores it ran on, so per core (system − workload) is over on one
+    core and under on another; clipped at 0 core by core, a run alone on the machine would show a quarter of a
+    core of phantom load. The cores' differences are therefore scaled to add up to the machine's: Σ system − Σ
+    workload over the cores, at least 0."""
+    difference = samples["system_pct"] - samples["workload_pct"]
+    per_core = difference.clip(0, 100)
+    keys = [samples["run_id"], samples["t_s"]]
+    machine = difference.groupby(keys).transform("sum").clip(lower=0)
+    clipped = per_core.groupby(keys).transform("sum")
+    return (per_core * (machine / clipped.where(clipped > 0))).fillna(0.0)
 
 
 def _window_overlap(cells: pd.DataFrame) -> pd.Series:

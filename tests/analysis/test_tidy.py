@@ -132,6 +132,20 @@ def test_sample_cells_start_where_the_previous_sample_ended():
     assert (cells["rest_pct"] == 30).all()
 
 
+@pytest.mark.parametrize("system, workload, rest", [
+    ([50.0, 50.0], [100.0, 0.0], [0.0, 0.0]),     # one thread's core, split by the kernel over two: no one else
+    ([100.0, 100.0], [100.0, 0.0], [0.0, 100.0]),  # another program filled core 1
+    ([80.0, 60.0], [100.0, 0.0], [0.0, 40.0]),    # 40 points beyond the run, seen on core 1
+    ([100.0, 70.0], [60.0, 60.0], [40.0, 10.0]),  # both over: as they were
+])
+def test_the_rest_of_the_machine_adds_up_to_the_machines_difference(system, workload, rest):
+    """A thread's CPU lands on the core it last ran on; /proc/stat splits it over the cores it ran on. Clipped
+    core by core, the first case would show half a core of load that no other program made."""
+    samples = pd.DataFrame({"run_id": "a", "t_s": 0.1, "core": [0, 1], "system_pct": system,
+                            "workload_pct": workload})
+    assert tidy.sample_cells(samples).sort_values("core")["rest_pct"].tolist() == pytest.approx(rest)
+
+
 def test_thread_stats_count_core_changes_and_busy_threads(default_results):
     runs = default_results.runs[default_results.runs["run_id"] == "cpu.python.threads.w8.r1"]
     threads = tidy.thread_stats(default_results, runs)
