@@ -47,8 +47,8 @@ def _overview(results: ResultsSet) -> list:
     noisy = window[window["other_load_cores"] > tidy.QUIET_OTHER_LOAD]
     if not noisy.empty:
         unsampled = int(runs["measured"].sum()) - len(window)
-        facts.append(f"{len(noisy)} of {len(window)} sampled runs shared the machine: other programs used more "
-                     f"than {tidy.QUIET_OTHER_LOAD} cores during them (up to "
+        facts.append(f"{len(noisy)} of {len(window)} sampled runs shared the machine: other programs (or a "
+                     f"hypervisor, as steal time) used more than {tidy.QUIET_OTHER_LOAD} cores during them (up to "
                      f"{noisy['other_load_cores'].max():.2f}). Claims (a)–(c) and (e) set them aside; see the "
                      f"'rest of machine' panels."
                      + (f" The other {unsampled} measured runs have no sample of their work (they ended within one "

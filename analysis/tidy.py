@@ -35,8 +35,8 @@ BUSY_THREAD_SHARE = 0.25
 INTERIOR_MIN_INTERVALS = 5  # a window with this many whole sample intervals is measured without its two edge ones
 QUIET_OTHER_LOAD = 0.25  # cores the rest of a shared machine may use during a run's work before it is noisy
 QUIET_NOTE = (f"other programs (every process outside the run and the lab, counted per process from /proc/<pid>/stat) "
-              f"used ≤ {QUIET_OTHER_LOAD} cores; the kernel's own threads, mostly doing the run's own work (kworkers "
-              f"flushing a terminal), do not count")
+              f"and a hypervisor (the machine's steal time, from /proc/stat) used ≤ {QUIET_OTHER_LOAD} cores; the "
+              f"kernel's own threads, mostly doing the run's own work (kworkers flushing a terminal), do not count")
 VIEWS = ["expected (article)", "measured: this run", "measured: rest of machine"]
 KEYS = ["lang", "language", "mode", "workload", "workers"]  # lang: the folder; language: its shown name
 
@@ -229,7 +229,8 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     per_run["other_load_cores"] = (per_run["other_load_cores"] - lab_own_cores(runs)).clip(lower=0)
     counted = _per_process_cores(runs)
     per_run["other_load_cores"] = (counted["other_programs_cpu_s"].reindex(per_run.index)
-                                   .fillna(per_run["other_load_cores"]))
+                                   .fillna(per_run["other_load_cores"])
+                                   + counted["steal_s"].reindex(per_run.index).fillna(0.0))
     per_run["kernel_threads_cores"] = counted["kernel_threads_cpu_s"].reindex(per_run.index)
     unsteady = inside.groupby(["run_id", "core"])["workload_pct"].std().groupby("run_id").mean()
     per_run["core_unsteadiness_pct"] = unsteady
@@ -238,12 +239,12 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
 
 def _per_process_cores(runs: pd.DataFrame) -> pd.DataFrame:
     """Cores that other programs and the kernel's threads used during each run, by run_id, as the sampler counted
-    them per process (NaN in a set written before schema 6). The cores' own totals cannot tell this: /proc/stat
+    them per process (NaN in a set written before schema 6), and that a hypervisor took (steal; NaN before 8). The cores' own totals cannot tell this: /proc/stat
     charges time by the tick, and a program that sleeps and wakes thousands of times a second (a printing one)
     shows there as a fifth of a core more than its threads' run time, used by no one."""
     wall_s = _by_run(runs, "wall_s")
     return pd.DataFrame({column: _by_run(runs, column) / wall_s
-                         for column in ("other_programs_cpu_s", "kernel_threads_cpu_s")})
+                         for column in ("other_programs_cpu_s", "kernel_threads_cpu_s", "steal_s")})
 
 
 def lab_own_cores(runs: pd.DataFrame) -> pd.Series:

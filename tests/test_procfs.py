@@ -124,6 +124,12 @@ def test_core_ticks_per_core_busy_and_total():
     }
 
 
+def test_steal_ticks_are_the_machine_lines_eighth_counter():
+    assert procfs.parse_steal_ticks(PROC_STAT_TEXT) == 117
+    assert procfs.parse_steal_ticks(b"cpu  1 2 3 4\ncpu0 1 2 3 4\n") == 0      # an old kernel's short line
+    assert procfs.parse_steal_ticks(open("/proc/stat", "rb").read()) >= 0
+
+
 def test_core_ticks_of_this_machine_name_every_online_core():
     per_core = procfs.parse_core_ticks(open("/proc/stat", "rb").read())
     assert set(os.sched_getaffinity(0)) <= set(per_core)

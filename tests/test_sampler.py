@@ -117,6 +117,7 @@ def test_the_runs_own_processes_are_not_other_programs(processes_run):
     run, usage, _ = processes_run
     assert cpu_s(usage) >= 1.0 and 0 <= run.summary.other_programs_cpu_s < 0.1 * cpu_s(usage)
     assert run.summary.kernel_threads_cpu_s >= 0
+    assert 0 <= run.summary.steal_s <= os.cpu_count() * cpu_s(usage)    # recorded: the hypervisor's share
 
 
 def test_a_program_busy_beside_the_run_is_counted_as_another_program(sampler):

@@ -42,7 +42,7 @@ def _everything() -> RunRecord:
     sampler = SamplerSummary(samples=20, workload_cpu_s=1.4, unplaced_cpu_s=0.0, sampler_migrations=3, threads_max=5,
                              per_core_busy_s=[0.7, 0.7], sampler_cpu_s=0.01, interval_s=0.1, tree_rss_bytes=2**21,
                              tree_pss_bytes=2**20, other_programs_cpu_s=0.02,
-                             kernel_threads_cpu_s=0.01)
+                             kernel_threads_cpu_s=0.01, steal_s=0.003)
     perf = schema.PerfCounters(1.5, 100, 3, 1.9)
     trace = schema.TraceSummary(trace_switches=104, trace_migrations=3, trace_threads=3,
                                 trace_migrations_per_busy_thread=1.0, trace_events=150, trace_lost=0, tracer_cpu_s=0.2)

@@ -49,7 +49,7 @@ MEASURED = {"started_at", "wall_s", "user_s", "sys_s", "max_rss_bytes", "tree_rs
             "tree_memory_bytes", "stdout_reader_cpu_s"}
 # What version 1 did not measure: the tree's memory counted once (no PSS), the stdout reader's CPU.
 NOT_IN_V1 = {"tree_memory_bytes", "tree_memory_source", "stdout_reader_cpu_s", "other_programs_cpu_s",
-             "kernel_threads_cpu_s"}
+             "kernel_threads_cpu_s", "steal_s"}
 
 
 def _faulty_langs(folder):

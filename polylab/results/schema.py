@@ -46,6 +46,9 @@ set of the previous version becomes one of the new version, and document it in d
 - 7: `handoffs_per_s` and `ns_per_handoff` are taken over the ring's time, the shortest worker's `elapsed_s`,
   instead of the program's clock, which counted the start of processes-mode children. Older rows are recomputed
   from their `token` and `worker_elapsed_s`.
+- 8: `steal_s`, the time a hypervisor gave the machine's cores to someone else during a sampled run
+  (/proc/stat's steal, Σ over cores), which the cores' busy % counts as busy and no process of the machine used.
+  Older rows hold no such key and are read unchanged.
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
@@ -60,7 +63,7 @@ from enum import Enum
 from polylab.results.words import (CounterSource, CpuSource, MemorySource, Mode, Sink, Status,  # noqa: F401
                                    ThreadModel, Word, Workload, split_key, variant_key)
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 META = "meta.json"
 RUNS = "runs.jsonl"
@@ -207,6 +210,7 @@ class SamplerSummary:
     # From begin() to final(), every process outside the run's tree and the lab: programs, and the kernel's threads
     other_programs_cpu_s: float | None = optional()
     kernel_threads_cpu_s: float | None = optional()
+    steal_s: float | None = optional()     # a hypervisor's: /proc/stat's steal, Σ over the machine's cores
 
 
 @dataclass(frozen=True)

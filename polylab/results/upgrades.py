@@ -57,4 +57,5 @@ def _v6_row_to_v7(row: dict) -> dict:
 # 3 → 4, 4 → 5 and 5 → 6 only add workloads, modes and keys: their steps change nothing, so an older reader refuses
 # them.
 UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2), 2: Upgrade(row=_v2_row_to_v3, meta=_v2_meta_to_v3),
-                                3: Upgrade(), 4: Upgrade(), 5: Upgrade(), 6: Upgrade(row=_v6_row_to_v7)}
+                                3: Upgrade(), 4: Upgrade(), 5: Upgrade(), 6: Upgrade(row=_v6_row_to_v7),
+                                7: Upgrade()}

@@ -80,7 +80,9 @@ class RunRecorder:
         self.started = self._t0 = self._last_time = started
         self.finished = False
         self._machine_file = procfs.PinnedFile(f"{procfs.PROC}/stat", 65536)
-        self._last_core_ticks = procfs.parse_core_ticks(self._machine_file.read())
+        machine = self._machine_file.read()
+        self._last_core_ticks = procfs.parse_core_ticks(machine)
+        self._steal_at_begin, self._steal_s = procfs.parse_steal_ticks(machine), None
         self._tree = ProcessTree(thread_files)  # before the run exists, so that it knows which pids are older
         core_slots = os.sysconf("SC_NPROCESSORS_CONF")  # every core that could come online, not just those now
         self._core_backlog_ns = [0] * core_slots
@@ -99,7 +101,8 @@ class RunRecorder:
         self._tree.attach(pid, wrapper)
 
     def sample(self, now: float, final: bool = False) -> None:
-        core_ticks = procfs.parse_core_ticks(self._machine_file.read())
+        machine = self._machine_file.read()
+        core_ticks = procfs.parse_core_ticks(machine)
         attributed_ns = [0] * len(self._core_busy_ns)
         if self._sampler_cpu_at_attach is not None:
             self._tree.sample(now, final, attributed_ns)
@@ -116,6 +119,7 @@ class RunRecorder:
         self._last_time, self._last_core_ticks = now, core_ticks
         if final:
             self.finished = True
+            self._steal_s = (procfs.parse_steal_ticks(machine) - self._steal_at_begin) / procfs.CLOCK_TICKS
             if self._sampler_cpu_at_attach is not None:
                 self._sampler_cpu_s = time.process_time() - self._sampler_cpu_at_attach
                 self._cpu_outside_run_s = self._cpu_outside_the_run()
@@ -158,6 +162,7 @@ class RunRecorder:
             tree_pss_bytes=self._tree.tree_pss_peak_bytes,
             other_programs_cpu_s=self._cpu_outside_run_s[0] if self._cpu_outside_run_s else None,
             kernel_threads_cpu_s=self._cpu_outside_run_s[1] if self._cpu_outside_run_s else None,
+            steal_s=self._steal_s,
         )
         samples = [(t - t0, core, system, workload) for t, core, system, workload in self._sample_rows]
         return samples, self._tree.thread_rows(t0), summary, peak_rss_bytes

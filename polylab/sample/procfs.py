@@ -191,6 +191,16 @@ def parse_core_ticks(data: bytes) -> dict[int, tuple[int, int]]:
     return per_core
 
 
+def parse_steal_ticks(data: bytes) -> int:
+    """The machine's steal ticks from /proc/stat's `cpu` line, Σ over its cores: time a hypervisor ran something
+    else while a core of this machine had work. 0 where the line is missing or too short."""
+    for line in data.splitlines():
+        if line.startswith(b"cpu "):
+            counters = line.split()[1:]
+            return int(counters[7]) if len(counters) > 7 else 0
+    return 0
+
+
 class PinnedFile:
     """A /proc file kept open and re-read from offset 0: one system call per read.
 

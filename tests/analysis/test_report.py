@@ -164,11 +164,12 @@ def test_the_overview_counts_the_runs_that_shared_the_machine_and_says_why_other
     busy, unsampled = sampled[:3], sampled[-2:]
     loaded = dataclasses.replace(
         default_results, samples=default_results.samples[~default_results.samples["run_id"].isin(unsampled)],
-        runs=runs.assign(other_programs_cpu_s=runs["run_id"].map(dict.fromkeys(busy, 100.0)).fillna(0.0)))
+        runs=runs.assign(other_programs_cpu_s=runs["run_id"].map(dict.fromkeys(busy[:2], 100.0)).fillna(0.0),
+                         steal_s=runs["run_id"].map(dict.fromkeys(busy[2:], 100.0)).fillna(0.0)))  # a hypervisor
     facts = _overview(loaded)[0].items
     line = next(fact for fact in facts if "shared the machine" in fact)
     measured = int(runs["measured"].sum())
-    assert line.startswith(f"3 of {measured - 2} sampled runs shared the machine: other programs used more than "
-                           f"{tidy.QUIET_OTHER_LOAD} cores")
+    assert line.startswith(f"3 of {measured - 2} sampled runs shared the machine: other programs (or a hypervisor, "
+                           f"as steal time) used more than {tidy.QUIET_OTHER_LOAD} cores")
     assert line.endswith("The other 2 measured runs have no sample of their work (they ended within one sampling "
                          "interval, or sampling was off), so whether they shared it is not known.")
