@@ -114,8 +114,13 @@ def noise(results: ResultsSet) -> Drawn:
 def _spread_words(runs: pd.DataFrame) -> str:
     """How a figure's marks sum up the repetitions; a set that ran each configuration once has no spread."""
     keys = [key for key in ("experiment", "language", "mode", "workers", "printed") if key in runs]
-    if runs.empty or runs.groupby(keys, observed=True).size().max() > 1:
+    if runs.empty:
         return "Median and min–max over repetitions."
+    sizes = runs.groupby(keys, observed=True).size()
+    sizes = sizes[sizes > 0]
+    if sizes.max() > 1:
+        low, high = int(sizes.min()), int(sizes.max())
+        return f"Median and min–max over repetitions ({low if low == high else f'{low}–{high}'} runs a mark)."
     return "One run per configuration: each mark is that run, with no spread to show."
 
 

@@ -118,6 +118,11 @@ def test_one_worker_count_puts_runtimes_along_x_and_one_run_each_says_it_has_no_
     assert "One run per configuration" in drawn.caption and "min–max" not in drawn.caption
     several = figures.parallelism(default_results)
     assert several.figure.axes[0].get_xlabel() == "workers" and "Median and min–max" in several.caption
+    runs = default_results.runs
+    reps = runs[runs["measured"] & (runs["experiment"] == "cpu")].groupby(
+        ["language", "mode", "workers"], observed=True).size()
+    assert f"({reps.min()} runs a mark)" in several.caption or f"({reps.min()}–{reps.max()} runs a mark)" in \
+        several.caption
 
 
 def test_the_memory_figure_counts_a_trees_shared_pages_once_and_says_where_that_came_from(default_results):
