@@ -59,7 +59,10 @@ def compact(frame: pd.DataFrame) -> pd.DataFrame:
 
 # colorblind's ten colours in an order that keeps neighbours apart: its pinks (4, 6) and blues (0, 9) would
 # otherwise meet among the first eight languages. A set of more languages than that gets husl's evenly spaced hues.
-FAMILY_HUES = [0, 1, 2, 3, 4, 5, 8, 7, 9, 6]
+# tab10's hues in the order languages get them: ten that read apart (colorblind's orange and vermillion, or
+# its yellow shaded for three Python variants, did not); the 7th (Python's in the shipped order) is cyan, which
+# keeps three shades apart from dark to light
+FAMILY_HUES = [0, 1, 2, 3, 4, 5, 9, 6, 8, 7]
 SHADE_LIGHTNESS = (0.28, 0.6)   # a language's variants, darkest first: all visible on white
 
 
@@ -80,8 +83,8 @@ def runtime_palette(runs: pd.DataFrame, column: str = "language") -> dict:
     families: dict[str, list[str]] = {}
     for name in [name for name in names if name in folder_of]:   # a name without runs is never drawn
         families.setdefault(folder_of[name], []).append(name)
-    colourblind = sns.color_palette("colorblind")
-    hues = ([colourblind[index] for index in FAMILY_HUES] if len(families) <= len(FAMILY_HUES)
+    distinct = sns.color_palette("tab10")
+    hues = ([distinct[index] for index in FAMILY_HUES] if len(families) <= len(FAMILY_HUES)
             else sns.color_palette("husl", len(families)))
     return {name: shade for hue, members in zip(hues, families.values())
             for name, shade in zip(members, _shades(hue, len(members)))}
