@@ -99,4 +99,16 @@ def test_perf_wrapped_program_killed_by_a_signal_is_failed_with_its_signal(tmp_p
     launch = Launch(argv=argv, env={}, cwd=tmp_path, result_path=tmp_path / "r.json", sample_wrapper=True)
     measured, verdict, _ = execute(spec, launch, tmp_path)
     assert measured.exit_code == -11 and verdict.status == "failed"
-    assert verdict.reason == "program failed: killed by signal 11"
+    assert verdict.reason.startswith("program failed: killed by signal 11 — stderr: ")   # perf's psignal() line
+    assert verdict.reason.endswith(": Segmentation fault")
+
+
+@pytest.mark.parametrize("tail, said", [
+    ("Traceback (most recent call last):\n  ...\nLoadError: cannot load such file -- workloads\n\n",
+     "LoadError: cannot load such file -- workloads"),
+    ("", ""),
+    ("x" * 300, "x" * 159 + "…"),
+])
+def test_a_failed_programs_last_stderr_line_is_on_its_console_line(tail, said):
+    from polylab.run.runner import _last_words
+    assert _last_words(tail) == said

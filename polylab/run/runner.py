@@ -271,6 +271,19 @@ def execute(spec: RunSpec, launch: Launch, raw_dir: Path, sampler: Sampler | Non
     return measured, _judge(spec, launch, measured, printed, timed_out), samples
 
 
+LAST_WORDS_CHARS = 160
+
+
+def _last_words(stderr_tail: str) -> str:
+    """The last non-blank line the program wrote to stderr, shortened: on the run's one console line, most often
+    what the failure was (a missing file, an exception's message); the whole of it is in raw/<run_id>.stderr."""
+    lines = [line.strip() for line in stderr_tail.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    return last if len(last) <= LAST_WORDS_CHARS else last[:LAST_WORDS_CHARS - 1] + "…"
+
+
 def _timestamp(epoch_s: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch_s))
 
@@ -287,7 +300,9 @@ def _judge(spec: RunSpec, launch: Launch, measured: Measured, printed: PrintedDi
     if exit_code != 0:
         how = f"killed by signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
         if not (workload.death_is_a_finding and not launch.result_path.exists()):
-            return Verdict(Status.FAILED, f"program failed: {how}", False, unverified)
+            said = _last_words(measured.stderr_tail)
+            return Verdict(Status.FAILED, f"program failed: {how}" + (f" — stderr: {said}" if said else ""), False,
+                           unverified)
         died = workload.outcome(None, spec.workers)
         return _with_stdout(Verdict(Status.OK, None, False, unverified, crash=died), spec.workload, [], printed)
     checked = check_result(launch.result_path, spec.lang, spec.workload, spec.mode, spec.workers, spec.n)

@@ -17,7 +17,7 @@ TIMEOUT_S = 1.0
 TIMEOUT_REASON = f"killed after the {TIMEOUT_S:g} s timeout"
 # fault (= experiment name) → expected status, the start of the expected reason, the experiment's own settings
 FAULTS = {
-    "exit-nonzero": ("failed", "program failed: exit code 3", {}),
+    "exit-nonzero": ("failed", "program failed: exit code 3 — stderr: faulty: giving up on purpose", {}),
     "crash-by-signal": ("failed", "program failed: killed by signal 11", {}),
     "hang": ("timeout", TIMEOUT_REASON, {}),
     "hang-in-children": ("timeout", TIMEOUT_REASON, {"modes": ["processes"], "workers": [2]}),
