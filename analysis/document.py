@@ -220,7 +220,7 @@ table.matrix{display:table;width:100%;table-layout:fixed;font-size:.74em}
 .matrix td{text-align:center;vertical-align:middle;padding:.35em 0;line-height:1.2;white-space:nowrap}
 .matrix td.claim{white-space:normal}
 .matrix td.all{border-right:3px solid #8c959f}
-.matrix td small{display:block;font-size:.75em;opacity:.85}
+.matrix td small{display:block;font-size:.75em;opacity:.85;white-space:normal}
 .matrix td.supported{background:#c9f0d1;color:#0f5323}
 .matrix td.contradicted{background:#ffcfc9;color:#8c0b20}
 .matrix td.inconclusive{background:#eaeef2;color:#424a53}
