@@ -97,18 +97,21 @@ def noise(results: ResultsSet) -> Drawn:
     runs = runs.dropna(subset=[NOISE])
     if runs.empty:
         raise NoData(f"no quiet threads-mode runs with per-core samples in {judged_on}")
+    runs = runs.assign(threads=runs["threads"].astype(str) + " · " + runs["workers"].map(tidy.workers_label))
     long = runs.rename(columns={NOISE: "noise"}).melt(id_vars=["language", "threads", "noise"],
                                                        value_vars=list(CAUSES), var_name="cause", value_name="per_s")
     long["cause"] = ordered(long["cause"].map(CAUSES), list(CAUSES.values()))
-    long["threads"] = ordered(long["threads"].astype(str), ["one-core", "all-cores"])
+    long["threads"] = ordered(long["threads"], sorted(long["threads"].unique(), key=lambda t: (t[0] != "o", t)))
     return Drawn(plots.noise_against_causes(long.dropna(subset=["per_s"]), plots.runtime_palette(results.runs)), (
         f"Is a GIL runtime's graph noisier, and what goes with the noise: each point is one quiet threads-mode run "
         f"of {judged_on} ({len(runs)} runs). Noise (y) is the per-core busy % standard deviation over the work "
         f"window, mean over cores, from the sampler's per-core readings. Left: the run's context switches per "
         f"second (wait4's voluntary + involuntary over the wall time, or every switch where traced); right: its "
         f"busy threads' voluntary switches per second of work, which for a GIL runtime are the GIL's hand-offs "
-        f"(a thread waiting for the GIL sleeps). Marker: the thread model the runtime's manifest declares. "
-        f"Claim (e) is judged on exactly these runs."))
+        f"(a thread waiting for the GIL sleeps). Marker: the thread model the runtime's manifest declares, and the "
+        f"workers. Claim (e) compares a GIL runtime's threads at ≥ 2 workers, which keep one core busy, with the "
+        f"others at that load (their 1-worker runs: full cores cannot vary), and looks for a link within the GIL "
+        f"runtimes' runs and the free-threaded control's at ≥ 2 workers."))
 
 
 def _spread_words(runs: pd.DataFrame) -> str:
