@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from polylab.sample.tree import SWITCH_COUNTERS_MAX_AGE_S
+
 from . import tidy
 from .claims import (ALL, ALPHA, CONTRADICTED, INCONCLUSIVE, MIN_CORRELATION_RUNS, MIN_REPS, ONE, SUPPORTED,
                      ClaimSpec, Decided, SEPARATED_NOTE, _row, about, combine, separated)
@@ -53,13 +55,29 @@ def busy_threads(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     return threads.loc[threads["busy"].astype(bool)]   # a mask, even when there is no thread
 
 
+def counter_reads(rows: pd.DataFrame) -> pd.Series:
+    """Which rows of a table of thread samples hold a fresh read of the thread's switch counters: the sampler
+    re-reads /proc/<pid>/task/<tid>/sched at a thread's first sample, then at the first sample at least
+    SWITCH_COUNTERS_MAX_AGE_S after the last read, and at the run's final sample; every other row carries the
+    last read forward (sample/tree.py). A busy thread always runs enough between samples to be re-read."""
+    fresh = pd.Series(False, index=rows.index)
+    final = rows.groupby("run_id")["t_s"].transform("max")
+    for _, thread in rows.sort_values("t_s").groupby(["run_id", "pid", "tid"]):
+        read_at = None
+        for index, t_s, last in zip(thread.index, thread["t_s"], final[thread.index]):
+            if read_at is None or t_s - read_at >= SWITCH_COUNTERS_MAX_AGE_S - 1e-9 or t_s == last:
+                fresh[index], read_at = True, t_s
+    return fresh
+
+
 def thread_window_migrations(results: ResultsSet, runs: pd.DataFrame, busy: pd.DataFrame) -> pd.DataFrame:
-    """Per busy thread: its se.nr_migrations counted inside its run's work window — its last reading there less
-    its first (`moves`), over the time between them (`window_s`), and their ratio (`rate`) — so that the
+    """Per busy thread: its se.nr_migrations counted inside its run's work window — its last fresh read there less
+    its first (`moves`), over the time between those reads (`window_s`), and their ratio (`rate`) — so that the
     placement of a new thread or process (fork and exec balancing: two or three migrations before its first
-    sample) is not counted as moving a job. A thread read fewer than twice inside the window has none."""
-    readings = results.threads.merge(busy[["run_id", "tid"]], on=["run_id", "tid"]).merge(
-        runs[["run_id", "wall_s", "inner_s"]], on="run_id")
+    sample) is not counted as moving a job, and a count carried forward between reads (at most one a second)
+    does not stretch the time it is divided by. A thread read fewer than twice inside the window has none."""
+    readings = results.threads.merge(busy[["run_id", "tid"]], on=["run_id", "tid"])
+    readings = readings[counter_reads(readings)].merge(runs[["run_id", "wall_s", "inner_s"]], on="run_id")
     readings = readings[readings["t_s"].between(readings["wall_s"] - readings["inner_s"], readings["wall_s"])]
     per_thread = readings.groupby(["run_id", "pid", "tid"]).agg(
         first=("migrations", "min"), last=("migrations", "max"), start=("t_s", "min"), end=("t_s", "max"))
@@ -85,10 +103,10 @@ def migration_runs(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs.merge(window_migrations(results, runs, busy), left_on="run_id", right_index=True, how="left")
     traced = _traced(runs, TRACED)
     runs["migrations_per_busy_thread"] = traced.fillna(runs["kernel"])
-    runs["work_s"] = runs["inner_s"].where(runs["inner_s"] > 0, runs["wall_s"])
-    counted_over_s = runs["work_s"].where(traced.notna(), runs["window_s"])
-    runs["migration_rate"] = runs["migrations_per_busy_thread"] / counted_over_s
-    runs["core_change_rate"] = runs["core_changes"] / runs["work_s"]
+    program_s = runs["inner_s"].where(runs["inner_s"] > 0, runs["wall_s"])
+    runs["work_s"] = program_s.where(traced.notna() | runs["window_s"].isna(), runs["window_s"])   # counted over
+    runs["migration_rate"] = runs["migrations_per_busy_thread"] / runs["work_s"]
+    runs["core_change_rate"] = runs["core_changes"] / program_s
     runs["source"] = np.where(traced.notna(), "trace", np.where(runs["kernel"].notna(), "kernel", "samples"))
     return runs
 
@@ -96,8 +114,8 @@ def migration_runs(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
 def run_state(migration_rate: float, core_change_rate: float, source: str, work_s: float) -> str | None:
     """'moved', 'stayed' or None (cannot tell) for one run, by the rule of claim (d). The kernel's count (every
     event where traced, else se.nr_migrations) decides; samples alone can show a move, never that there was none,
-    and a run whose work is shorter than a Task Manager frame (1 / MOVES_PER_S) cannot show a job kept in place
-    for one: at 0.5 s, one migration of two threads reads 0.99 a second."""
+    and a count over less than a Task Manager frame (1 / MOVES_PER_S; work_s: the time it was counted over)
+    cannot show a job kept in place for one: at 0.5 s, one migration of two threads reads 0.99 a second."""
     if source == "samples":
         return "moved" if core_change_rate >= MOVES_PER_S else None
     if round(migration_rate, 9) >= MOVES_PER_S:     # a count over a time read off float clocks: 1/s may be 0.99…9
@@ -239,8 +257,8 @@ def correlation(runs: pd.DataFrame, cause: str) -> tuple[float, float, int, str]
 
 
 def contrast_outcome(subject: pd.DataFrame, control: pd.DataFrame, label: str) -> tuple[str, list[dict]]:
-    """The designed control: the same language without its GIL (free-threaded CPython beside a one-core variant).
-    If switching made the graph noisy, the build that switches less would be calmer. Supported when the control's
+    """The designed contrast: the same runtime at the same load with one thread, which has no one to hand the GIL
+    to. If switching made the graph noisy, the runs that switch less would be calmer. Supported when the control's
     switch rates lie below the subject's (claims.separated) and its noise below too; contradicted when it switches
     less yet its noise lies above; inconclusive when it does not switch less, or its noise overlaps the subject's
     (overlapping runs show no difference, which is not evidence of none)."""
@@ -248,7 +266,7 @@ def contrast_outcome(subject: pd.DataFrame, control: pd.DataFrame, label: str) -
     noise = separated(control[NOISE], subject[NOISE])
     outcome = INCONCLUSIVE if switches != "lower" else {"lower": SUPPORTED, "higher": CONTRADICTED}.get(
         noise, INCONCLUSIVE)
-    return outcome, [_row(f"free-threaded control vs {label}", "context switches / s, then noise",
+    return outcome, [_row(f"one thread vs {label}", "context switches / s, then noise",
                           tidy.spread(control[NOISE]),
                           f"{outcome}: the control's switch rate {switches}, its noise {noise}")]
 
@@ -333,8 +351,8 @@ def claim_noisy(results: ResultsSet) -> tuple[Decided, list[dict]]:
     says = {cause: said["one-core runtimes, pooled", cause] for cause in CAUSES}
     contrasts = {}
     for language, group in subjects.groupby("language", observed=True):
-        own_control = control[(control["lang"].astype(str) == str(group["lang"].iloc[0]))
-                              & (control["workers"] == loads[str(language)])]
+        one_thread = runs[(runs["language"] == language) & (runs["workers"] == loads[str(language)])]
+        own_control = one_thread if loads[str(language)] == 1 else one_thread.iloc[:0]   # one thread: no hand-off
         if not own_control.empty:
             contrasts[str(language)], found = contrast_outcome(group, own_control, str(language))
             rows += found
@@ -346,9 +364,9 @@ def claim_noisy(results: ResultsSet) -> tuple[Decided, list[dict]]:
     verdict = noise_verdict(noisy_verdict, cause)
     sentence = which_cause(says, said["free-threaded control, pooled", HANDOFFS])
     if contrast != INCONCLUSIVE:
-        sentence += ("; without its GIL, the same language switches less and is calmer" if contrast == SUPPORTED
-                     else "; without its GIL, the same language switches less yet is noisier: the switching is "
-                          "not what makes the graph noisy")
+        sentence += ("; with one thread, which hands nothing off, the same runtime switches less and is calmer"
+                     if contrast == SUPPORTED else "; with one thread, which hands nothing off, the same runtime "
+                     "switches less yet is noisier: the switching is not what makes the graph noisy")
     return Decided(verdict, f"{sentence}. Judged on {judged_on}; noisier than the all-cores runtimes at the same "
                             f"load: {noisy_reason}", by_variant), rows
 
@@ -393,10 +411,9 @@ SCHEDULER_CLAIMS = [
               "second of work (a thread waiting for the GIL sleeps on a futex: a voluntary switch; involuntary ones "
               f"are preemptions). Noise goes with a cause when ρ > 0 with p < {ALPHA}, against it when ρ < 0 with "
               f"p < {ALPHA}. The free-threaded build (all-cores beside a one-core variant) is the control: its noise "
-              "should not go with its hand-offs; and, as a designed contrast, it is the same language without the "
-              "GIL, at the same load (one thread: no hand-offs at all): if switching made the graph noisy, the build "
-              "that switches less (its switch rates below the "
-              "one-core variant's) would be calmer (its noise below too); switching less yet noisier contradicts "
+              "should not go with its hand-offs; and, as a designed contrast, the same one-core runtime at the same "
+              "load with one thread, which hands nothing off: if switching made the graph noisy, the runs that "
+              "switch less (their switch rates below the two threads') would be calmer (their noise below too); switching less yet noisier contradicts "
               "the cause (overlapping noise decides nothing). The cause is supported when the noise goes with (i) "
               "or (ii) or the contrast supports it, contradicted when it goes against one (and with neither) or the "
               "contrast contradicts it, inconclusive when nothing decides or they disagree. The claim joins two "

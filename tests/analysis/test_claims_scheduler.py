@@ -28,14 +28,22 @@ def loads(make_set):
     return load_results(make_set(langs=("go", "python"), workers=(1, 2), reps=6, failures=False, seed=7))
 
 
+STRETCH = 3.0   # the synthetic runs last about a second: (d) needs counter reads 2 s apart, as the claims set has
+
+
 def designed(results, experiment: str, reps: int = 6, workers: tuple = (2, 4)):
     """The set with its `cpu` experiment named `experiment`, keeping the first `reps` repetitions at `workers`
-    measured."""
+    measured, its runs' time stretched STRETCH times (wall, samples and thread samples; the work: all but the
+    start-up)."""
     runs = results.runs.copy()
     runs["experiment"] = runs["experiment"].cat.rename_categories({"cpu": experiment})
     runs["measured"] &= (runs["rep"] <= reps) & runs["workers"].isin(workers)
-    runs["inner_s"] = 1.0   # one second of work: migrations per busy thread are then (d)'s rate per second
-    return dataclasses.replace(results, runs=runs, threads=results.threads.copy())
+    runs["wall_s"] *= STRETCH
+    runs["inner_s"] = runs["wall_s"] - 0.05
+    threads, samples = results.threads.copy(), results.samples.copy()
+    threads["t_s"] *= STRETCH
+    samples["t_s"] *= STRETCH
+    return dataclasses.replace(results, runs=runs, threads=threads, samples=samples)
 
 
 PLACEMENT = 2.0    # migrations a new thread has at its first sample: placed on a core, not moved between cores
@@ -123,7 +131,8 @@ def test_d_prefers_the_trace_where_a_run_has_one(base):
                                              (0.0, "contradicted (0 of 3 runs moved, 3 stayed")])
 def test_d_on_a_trace_at_its_thresholds(base, traced, outcome):
     results = with_migrations(designed(base, "migrate", reps=3), [2])   # the samples: moved, and set aside
-    decided, evidence = migrations(dataclasses.replace(results, runs=results.runs.assign(**{cs.TRACED: traced})))
+    runs = results.runs.assign(**{cs.TRACED: traced * results.runs["inner_s"]})   # per busy thread, over the work
+    decided, evidence = migrations(dataclasses.replace(results, runs=runs))
     kernel = evidence[evidence["measure"] == cs.MIGRATION_MEASURE]
     assert (kernel["outcome"] == f"{outcome}; source: trace)").all() and len(kernel) == 8
 
@@ -243,12 +252,21 @@ def test_hand_offs_alone_and_the_free_threaded_control(loads, control_handoffs, 
     runs["language"] = runs["language"].cat.rename_categories({"Go": "CPython free-threaded"})
     runs["lang"] = runs["lang"].astype(str).replace("go", "python")
     results = dataclasses.replace(results, runs=runs)
-    results = with_causes(results, lambda r: 1000.0 + unrelated[r], rising, who=lambda r: r["threads"] == claims.ONE)
+    two_threads = lambda r: (r["threads"] == claims.ONE) & (r["workers"] == 2)   # noqa: E731
+    results = with_causes(results, lambda r: 1000.0 + unrelated[r], rising, who=two_threads)
+    one_thread = lambda r: (r["threads"] == claims.ONE) & (r["workers"] == 1)   # noqa: E731
+    results = with_causes(results, lambda r: 60.0 + r, lambda r: 0.0, who=one_thread)   # no one to hand off to
     results = with_causes(results, lambda r: 40.0 + r, control_handoffs, who=lambda r: r["threads"] == claims.ALL)
-    decided, evidence = noisy(results)
+    samples = results.samples.copy()   # Python's one thread stays on core 0: its graph is flat
+    alone = samples["run_id"].isin(results.runs.loc[one_thread(results.runs), "run_id"])
+    samples.loc[alone, "workload_pct"] = np.where(samples.loc[alone, "core"] == 0, 100.0, 0.0)
+    samples.loc[alone, "system_pct"] = samples.loc[alone, "workload_pct"]
+    decided, evidence = noisy(dataclasses.replace(results, samples=samples))
     assert decided.verdict == SUPPORTED and decided.by_variant == {"Python": SUPPORTED}
-    assert decided.reason.startswith(f"Python's noise goes with the GIL's hand-offs; {sentence}; without its GIL, "
-                                     "the same language switches less and is calmer. Judged on")
+    assert decided.reason.startswith(f"Python's noise goes with the GIL's hand-offs; {sentence}; with one thread, "
+                                     "which hands nothing off, the same runtime switches less and is calmer. Judged on")
+    contrast = evidence[evidence["group"] == "one thread vs Python"]
+    assert contrast["outcome"].tolist() == ["supported: the control's switch rate lower, its noise lower"]
     control = evidence[evidence["group"] == "free-threaded control, pooled"].set_index("measure")
     assert (control["n"] == 6).all() and control.loc["Spearman ρ, noise vs context switches / s", "outcome"] == \
         "goes with"
