@@ -228,9 +228,7 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     per_run[["sampled_parallelism", "other_load_cores"]] /= 100
     per_run["other_load_cores"] = (per_run["other_load_cores"] - lab_own_cores(runs)).clip(lower=0)
     counted = _per_process_cores(runs)
-    per_run["other_load_cores"] = (counted["other_programs_cpu_s"].reindex(per_run.index)
-                                   .fillna(per_run["other_load_cores"])
-                                   + counted["steal_s"].reindex(per_run.index).fillna(0.0))
+    per_run["other_load_cores"] = counted_other_load(runs).reindex(per_run.index).fillna(per_run["other_load_cores"])
     per_run["kernel_threads_cores"] = counted["kernel_threads_cpu_s"].reindex(per_run.index)
     unsteady = inside.groupby(["run_id", "core"])["workload_pct"].std().groupby("run_id").mean()
     per_run["core_unsteadiness_pct"] = unsteady
@@ -245,6 +243,13 @@ def _per_process_cores(runs: pd.DataFrame) -> pd.DataFrame:
     wall_s = _by_run(runs, "wall_s")
     return pd.DataFrame({column: _by_run(runs, column) / wall_s
                          for column in ("other_programs_cpu_s", "kernel_threads_cpu_s", "steal_s")})
+
+
+def counted_other_load(runs: pd.DataFrame) -> pd.Series:
+    """Cores other programs and a hypervisor (steal) took during each run, by run_id, from the sampler's per-process
+    counts: NaN where it counted none (sampling off, or a set written before schema 6)."""
+    counted = _per_process_cores(runs)
+    return counted["other_programs_cpu_s"] + counted["steal_s"].fillna(0.0)
 
 
 def lab_own_cores(runs: pd.DataFrame) -> pd.Series:

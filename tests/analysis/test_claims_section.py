@@ -70,9 +70,9 @@ def test_the_matrix_in_markdown_has_a_verdict_per_claim_and_runtime():
         "claim", "all runtimes (verdict)", "CPython (one-core)", "PyPy (one-core)", "CPython 3.13t (all-cores)",
         "Java 17 (all-cores)", "Go (all-cores)"]
     rows = _matrix_rows(markdown)
-    assert rows["a"] == [f"{SUPPORTED} (2 hold · 1 fail · 1 undecided)", SUPPORTED, SUPPORTED, CONTRADICTED,
+    assert rows["a"] == [f"{SUPPORTED} (2 hold · 1 fail · 1 inconclusive)", SUPPORTED, SUPPORTED, CONTRADICTED,
                          INCONCLUSIVE, "—"]      # the tally: how the runtimes' verdicts add up to the first
-    assert rows["c"] == [f"{INCONCLUSIVE} (2 undecided)", INCONCLUSIVE, INCONCLUSIVE, "—", "—", "—"]
+    assert rows["c"] == [f"{INCONCLUSIVE} (2 inconclusive)", INCONCLUSIVE, INCONCLUSIVE, "—", "—", "—"]
     assert rows["k"] == [INCONCLUSIVE, "judged over the whole set only: no verdict per runtime", "", "", "", ""]
     assert "[(a) Claim a says something.](#a-claim-a-says-something--supported)" in markdown  # GitHub's anchor
 
@@ -85,7 +85,7 @@ def test_the_matrix_in_html_colours_each_cell_by_its_verdict_and_links_each_clai
     assert re.findall(r'<td class="([\w ]+)">([^<]*)(?:<small>[^<]*</small>)?</td>', row) == [
         ("supported all", SUPPORTED), ("supported", SUPPORTED), ("supported", SUPPORTED),
         ("contradicted", CONTRADICTED), ("inconclusive", INCONCLUSIVE), ("none", "—")]
-    assert '<td class="supported all">supported<small>2 hold · 1 fail · 1 undecided</small></td>' in row
+    assert '<td class="supported all">supported<small>2 hold · 1 fail · 1 inconclusive</small></td>' in row
     assert '<h3 id="claim-a">(a) Claim a says something.' in page   # the link's target
     whole = re.search(r'<a href="#claim-k">.*?</tr>', page).group(0)
     assert '<td class="inconclusive all">inconclusive</td>' in whole

@@ -3,8 +3,10 @@ sets whose runtimes behave accordingly, and its thresholds hold at their edges."
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -54,6 +56,25 @@ def test_the_workload_set_judges_each_claim_with_its_evidence(workload_results):
     assert found["j"].by_variant == {"Python": CONTRADICTED}
     assert found["k"].by_variant == dict.fromkeys(["C#", "Go", "Java", "Python"], SUPPORTED)
     assert found["h"].by_variant == {**found["k"].by_variant, "Go": INCONCLUSIVE}
+
+
+@pytest.mark.parametrize("switches, note", [
+    ({"threads": 0.02, "processes": 1.0}, "threads made 0.02 context switches per hand-off: handed over without one"),
+    ({"threads": 3.0, "processes": 1.0}, "threads made 3 context switches per hand-off: its primitive takes several"),
+    ({"threads": 1.4, "processes": 0.6}, ""),      # about one switch each: comparable
+])
+def test_h_compares_hand_offs_that_are_one_context_switch_in_both_modes(switches, note):
+    said = wc.unswitched(switches)
+    assert said.startswith(note) and (said == "") == (note == "")
+
+
+def test_h_sets_aside_hand_offs_made_while_other_programs_shared_the_machine(workload_results):
+    runs = workload_results.runs
+    java_threads = (runs["workload"] == "pingpong") & (runs["lang"] == "java") & (runs["mode"] == "threads")
+    shared = dataclasses.replace(workload_results, runs=runs.assign(
+        other_programs_cpu_s=np.where(java_threads, runs["wall_s"], 0.0)))      # a whole core beside each run
+    evidence = next(claim for claim in claims.evaluate(shared) if claim.key == "h").evidence
+    assert evidence.loc[evidence["group"] == "Java · 2 workers · threads", "n"].iloc[0] == 0
 
 
 @pytest.mark.parametrize("behaviour, verdict, reason", [
