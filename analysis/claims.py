@@ -15,7 +15,7 @@ the variants declaring `one-core`; (b) about the `all-cores` variants of languag
 variant (C#, Java, Go, ...); (a2) about the `all-cores` variants of a language that has `one-core` ones too
 (free-threaded CPython beside CPython and PyPy), with its single-thread cost (analysis/variants.py).
 
-Claims (d) and (e), about the scheduler, are judged in analysis/claims_scheduler.py with this machinery, and (f)
+Claims (d) and (e), about the scheduler, are judged in analysis/claims_scheduler.py and claims_noise.py with this machinery, and (f)
 in analysis/claims_cpu_speed.py.
 """
 
@@ -349,9 +349,10 @@ def all_claims() -> list[ClaimSpec]:
     from .claims_pool import POOL_CLAIMS
     from .claims_printing import PRINTING_CLAIMS
     from .claims_ranking import RANKING_CLAIMS
+    from .claims_noise import NOISE_CLAIMS
     from .claims_scheduler import SCHEDULER_CLAIMS
     from .workload_claims import WORKLOAD_CLAIMS
-    seed = sorted([*CLAIMS, *CPU_SPEED_CLAIMS, *SCHEDULER_CLAIMS], key=lambda spec: spec.key)
+    seed = sorted([*CLAIMS, *CPU_SPEED_CLAIMS, *SCHEDULER_CLAIMS, *NOISE_CLAIMS], key=lambda spec: spec.key)
     return [*seed, *PRINTING_CLAIMS, *WORKLOAD_CLAIMS, *POOL_CLAIMS, *RANKING_CLAIMS]
 
 

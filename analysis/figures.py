@@ -18,8 +18,8 @@ import pandas as pd
 from polylab.results.schema import SAMPLES, THREADS, Sink
 
 from . import core_plots, plots, tidy
-from .claims_scheduler import (CAUSES, MIGRATE_EXPERIMENT, MOVES_PER_S, NOISE, noise_runs,
-                               thread_window_migrations)
+from .claims_noise import CAUSES, NOISE, noise_runs
+from .claims_scheduler import MIGRATE_EXPERIMENT, MOVES_PER_S, thread_window_migrations
 from .document import number, number_range
 from .drawn import Drawn, NoData, NotShown
 from .load import ResultsSet, ordered

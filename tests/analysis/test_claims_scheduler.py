@@ -1,4 +1,4 @@
-"""Claims (d) and (e) (analysis/claims_scheduler.py): each says supported, contradicted and inconclusive on synthetic
+"""Claims (d) and (e) (analysis/claims_scheduler.py, claims_noise.py): each says supported, contradicted and inconclusive on synthetic
 sets whose per-thread migrations, core changes, switch rates and hand-offs are set run by run, and the thresholds
 hold at their edges (a rule off by one fails here)."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import claims, claims_scheduler as cs, tidy
+from analysis import claims, claims_noise as cn, claims_scheduler as cs, tidy
 from analysis.claims import CONTRADICTED, DEPENDS, INCONCLUSIVE, SUPPORTED
 from analysis.load import load_results
 
@@ -158,7 +158,7 @@ def with_causes(results, switches, handoffs, who=lambda runs: runs["lang"] == "p
     """The chosen (`who`) quiet threads runs get a context-switch rate and hand-offs / s (busy threads' voluntary
     switches over the work time) that are functions of the rank of the run's noise (0-based) among the runs of
     its experiment, language and worker count."""
-    window = tidy.window_stats(results).set_index("run_id")[cs.NOISE]
+    window = tidy.window_stats(results).set_index("run_id")[cn.NOISE]
     runs, threads = results.runs.copy(), results.threads.copy()
     chosen = runs[who(runs) & (runs["mode"] == "threads") & runs["measured"]]
     for _, group in chosen.groupby(["experiment", "language", "workers"], observed=True):
@@ -174,7 +174,7 @@ def with_causes(results, switches, handoffs, who=lambda runs: runs["lang"] == "p
 
 
 def noisy(results):
-    decided, rows = cs.claim_noisy(results)
+    decided, rows = cn.claim_noisy(results)
     return decided, pd.DataFrame(rows, columns=claims.EVIDENCE_COLUMNS)
 
 
@@ -286,7 +286,7 @@ def test_d_and_e_are_registered_in_the_seed_order():
 
 
 def _runs(switches: list[float], noise: list[float]) -> pd.DataFrame:
-    return pd.DataFrame({cs.SWITCHES: switches, cs.NOISE: noise})
+    return pd.DataFrame({cn.SWITCHES: switches, cn.NOISE: noise})
 
 
 @pytest.mark.parametrize("control, outcome", [
@@ -303,7 +303,7 @@ def _runs(switches: list[float], noise: list[float]) -> pd.DataFrame:
 ])
 def test_the_free_threaded_contrast_at_its_edges(control, outcome):
     subject = _runs([100, 120], [3.0, 10.0])
-    assert cs.contrast_outcome(subject, control, "CPython")[0] == outcome
+    assert cn.contrast_outcome(subject, control, "CPython")[0] == outcome
 
 
 @pytest.mark.parametrize("says, contrast, cause", [
@@ -314,7 +314,7 @@ def test_the_free_threaded_contrast_at_its_edges(control, outcome):
     ({"switch_rate": "no link shown", "handoff_rate": "no link shown"}, INCONCLUSIVE, INCONCLUSIVE),
 ])
 def test_the_cause_from_the_correlations_and_the_contrast(says, contrast, cause):
-    assert cs.cause_outcome(says, contrast) == cause
+    assert cn.cause_outcome(says, contrast) == cause
 
 
 @pytest.mark.parametrize("noisy, cause, verdict", [
@@ -322,7 +322,7 @@ def test_the_cause_from_the_correlations_and_the_contrast(says, contrast, cause)
     (SUPPORTED, SUPPORTED, SUPPORTED), (SUPPORTED, INCONCLUSIVE, INCONCLUSIVE), (CONTRADICTED, SUPPORTED, CONTRADICTED),
 ])
 def test_e_joins_noisier_and_its_cause(noisy, cause, verdict):
-    assert cs.noise_verdict(noisy, cause) == verdict
+    assert cn.noise_verdict(noisy, cause) == verdict
 
 
 def test_a_link_between_two_variants_far_apart_is_not_a_link_within_either():
@@ -330,21 +330,21 @@ def test_a_link_between_two_variants_far_apart_is_not_a_link_within_either():
     together. Pooled as they are, ρ = 0.66 (p = 0.018) would say the noise goes with the switching."""
     within = [3, 5, 0, 4, 1, 2]   # ranks of the switch rate against noise rising 0..5: ρ = -0.37
     runs = pd.DataFrame({"language": ["CPython"] * 6 + ["PyPy"] * 6,
-                         cs.NOISE: [1.0 + k for k in range(6)] + [10.0 + k for k in range(6)],
-                         cs.SWITCHES: [400.0 + 10 * r for r in within] + [4000.0 + 10 * r for r in within]})
-    rho, p, n, says = cs.correlation(runs, cs.SWITCHES)
+                         cn.NOISE: [1.0 + k for k in range(6)] + [10.0 + k for k in range(6)],
+                         cn.SWITCHES: [400.0 + 10 * r for r in within] + [4000.0 + 10 * r for r in within]})
+    rho, p, n, says = cn.correlation(runs, cn.SWITCHES)
     assert n == 12 and says == "no link shown" and rho == pytest.approx(-0.37, abs=0.01)
-    rising = runs.assign(**{cs.SWITCHES: [400.0 + k for k in range(6)] + [4000.0 + k for k in range(6)]})
-    assert cs.correlation(rising, cs.SWITCHES)[3] == "goes with"   # moving together within each: a link
+    rising = runs.assign(**{cn.SWITCHES: [400.0 + k for k in range(6)] + [4000.0 + k for k in range(6)]})
+    assert cn.correlation(rising, cn.SWITCHES)[3] == "goes with"   # moving together within each: a link
 
 
 def test_a_control_that_never_hands_off_is_said_so_not_called_too_few_runs():
     """Free-threaded threads never wait for a GIL: their hand-off rate is 0 in every run, which is a finding."""
-    control = pd.DataFrame({"language": ["CPython free-threaded"] * 6, cs.NOISE: [0.9, 1.0, 1.8, 0.6, 0.8, 1.8],
-                            cs.HANDOFFS: [0.0] * 6})
-    assert cs.correlation(control, cs.HANDOFFS)[2:] == (6, "the same in every run: 0")
-    assert cs.correlation(control.head(5), cs.HANDOFFS)[3] == "too few runs"
-    sentence = cs.which_cause({cs.SWITCHES: "goes with", cs.HANDOFFS: "no link shown"}, "the same in every run: 0")
+    control = pd.DataFrame({"language": ["CPython free-threaded"] * 6, cn.NOISE: [0.9, 1.0, 1.8, 0.6, 0.8, 1.8],
+                            cn.HANDOFFS: [0.0] * 6})
+    assert cn.correlation(control, cn.HANDOFFS)[2:] == (6, "the same in every run: 0")
+    assert cn.correlation(control.head(5), cn.HANDOFFS)[3] == "too few runs"
+    sentence = cn.which_cause({cn.SWITCHES: "goes with", cn.HANDOFFS: "no link shown"}, "the same in every run: 0")
     assert sentence == ("Python's noise goes with its context-switch rate; the free-threaded control's hand-off rate "
                         "is 0 a second in every run, so its noise has none to follow")
 
@@ -361,7 +361,7 @@ def test_noisier_than_every_other_runtime_is_an_intersection_of_one_sided_tests(
     cpython = _variant("CPython", [500, 520, 540, 560], [2.0, 2.2, 2.4, 2.6])
     others = pd.concat([_variant("Go", [40, 45, 50, 55], [0.5, 0.6, 0.7, 0.8]),
                         _variant("Java 17", [60, 65, 70, 75], java_noise)])
-    outcome, rows = cs.noisier(cpython, others, "CPython · threads · 2 workers")
+    outcome, rows = cn.noisier(cpython, others, "CPython · threads · 2 workers")
     assert outcome == verdict
     found = {(row["group"], row["measure"]): row["outcome"] for row in rows}
     assert found[("Go · threads · 2 workers", "per-core busy % std over the work window")] == "CPython higher"
@@ -371,7 +371,7 @@ def test_below_every_other_on_a_measure_contradicts_noisier():
     cpython = _variant("CPython", [500, 520, 540, 560], [0.2, 0.3, 0.4, 0.55])
     others = pd.concat([_variant("Go", [40, 45, 50, 55], [0.5, 0.6, 0.7, 0.8]),
                         _variant("Java 17", [60, 65, 70, 75], [0.6, 0.7, 0.8, 0.9])])
-    assert cs.noisier(cpython, others, "CPython · threads · 2 workers")[0] == CONTRADICTED   # Go: p = 0.029
+    assert cn.noisier(cpython, others, "CPython · threads · 2 workers")[0] == CONTRADICTED   # Go: p = 0.029
 
 
 def test_the_migrations_figure_draws_what_d_judges_each_mode_at_each_worker_count(base):

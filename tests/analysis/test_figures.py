@@ -197,7 +197,7 @@ def test_long_runtime_names_on_an_x_axis_are_wrapped_and_short_ones_kept():
 
 
 def test_the_noise_figure_draws_each_run_claim_e_judges(default_results, drawn):
-    from analysis.claims_scheduler import HANDOFFS, NOISE, SWITCHES, noise_runs
+    from analysis.claims_noise import HANDOFFS, NOISE, SWITCHES, noise_runs
     runs, _ = noise_runs(default_results)
     figure = drawn["noise"].figure
     left, right = _panels(figure)
@@ -212,8 +212,8 @@ def test_the_noise_figure_draws_each_run_claim_e_judges(default_results, drawn):
 
 
 def test_claim_e_links_the_noise_figure():
-    from analysis.claims_scheduler import SCHEDULER_CLAIMS
-    spec = next(spec for spec in SCHEDULER_CLAIMS if spec.key == "e")
+    from analysis.claims_noise import NOISE_CLAIMS
+    spec = next(spec for spec in NOISE_CLAIMS if spec.key == "e")
     assert spec.figure == "noise" and "noise" in {name for name, _, _ in figures.FIGURES}
 
 
