@@ -15,8 +15,8 @@ the variants declaring `one-core`; (b) about the `all-cores` variants of languag
 variant (C#, Java, Go, ...); (a2) about the `all-cores` variants of a language that has `one-core` ones too
 (free-threaded CPython beside CPython and PyPy), with its single-thread cost (analysis/variants.py).
 
-Claims (d) and (e), about the scheduler, are judged in analysis/claims_scheduler.py and claims_noise.py with this machinery, and (f)
-in analysis/claims_cpu_speed.py.
+Claims (d) and (e), about the scheduler, are judged in analysis/claims_scheduler.py and claims_noise.py with this
+machinery, and (f) in analysis/claims_cpu_speed.py.
 """
 
 from __future__ import annotations
@@ -178,7 +178,8 @@ def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
         full = kept[kept["machine_full"] & (kept["high"] < threshold)] if not at_most else kept.iloc[:0]
         if len(full):
             note += (f"; {len(full)} of {len(kept)} run(s) short of it on a full machine: the lab's stdout reader, "
-                     f"the kernel's threads and other programs took {number_range(full['beside_cores'])} cores beside the run's, so they count against nothing")
+                     f"the kernel's threads and other programs took {number_range(full['beside_cores'])} cores "
+                     "beside the run's, so they count against nothing")
         rows.append(_row(f"{language} · {mode} · {tidy.workers_label(workers)} · {experiment}",
                          "work-phase parallelism", tidy.spread(kept["value"]), note))
     return outcomes, rows

@@ -119,8 +119,8 @@ def matrix(claims: list[Claim], columns: list[tuple[str, str]]) -> Matrix:
         span = None if claim.by_variant else "judged over the whole set only: no verdict per runtime"
         rows.append(MatrixRow(f"({claim.key}) {claim.statement}", claim_heading(claim), cells, span, tally(claim)))
     return Matrix("claim", [ALL_RUNTIMES, *(name for name, _ in columns)], ["verdict", *(t for _, t in columns)],
-                  rows, caption=f"Each claim's verdict over all its groups ({ALL_RUNTIMES}, with how many runtimes hold, "
-                                "fail, depend or are inconclusive: one that fails refutes a general statement, and "
+                  rows, caption=f"Each claim's verdict over all its groups ({ALL_RUNTIMES}, with how many runtimes "
+                                "hold, fail, depend or are inconclusive: one that fails refutes a general statement, and "
                                 "(i) asks only that a thread can take its process down), then each runtime's "
                                 "by the same rule over its own groups (depends: they each decide, and differently "
                                 "— the claim's evidence says which hold); — where the claim is not about that "

@@ -216,8 +216,8 @@ def migrations(results: ResultsSet) -> Drawn:
         f"How often the OS moved each busy thread (≥ {tidy.BUSY_THREAD_SHARE:.0%} of its run's busiest thread's CPU: "
         f"the workers) between cores, {judged_on}, every repetition. Left: what claim (d) judges — the kernel's "
         f"count of its migrations (se.nr_migrations) inside the work window, its last reading there less its "
-        f"first, a second; dashed, the claim's {MOVES_PER_S:g} a second (a new thread's placement on a core is not a move; a thread read fewer than twice "
-        f"inside the window has no mark). Right: how many times the core it last ran on differed from one "
+        f"first, a second; dashed, the claim's {MOVES_PER_S:g} a second (a new thread's placement on a core is "
+        f"not a move; a thread read fewer than twice inside the window has no mark). Right: how many times the core it last ran on differed from one "
         f"sample to the next (a lower bound: moves and moves back between two samples are not seen)."))
 
 

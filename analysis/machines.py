@@ -166,8 +166,8 @@ def section(results: ResultsSet, folder: Path, baseline: str | None = None,
                    f"Experiment '{tidy.headline(results).experiment}': medians (min–max) over each host's runs, "
                    f"their ratio to {baseline}'s medians, and the verdict of invoke compare-within --results "
                    f"{results.directory} --hosts {baseline},HOST (Mann-Whitney U over every configuration of the "
-                   f"two hosts, Benjamini–Hochberg corrected, at least a factor {factor:g}). invoke report --baseline HOST "
-                   f"sets another host as the baseline."))]
+                   f"two hosts, Benjamini–Hochberg corrected, at least a factor {factor:g}). invoke report "
+                   f"--baseline HOST sets another host as the baseline."))]
     for outcome in draw_all(results, folder, figures=MACHINE_FIGURES):
         blocks += [Heading(outcome.title, level=3), Figure(outcome.title, outcome.caption, outcome.path)]
     return blocks

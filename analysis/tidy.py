@@ -237,9 +237,10 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
 
 def _per_process_cores(runs: pd.DataFrame) -> pd.DataFrame:
     """Cores that other programs and the kernel's threads used during each run, by run_id, as the sampler counted
-    them per process (NaN in a set written before schema 6), and that a hypervisor took (steal; NaN before 8). The cores' own totals cannot tell this: /proc/stat
-    charges time by the tick, and a program that sleeps and wakes thousands of times a second (a printing one)
-    shows there as a fifth of a core more than its threads' run time, used by no one."""
+    them per process (NaN in a set written before schema 6), and that a hypervisor took (steal; NaN before 8).
+    The cores' own totals cannot tell this: /proc/stat charges time by the tick, and a program that sleeps and
+    wakes thousands of times a second (a printing one) shows there as a fifth of a core more than its threads'
+    run time, used by no one."""
     wall_s = _by_run(runs, "wall_s")
     return pd.DataFrame({column: _by_run(runs, column) / wall_s
                          for column in ("other_programs_cpu_s", "kernel_threads_cpu_s", "steal_s")})

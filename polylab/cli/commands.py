@@ -192,7 +192,8 @@ def _two_of(directory: Path, text: str, present: list[str], flag: str, kind: str
 
 
 def variants_in_set(directory: Path, text: str) -> tuple[str, str]:
-    """`--variants A,B` for `invoke compare-within --results SET`: two variant keys that the set ran (`python:cpython`)."""
+    """`--variants A,B` for `invoke compare-within --results SET`: two variant keys that the set ran
+    (`python:cpython`)."""
     present = list(dict.fromkeys(variant_key(row["lang"], row.get("variant") or row["lang"])
                                  for row in store.read_runs(directory) if row.get("lang")))
     return _two_of(directory, text, present, "--variants", "variant", "python:cpython,python:cpython-ft")

@@ -20,7 +20,7 @@ STOP_GRACE_S = 30        # the lab kills its run in flight and gathers its table
 WRAPPER = r"""d=$1; setup=$2; shift 2
 echo $$ > "$d/host-run.pid.tmp" && mv "$d/host-run.pid.tmp" "$d/host-run.pid"
 if [ "$setup" = 1 ]; then
-  echo "polylab-hosts: make setup toolchains (output: host-setup.log, pulled with the results into the set's hosts/<this host>/)"
+  echo "polylab-hosts: make setup toolchains (output: host-setup.log, pulled into the set's hosts/<this host>/)"
   make setup toolchains > "$d/host-setup.log" 2>&1 < /dev/null
   rc=$?
   if [ "$rc" -ne 0 ]; then echo "setup $rc" > "$d/host-run.rc"; exit "$rc"; fi

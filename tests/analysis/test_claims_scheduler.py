@@ -1,5 +1,5 @@
-"""Claims (d) and (e) (analysis/claims_scheduler.py, claims_noise.py): each says supported, contradicted and inconclusive on synthetic
-sets whose per-thread migrations, core changes, switch rates and hand-offs are set run by run, and the thresholds
+"""Claims (d) and (e) (claims_scheduler.py, claims_noise.py): each says supported, contradicted and inconclusive
+on synthetic sets whose per-thread migrations, core changes, switch rates and hand-offs are set run by run, and the thresholds
 hold at their edges (a rule off by one fails here)."""
 
 from __future__ import annotations
