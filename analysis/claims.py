@@ -236,11 +236,9 @@ def separated(subject: pd.Series, other: pd.Series) -> str:
 def claim_printing(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
     pairs = tidy.print_pairs(results)
     outcomes, rows = [], []
-    printed = pairs["workload"] == "sum-print"
-    pairs = pairs.assign(printed_to=pairs["sink"].astype(str).where(printed, ""))
     for (language, mode, workers), group in pairs.groupby(["language", "mode", "workers"], observed=True):
         summing = group[group["workload"] == "sum"]
-        for sink, printing in group[group["workload"] == "sum-print"].groupby("printed_to"):   # sinks apart
+        for sink, printing in group[group["workload"] == "sum-print"].groupby("sink", observed=True):  # sinks apart
             outcomes.append((str(language), _printing_outcome(
                 f"{language} · {mode} · {tidy.workers_label(workers)} · to {sink}", summing, printing, rows)))
     return outcomes, rows

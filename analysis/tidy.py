@@ -54,6 +54,10 @@ def workers_label(workers) -> str:
     return f"{int(workers)} worker" + ("" if int(workers) == 1 else "s")
 
 
+def cores_label(cores) -> str:
+    return f"on {int(cores)} core" + ("" if int(cores) == 1 else "s")
+
+
 def measured(results: ResultsSet) -> pd.DataFrame:
     return results.runs[results.runs["measured"]].copy()
 
@@ -228,7 +232,7 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     per_run[["sampled_parallelism", "other_load_cores"]] /= 100
     per_run["other_load_cores"] = (per_run["other_load_cores"] - lab_own_cores(runs)).clip(lower=0)
     counted = _per_process_cores(runs)
-    per_run["other_load_cores"] = counted_other_load(runs).reindex(per_run.index).fillna(per_run["other_load_cores"])
+    per_run["other_load_cores"] = _other_load(counted).reindex(per_run.index).fillna(per_run["other_load_cores"])
     per_run["kernel_threads_cores"] = counted["kernel_threads_cpu_s"].reindex(per_run.index)
     unsteady = inside.groupby(["run_id", "core"])["workload_pct"].std().groupby("run_id").mean()
     per_run["core_unsteadiness_pct"] = unsteady
@@ -249,7 +253,10 @@ def _per_process_cores(runs: pd.DataFrame) -> pd.DataFrame:
 def counted_other_load(runs: pd.DataFrame) -> pd.Series:
     """Cores other programs and a hypervisor (steal) took during each run, by run_id, from the sampler's per-process
     counts: NaN where it counted none (sampling off, or a set written before schema 6)."""
-    counted = _per_process_cores(runs)
+    return _other_load(_per_process_cores(runs))
+
+
+def _other_load(counted: pd.DataFrame) -> pd.Series:
     return counted["other_programs_cpu_s"] + counted["steal_s"].fillna(0.0)
 
 

@@ -94,10 +94,6 @@ def handoff_outcome(threads: pd.Series, processes: pd.Series) -> str:
     return {"lower": SUPPORTED, "higher": CONTRADICTED}.get(separated(threads, CHEAPER * processes), INCONCLUSIVE)
 
 
-def cores_label(cores) -> str:
-    return f"on {int(cores)} core" + ("" if int(cores) == 1 else "s")
-
-
 def unswitched(switches: dict[str, float]) -> str:
     """Words for the modes whose hand-offs were not one context switch each (outside SWITCHED), '' when both
     were (or the count is unknown)."""
@@ -124,7 +120,7 @@ def claim_handoffs(results: ResultsSet) -> tuple[Decided, list[dict]]:
         by_mode = {mode: group[group["mode"] == mode] for mode in ("threads", "processes")}
         ns = {mode: runs_of["ns_per_handoff"] for mode, runs_of in by_mode.items()}
         switches = {mode: runs_of["switches_per_handoff"].median() for mode, runs_of in by_mode.items()}
-        label = f"{language} · {tidy.workers_label(workers)}" + (f" · {cores_label(cores)}" if several_core_counts
+        label = f"{language} · {tidy.workers_label(workers)}" + (f" · {tidy.cores_label(cores)}" if several_core_counts
                                                                   else "")
         variants[label] = str(language)
         not_switches = unswitched(switches)

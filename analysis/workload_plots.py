@@ -10,7 +10,7 @@ import seaborn as sns
 
 from .plots import RANGE, _apart, _wide_enough, _worker_axis, compact, themed
 from .load import ordered
-from .tidy import workers_label
+from .tidy import cores_label, workers_label
 
 SURVIVAL_COLOURS = "RdYlGn"    # red: the process died, green: it survived
 
@@ -20,7 +20,7 @@ def handoff_latency(runs: pd.DataFrame):
     """ns per pingpong hand-off per runtime (x), threads against processes (hue), log scale."""
     data = compact(runs)
     def panel(workers, cores) -> str:
-        return f"{workers_label(workers)} on {int(cores)} core" + ("" if int(cores) == 1 else "s")
+        return f"{workers_label(workers)} {cores_label(cores)}"
     order = data[["workers", "cores"]].drop_duplicates().sort_values(["workers", "cores"])
     data["panel"] = ordered([panel(w, c) for w, c in zip(data["workers"], data["cores"])],
                             [panel(w, c) for w, c in zip(order["workers"], order["cores"])])
