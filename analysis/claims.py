@@ -112,6 +112,12 @@ def work_parallelism(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     (user + sys) / wall (a low bound: start-up is in the wall time) and (user + sys) / program's own time (a
     high bound: start-up CPU is charged to the work). Sampled runs that are not quiet (tidy: other programs
     used more than tidy.QUIET_OTHER_LOAD cores) are marked noisy.
+
+    `machine_full`: the run had no free core to use more of. Its threads' run-queue wait (tidy.run_queue_wait)
+    says so where the set has it: they were ready to run, enough of them that with their waiting cores the run
+    would have reached the parallel claims' threshold (ALL_CORES of min(workers, cores)). In a set without it
+    (before schema 9), the cores the rest of the machine took beside the run (the lab's reader and sampler, the
+    kernel's threads, other programs), with the run's, filled ALL_CORES of the machine.
     """
     window = tidy.window_stats(results)
     runs = runs.merge(window, on="run_id", how="left")
@@ -124,7 +130,10 @@ def work_parallelism(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     beside = (tidy.lab_own_cores(runs).reindex(runs["run_id"]).to_numpy()
               + runs["kernel_threads_cores"].fillna(0).to_numpy() + runs["other_load_cores"].fillna(0).to_numpy())
     runs["beside_cores"] = np.where(sampled, beside, np.nan)
-    runs["machine_full"] = sampled & (runs["value"] + runs["beside_cores"] >= ALL_CORES * runs["cores"])
+    reachable = np.minimum(runs["workers"], runs["cores"])
+    waited_for_cores = runs["value"] + runs["waiting_cores"] >= ALL_CORES * reachable
+    machine_took_cores = runs["value"] + runs["beside_cores"] >= ALL_CORES * runs["cores"]
+    runs["machine_full"] = sampled & waited_for_cores.where(runs["waiting_cores"].notna(), machine_took_cores)
     return runs
 
 
@@ -177,12 +186,19 @@ def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
             note += f"; bounds {kept['low'].min():.3g}–{kept['high'].max():.3g}"
         full = kept[kept["machine_full"] & (kept["high"] < threshold)] if not at_most else kept.iloc[:0]
         if len(full):
-            note += (f"; {len(full)} of {len(kept)} run(s) short of it on a full machine: the lab's stdout reader, "
-                     f"the kernel's threads and other programs took {number_range(full['beside_cores'])} cores "
-                     "beside the run's, so they count against nothing")
+            note += f"; {len(full)} of {len(kept)} run(s) short of it on a full machine: " + _why_full(full)
         rows.append(_row(f"{language} · {mode} · {tidy.workers_label(workers)} · {experiment}",
                          "work-phase parallelism", tidy.spread(kept["value"]), note))
     return outcomes, rows
+
+
+def _why_full(full: pd.DataFrame) -> str:
+    waited = full["waiting_cores"].dropna()
+    if len(waited) == len(full):
+        return (f"their threads were ready to run and waited for a core ({number_range(waited)} cores of run-queue "
+                "wait on average), so they count against nothing")
+    return (f"the lab's stdout reader, the kernel's threads and other programs took {number_range(full['beside_cores'])}"
+            " cores beside the run's, so they count against nothing")
 
 
 def claim_gil(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
@@ -282,9 +298,12 @@ PARALLELISM_NOTE = (
     f"{tidy.INTERIOR_MIN_INTERVALS}, the number beside each Task Manager "
     f"panel) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
     f"and (user+sys)/program time. Only quiet sampled runs count ({tidy.QUIET_NOTE}); others are set aside. "
-    f"A run short of an at-least threshold counts against a claim only if cores were left: not when it and what "
-    f"ran beside it (the lab's stdout reader and sampler, the kernel's threads, other programs, counted per "
-    f"process) used ≥ {ALL_CORES} × the cores, as a printing run's console reader can on a small machine. "
+    f"A run short of an at-least threshold counts against a claim only if cores were left: not when its threads "
+    f"were ready to run and waited for a core (run-queue wait, schedstat's second field, over the same samples) "
+    f"enough that with those cores it would have reached the threshold, as beside a printing run's console reader "
+    f"on a small machine (sets before schema 9, which have no wait: when it and what ran beside it, the lab's "
+    f"stdout reader and sampler, the kernel's threads and other programs counted per process, used ≥ {ALL_CORES} "
+    f"× the cores). "
     "Experiments that also run pool or async modes are claim (l)'s, sized as many short tasks rather than as a "
     f"parallel job, and are left out. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) needs "
     f"≥ {MIN_REPS} runs.")

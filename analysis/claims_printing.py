@@ -68,13 +68,16 @@ def article_experiment_finding(results: ResultsSet) -> str | None:
     multithreaded = runs[about(runs, ALL, beside_one_core=False)].groupby("language", observed=True)["value"].median()
     one_core = runs[about(runs, ONE)].groupby("language", observed=True)["value"].median()
     narrow, wide = multithreaded[multithreaded < spread].dropna(), one_core[one_core > ONE_CORE].dropna()
-    beside = runs[runs["language"].isin(narrow.index)]["beside_cores"].dropna()
+    narrow_runs = runs[runs["language"].isin(narrow.index)]
+    beside, waiting = narrow_runs["beside_cores"].dropna(), narrow_runs["waiting_cores"].dropna()
     parts = []
     if not narrow.empty:
         parts.append(f"the \"multithreaded\" runtimes' threads did not spread ({_listed(narrow)} cores in use, "
                      f"under {spread:.3g})" + ("" if beside.empty else
                      f", while the console's reader, the kernel's threads and the lab's sampler took "
-                     f"{number_range(beside)} cores beside them"))
+                     f"{number_range(beside)} cores beside them")
+                     + ("" if waiting.empty else f" and their threads waited for a core {number_range(waiting)} "
+                        "cores' worth (run-queue wait)"))
     elif not multithreaded.dropna().empty:
         parts.append(f"the \"multithreaded\" runtimes' threads spread ({_listed(multithreaded.dropna())} cores)")
     if not wide.empty:

@@ -32,8 +32,9 @@ import pandas as pd
 import pyarrow as pa
 
 from polylab.results import store
-from polylab.results.schema import (HOST, HOSTS, ROW_KEYS, RUN_COLUMNS, RUN_ID, SAMPLE_COLUMNS, SAMPLES,
-                                    THREAD_COLUMNS, THREADS, Mode, Status, ThreadModel, Word, Workload, variant_key)
+from polylab.results.schema import (ADDED_COLUMNS, HOST, HOSTS, ROW_KEYS, RUN_COLUMNS, RUN_ID, SAMPLE_COLUMNS,
+                                    SAMPLES, THREAD_COLUMNS, THREADS, Mode, Status, ThreadModel, Word, Workload,
+                                    variant_key)
 
 ORDERED = {"mode": Mode, "workload": Workload, "status": Status}   # the other enums stay text
 MODES = [mode.value for mode in Mode]
@@ -210,7 +211,7 @@ def experiment_order(meta: dict, seen) -> list[str]:
 
 SAMPLE_TYPES = {"t_s": "float64", "core": "int64", "system_pct": "float64", "workload_pct": "float64"}
 THREAD_TYPES = {"t_s": "float64", "core": "int64", "cpu_s": "float64", "tid": "int64", "pid": "int64",
-                "ctx_voluntary": "float64", "ctx_involuntary": "float64", "migrations": "float64"}
+                "ctx_voluntary": "float64", "ctx_involuntary": "float64", "migrations": "float64", "wait_s": "float64"}
 
 
 def _read_table(path: Path, columns: list[str], types: dict) -> tuple[pd.DataFrame, str | None]:
@@ -219,6 +220,8 @@ def _read_table(path: Path, columns: list[str], types: dict) -> tuple[pd.DataFra
     empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype({RUN_ID: "object", **types})
     try:
         frame = pd.read_parquet(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+        for column in ADDED_COLUMNS.keys() & set(columns) - set(frame.columns):
+            frame[column] = float("nan")    # an older set's table, from before the column was added
         missing = [column for column in columns if column not in frame]
         if frame.empty:
             return empty, None

@@ -53,8 +53,9 @@ def methods(results: ResultsSet) -> list[str]:
         f"interval from /proc/stat (system_pct, counted in USER_HZ ticks of 1/{ticks} s"
         + (f", so one {1000 / rates[0]:g} ms interval moves in steps of {100 * rates[0] / ticks:g} %" if rates else "")
         + "); per thread of the run's process tree, from "
-        "/proc/<pid>/task/<tid>/: run time (schedstat, ns; stat fields 14–15 utime + stime in ticks where "
-        "schedstat is missing), the core it last ran on (stat field 39, processor), context switches and "
+        "/proc/<pid>/task/<tid>/: run time and run-queue wait (schedstat's first two fields, ns: the time it "
+        "ran, and the time it was ready to run while no core ran it; stat fields 14–15 utime + stime in ticks, "
+        "and no wait, where schedstat is missing), the core it last ran on (stat field 39, processor), context switches and "
         "migrations (sched: nr_voluntary_switches, nr_involuntary_switches, se.nr_migrations; status has no "
         "migrations). A thread's CPU since the previous sample is placed on the core it last ran on: that is "
         "workload_pct. The rest of the machine = system_pct − workload_pct. /proc/stat charges a core's time by the "

@@ -218,9 +218,10 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     """Per sampled run, over the samples inside its work window: cores in use by the run (mean of Σ workload
     share), how unsteady each core's graph is (standard deviation over time of workload_pct, mean over cores),
     the other programs' use (see the module's quiet run) and the kernel's threads'. Only whole sample intervals
-    that lie inside the window count."""
+    that lie inside the window count. `waiting_cores`: the run's threads that were ready to run while no core
+    ran them, on average over the same samples (run_queue_wait)."""
     columns = ["run_id", "sampled_parallelism", "core_unsteadiness_pct", "other_load_cores", "kernel_threads_cores",
-               "window_samples"]
+               "waiting_cores", "window_samples"]
     runs = measured(results)
     if results.samples.empty or runs.empty:
         return pd.DataFrame(columns=columns)
@@ -236,7 +237,24 @@ def window_stats(results: ResultsSet) -> pd.DataFrame:
     per_run["kernel_threads_cores"] = counted["kernel_threads_cpu_s"].reindex(per_run.index)
     unsteady = inside.groupby(["run_id", "core"])["workload_pct"].std().groupby("run_id").mean()
     per_run["core_unsteadiness_pct"] = unsteady
+    per_run["waiting_cores"] = run_queue_wait(results.threads, inside)
     return per_run.reset_index()[columns]
+
+
+def run_queue_wait(threads: pd.DataFrame, judged: pd.DataFrame) -> pd.Series:
+    """By run_id: the run's threads' run-queue wait (schedstat's: ready to run, no core running them) from the
+    start of its judged samples to their end, over that time — how many more cores the run would have used had
+    the machine had them free. A thread's wait only grows, so its value at a time is the largest read by then
+    (0 before its first). NaN where the threads table has no wait (a set before schema 9, a kernel without
+    schedstat)."""
+    span = judged.groupby("run_id").agg(start=("t_start", "min"), end=("t_s", "max"))
+    rows = threads[["run_id", "pid", "tid", "t_s", "wait_s"]].merge(span, left_on="run_id", right_index=True)
+    if rows.empty or rows["wait_s"].isna().all():
+        return pd.Series(float("nan"), index=span.index)
+    at_end = rows[rows["t_s"] <= rows["end"] + 1e-9].groupby(["run_id", "pid", "tid"])["wait_s"].max()
+    at_start = rows[rows["t_s"] <= rows["start"] + 1e-9].groupby(["run_id", "pid", "tid"])["wait_s"].max()
+    waited = at_end.sub(at_start, fill_value=0.0).groupby("run_id").sum(min_count=1)
+    return waited.reindex(span.index) / (span["end"] - span["start"])
 
 
 def _per_process_cores(runs: pd.DataFrame) -> pd.DataFrame:

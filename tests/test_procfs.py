@@ -109,12 +109,12 @@ def test_peak_rss_of_this_process_covers_what_it_holds_now():
     assert len(held) < rss <= peak
 
 
-def test_schedstat_runtime_is_in_nanoseconds():
-    assert procfs.parse_schedstat_runtime(b"52976358 847361456 178\n") == 52_976_358
+def test_schedstat_gives_run_time_and_run_queue_wait_in_nanoseconds():
+    assert procfs.parse_schedstat(b"52976358 847361456 178\n") == (52_976_358, 847_361_456)
 
 
-def test_stat_runtime_fallback_converts_ticks():
-    assert procfs.parse_stat_runtime(STAT_LINE) == 10 * procfs.NS_PER_TICK
+def test_stat_runtime_fallback_converts_ticks_and_has_no_wait():
+    assert procfs.parse_stat_runtime(STAT_LINE) == (10 * procfs.NS_PER_TICK, None)
 
 
 def test_core_ticks_per_core_busy_and_total():
@@ -144,7 +144,8 @@ def test_real_thread_files_parse_on_this_kernel():
     files = procfs.probe_thread_files()
     task = f"/proc/self/task/{threading.get_native_id()}"
     sum(range(200_000))  # some run time of our own
-    assert files.parse_runtime(open(f"{task}/{files.runtime_file}", "rb").read()) > 0
+    runtime_ns, wait_ns = files.parse_runtime(open(f"{task}/{files.runtime_file}", "rb").read())
+    assert runtime_ns > 0 and (wait_ns is None or wait_ns >= 0)
     switches = files.parse_switches(open(f"{task}/{files.switches_file}", "rb").read())
     assert switches.voluntary + switches.involuntary > 0
 

@@ -36,6 +36,20 @@ if __name__ == "__main__":
     time.sleep(0.2)  # the children are gone and reaped well before their parent exits
 """
 
+# One more spinning child than the run's cores: at any time one of them is ready to run and waits for a core.
+MORE_CHILDREN_THAN_CORES = r"""
+import multiprocessing, os, time
+def work():
+    while time.process_time() < 0.5:
+        pass
+if __name__ == "__main__":
+    children = [multiprocessing.get_context("fork").Process(target=work)
+                for _ in range(len(os.sched_getaffinity(0)) + 1)]
+    [c.start() for c in children]
+    [c.join() for c in children]
+"""
+
+
 @pytest.fixture(scope="module")
 def sampler():
     with Sampler(hz=HZ) as sampler:
@@ -96,6 +110,17 @@ def test_threads_table_shows_every_named_thread(threads_run):
     assert run.summary.threads_max == 5
     last_cpu_by_tid = {row[2]: row[5] for row in run.threads}
     assert all(last_cpu_by_tid[tid] >= 0.3 for tid, name in names.items() if name.startswith("worker-"))
+
+
+def test_threads_waiting_for_a_core_show_their_run_queue_wait(sampler):
+    if not procfs.probe_thread_files().runtime_file == "schedstat":
+        pytest.skip("this kernel keeps no schedstat, so no run-queue wait")
+    run, usage, wall_s = sampled_run(sampler, python(MORE_CHILDREN_THAN_CORES))
+    cores = len(os.sched_getaffinity(0))
+    last_wait_by_tid = {row[2]: row[THREAD_COLUMNS.index("wait_s")] for row in run.threads}
+    # cores + 1 children of 0.5 s each: at least (cores + 1) * 0.5 / cores s of wall, all of it with one waiting
+    assert sum(last_wait_by_tid.values()) >= 0.6 * (cores + 1) * 0.5 / cores
+    assert cpu_s(usage) >= (cores + 1) * 0.5 * 0.95
 
 
 def test_threaded_cpu_agrees_with_wait4(threads_run):

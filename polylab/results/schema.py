@@ -49,6 +49,9 @@ set of the previous version becomes one of the new version, and document it in d
 - 8: `steal_s`, the time a hypervisor gave the machine's cores to someone else during a sampled run
   (/proc/stat's steal, Σ over cores), which the cores' busy % counts as busy and no process of the machine used.
   Older rows hold no such key and are read unchanged.
+- 9: threads.parquet's `wait_s`, each thread's run-queue wait as last read (schedstat's second field: time it was
+  ready to run while no core ran it; empty where the kernel keeps no schedstat). Older tables lack the column and
+  are read with it empty (ADDED_COLUMNS).
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
@@ -63,7 +66,7 @@ from enum import Enum
 from polylab.results.words import (CounterSource, CpuSource, MemorySource, Mode, Sink, Status,  # noqa: F401
                                    ThreadModel, Word, Workload, split_key, variant_key)
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 META = "meta.json"
 RUNS = "runs.jsonl"
@@ -75,7 +78,10 @@ RAW = "raw"                # each program's result file, stderr (when not empty)
 # The two sample tables, as the sampler produces them; on disk each has `run_id` in front.
 RUN_ID = "run_id"
 SAMPLE_COLUMNS = ("t_s", "core", "system_pct", "workload_pct")
-THREAD_COLUMNS = ("t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations")
+THREAD_COLUMNS = ("t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations",
+                  "wait_s")
+# Columns a table of an older version lacks, by the version that added them: such a table is read with them empty.
+ADDED_COLUMNS = {"wait_s": 9}
 # A traced run's scheduler events (sample/schedparse.py): raw/<run_id>TRACE_SUFFIX, one row per event of its tree.
 TRACE_SUFFIX = ".sched.parquet"
 TRACE_COLUMNS = ("t_s", "cpu", "kind", "tid", "pid", "state", "from_cpu", "to_cpu")

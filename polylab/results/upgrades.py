@@ -54,8 +54,8 @@ def _v6_row_to_v7(row: dict) -> dict:
 
 
 # UPGRADES[v] upgrades version v to v + 1; an older set is read through each step in turn (results/store.py).
-# 3 → 4, 4 → 5 and 5 → 6 only add workloads, modes and keys: their steps change nothing, so an older reader refuses
-# them.
+# 3 → 4, 4 → 5, 5 → 6 and 7 → 8 only add workloads, modes and keys, and 8 → 9 a table column (read empty from an
+# older table: analysis/load.py): their steps change nothing, so an older reader refuses them.
 UPGRADES: dict[int, Upgrade] = {1: Upgrade(row=_v1_row_to_v2), 2: Upgrade(row=_v2_row_to_v3, meta=_v2_meta_to_v3),
                                 3: Upgrade(), 4: Upgrade(), 5: Upgrade(), 6: Upgrade(row=_v6_row_to_v7),
-                                7: Upgrade()}
+                                7: Upgrade(), 8: Upgrade()}

@@ -85,14 +85,17 @@ def parse_stat(data: bytes) -> TaskStat:
     )
 
 
-def parse_schedstat_runtime(data: bytes) -> int:
-    """Run time in ns from /proc/<pid>/task/<tid>/schedstat ("runtime_ns wait_ns timeslices")."""
-    return int(data.split(None, 1)[0])
+def parse_schedstat(data: bytes) -> tuple[int, int]:
+    """(run time, run-queue wait) in ns from /proc/<pid>/task/<tid>/schedstat ("runtime_ns wait_ns timeslices"):
+    the wait is the time the thread was ready to run while no core ran it."""
+    runtime, wait = data.split(None, 2)[:2]
+    return int(runtime), int(wait)
 
 
-def parse_stat_runtime(data: bytes) -> int:
-    """Run time in ns from a thread's stat, to the tick: the fallback where schedstat is missing."""
-    return parse_stat(data).cpu_ticks * NS_PER_TICK
+def parse_stat_runtime(data: bytes) -> tuple[int, None]:
+    """(run time in ns, to the tick; no run-queue wait) from a thread's stat: the fallback where schedstat is
+    missing."""
+    return parse_stat(data).cpu_ticks * NS_PER_TICK, None
 
 
 def _value_of(data: bytes, key: bytes) -> int:
@@ -152,11 +155,12 @@ class ThreadFiles:
     """Which per-thread files this kernel offers for run time and for switch counters, with their parsers.
 
     ``schedstat`` and ``sched`` exist where the kernel keeps scheduler statistics (most distributions);
-    elsewhere run time comes from ``stat`` in ticks and switches from ``status``, without migrations.
+    elsewhere run time comes from ``stat`` in ticks, without run-queue wait, and switches from ``status``,
+    without migrations.
     """
 
     runtime_file: str
-    parse_runtime: Callable[[bytes], int]
+    parse_runtime: Callable[[bytes], tuple[int, int | None]]   # (run time, run-queue wait or None), ns
     switches_file: str
     parse_switches: Callable[[bytes], SwitchCounters]
 
@@ -166,7 +170,7 @@ def probe_thread_files() -> ThreadFiles:
     has_sched = os.path.exists(f"{PROC}/self/sched")
     return ThreadFiles(
         runtime_file="schedstat" if has_schedstat else "stat",
-        parse_runtime=parse_schedstat_runtime if has_schedstat else parse_stat_runtime,
+        parse_runtime=parse_schedstat if has_schedstat else parse_stat_runtime,
         switches_file="sched" if has_sched else "status",
         parse_switches=parse_sched if has_sched else parse_status,
     )

@@ -222,7 +222,7 @@ class ProcessTree:
 
     def _sample_thread(self, process, thread, now, final, attributed_ns) -> bool:
         data = thread.runtime_file.read()
-        runtime_ns = self.files.parse_runtime(data) if data else None
+        runtime_ns, wait_ns = self.files.parse_runtime(data) if data else (None, None)
         delta_ns = 0 if runtime_ns is None else runtime_ns - thread.runtime_ns
         refresh = final or thread.switches is None or delta_ns >= CORE_REREAD_MIN_NS
         if runtime_ns is None or (refresh and not self._refresh_thread(process, thread, now, final)):
@@ -236,7 +236,7 @@ class ProcessTree:
         if not process.wrapper:
             self._thread_rows.append(
                 (now, process.pid, thread.tid, thread.name, thread.core, runtime_ns,
-                 switches.voluntary, switches.involuntary, switches.migrations)
+                 switches.voluntary, switches.involuntary, switches.migrations, wait_ns)
             )
         return True
 
@@ -301,7 +301,8 @@ class ProcessTree:
 
     def thread_rows(self, t0: float) -> list[tuple]:
         """Rows of schema.THREAD_COLUMNS, times in seconds since t0."""
-        return [(row[0] - t0, *row[1:5], row[5] / procfs.NS_PER_S, *row[6:]) for row in self._thread_rows]
+        return [(row[0] - t0, *row[1:5], row[5] / procfs.NS_PER_S, *row[6:9],
+                 None if row[9] is None else row[9] / procfs.NS_PER_S) for row in self._thread_rows]
 
     def migrations(self) -> int | None:
         """All threads' migrations as last read; None where the kernel does not count them."""

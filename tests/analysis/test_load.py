@@ -66,6 +66,8 @@ def test_sample_tables_are_typed(default_results):
     assert list(samples.columns) == ["run_id", "t_s", "core", "system_pct", "workload_pct"]
     assert samples["core"].dtype == "int64" and samples["workload_pct"].dtype == "float64"
     assert {"tid", "core", "cpu_s", "migrations"} <= set(threads.columns)
+    # the synthetic set's table predates schema 9's wait_s: read with the column there, empty
+    assert threads["wait_s"].dtype == "float64" and threads["wait_s"].isna().all() and len(threads)
     assert set(samples["core"]) == {0, 1}
     assert default_results.has_samples and default_results.cores == 2
 

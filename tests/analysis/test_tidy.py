@@ -84,6 +84,21 @@ def test_window_stats_measure_cores_in_use_during_the_work(default_results):
         2 * stats.loc["cpu.csharp.threads.w8.r1", "core_unsteadiness_pct"]
 
 
+def test_run_queue_wait_is_the_threads_wait_over_the_judged_samples_span():
+    """Two threads, one ready but not running half the time from 1 s on; a third born at 1.5 s, waiting from its
+    start; read at 0.5 s steps. The judged samples span 1.0-2.0 s."""
+    rows = [(t, tid, wait) for t, tid, wait in [
+        (0.5, 1, 0.0), (1.0, 1, 0.1), (1.5, 1, 0.35), (2.0, 1, 0.6), (2.5, 1, 0.9),
+        (0.5, 2, 0.0), (1.0, 2, 0.0), (1.5, 2, 0.0), (2.0, 2, 0.0),
+        (1.5, 3, 0.2), (2.0, 3, 0.7)]]
+    threads = pd.DataFrame([("r", 7, tid, t, wait) for t, tid, wait in rows],
+                           columns=["run_id", "pid", "tid", "t_s", "wait_s"])
+    judged = pd.DataFrame({"run_id": ["r", "r"], "t_start": [1.0, 1.5], "t_s": [1.5, 2.0]})
+    assert tidy.run_queue_wait(threads, judged)["r"] == pytest.approx((0.6 - 0.1) + 0.0 + 0.7)
+    older = threads.assign(wait_s=float("nan"))     # a set before schema 9: no wait, not no waiting
+    assert tidy.run_queue_wait(older, judged).isna().all()
+
+
 def test_other_programs_are_counted_per_process_where_the_sampler_counted_them(default_results):
     runs = default_results.runs
     wall_s = runs.set_index("run_id")["wall_s"]
