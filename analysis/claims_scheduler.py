@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from polylab.sample.tree import SWITCH_COUNTERS_MAX_AGE_S
+from polylab.results.schema import SWITCH_COUNTERS_MAX_AGE_S
 
 from . import tidy
 from .claims import CONTRADICTED, INCONCLUSIVE, MIN_REPS, ONE, SUPPORTED, ClaimSpec, Decided, _row

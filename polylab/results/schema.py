@@ -80,6 +80,9 @@ RUN_ID = "run_id"
 SAMPLE_COLUMNS = ("t_s", "core", "system_pct", "workload_pct")
 THREAD_COLUMNS = ("t_s", "pid", "tid", "name", "core", "cpu_s", "ctx_voluntary", "ctx_involuntary", "migrations",
                   "wait_s")
+# A thread's switch and migration counters are read afresh at its first sample, then at the first sample at least
+# this long after the last read, and at the run's final sample; the rows between carry the last read forward.
+SWITCH_COUNTERS_MAX_AGE_S = 1.0
 # Columns a table of an older version lacks, by the version that added them: such a table is read with them empty.
 ADDED_COLUMNS = {"wait_s": 9}
 # A traced run's scheduler events (sample/schedparse.py): raw/<run_id>TRACE_SUFFIX, one row per event of its tree.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from polylab.results.schema import SWITCH_COUNTERS_MAX_AGE_S
 from polylab.sample import procfs
 
 # Reading a thread's run time is the one read per thread per sample. Its core (stat) is re-read only when it
@@ -17,7 +18,6 @@ from polylab.sample import procfs
 # ms, and less than that is credited to the core the thread was last seen on. Its scheduler counters (sched,
 # the costliest read, ~10 us) are re-read along with its core at most every SWITCH_COUNTERS_MAX_AGE_S.
 CORE_REREAD_MIN_NS = 1_000_000
-SWITCH_COUNTERS_MAX_AGE_S = 1.0
 # A process's peak resident set (VmHWM in status, ~10 us like sched) is read at most every PEAK_RSS_MAX_AGE_S,
 # and only if it ran since: its memory grows only by its own page faults. In between, the current resident
 # set that every stat read gives raises the peak.
