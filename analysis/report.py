@@ -18,7 +18,7 @@ from .document import Bullets, Document, Figure, Heading, Table, Text, number, t
 from .figures import draw_all
 from .load import ResultsSet, load_results
 from .methods import experiment_table, machine_table, methods, toolchain_table
-from .summary import failures, skipped, status_counts, summary_table, write_run_table
+from .summary import failures, skipped, skipped_variants, status_counts, summary_table, write_run_table
 from .variants import single_thread_cost
 
 FIGURES_FOLDER = "figures"
@@ -35,7 +35,7 @@ def _overview(results: ResultsSet) -> list:
         + (f", from {started.min()} to {started.max()}." if not started.empty else "."),
         _machines_line(results),
         f"Languages: {', '.join(runs['language'].cat.categories)}."
-        + (f" Skipped: {', '.join(results.meta.get('skipped', {}))}." if results.meta.get("skipped") else ""),
+        + (f" Skipped: {', '.join(skipped_variants(results.meta))}." if results.meta.get("skipped") else ""),
         f"Headline experiment (figures of one run per language and mode): {head.label()}." if head else
         "No measured run: the figures and claims are left out.",
         "Per-core samples: " + ("present." if results.has_samples else

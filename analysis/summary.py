@@ -60,13 +60,20 @@ def failures(results: ResultsSet) -> pd.DataFrame:
 
 
 def skipped(meta: dict) -> pd.DataFrame:
-    """Languages left out of the set, with the reason (and install hint) the lab gave."""
-    rows = []
-    for lang, why in meta.get("skipped", {}).items():
-        if isinstance(why, dict):
-            why = " — ".join(str(why[k]) for k in ("reason", "hint") if why.get(k))
-        rows.append({"language": lang, "reason": str(why)})
+    """Variants left out of the set, by the name reports show, with the reason (and install hint) the lab gave."""
+    rows = [{"language": name, "reason": why} for name, why in skipped_variants(meta).items()]
     return pd.DataFrame(rows, columns=["language", "reason"])
+
+
+def skipped_variants(meta: dict) -> dict[str, str]:
+    """meta.json's `skipped`: the variant's shown name → why. Its entry's `label` where the lab recorded one (sets
+    before schema 9 hold the variant key and one line of text)."""
+    shown = {}
+    for key, why in (meta.get("skipped") or {}).items():
+        if isinstance(why, dict):
+            key, why = why.get("label") or key, " — ".join(str(why[k]) for k in ("reason", "hint") if why.get(k))
+        shown[str(key)] = str(why)
+    return shown
 
 
 def status_counts(results: ResultsSet) -> pd.DataFrame:

@@ -223,8 +223,9 @@ def test_a_matrix_runs_the_variants_found_and_records_the_one_missing(tmp_path):
     assert list(meta["toolchains"]) == ["python:here"]
     assert {k: meta["toolchains"]["python:here"][k] for k in ("lang", "variant", "label", "threads", "toolchain")} == {
         "lang": "python", "variant": "here", "label": "CPython here", "threads": "one-core", "toolchain": "python3"}
-    assert meta["skipped"] == {"python:gone": "no toolchain found: needs polylab-no-such-python "
-                                              "(polylab-no-such-python) — apt-get install -y gone"}
+    assert meta["skipped"] == {"python:gone": {"label": "Python gone", "reason": "no toolchain found: needs "
+                                               "polylab-no-such-python (polylab-no-such-python)",
+                                               "hint": "apt-get install -y gone"}}
 
 
 def test_resume_with_variants_runs_only_what_is_missing(tmp_path):

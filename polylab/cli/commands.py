@@ -44,10 +44,12 @@ def user_errors():
 def _ready_languages(lab, langs, backend, strict, images=None):
     names = select_langs(lab, parse_lang_list(langs))
     choices = fetch_absent(choose(lab, names, backend, parse_images(images)))   # pulls only here, never in doctor
-    skipped = {c.key: f"{c.detection.problem} — {c.detection.hint}" for c in choices if not c.detection.ok}
+    skipped = {c.key: {"label": c.detection.variant.display, "reason": c.detection.problem, "hint": c.detection.hint}
+               for c in choices if not c.detection.ok}
     ready = usable(choices, strict)
     if not ready:
-        raise UserError("no language can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        raise UserError("no language can run here: " + "; ".join(
+            f"{key}: {why['reason']} — {why['hint']}" for key, why in skipped.items()))
     return ready, skipped
 
 

@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from analysis import claims
+from analysis import claims, report, summary
 from analysis.load import load_results
 from analysis.methods import toolchain_table
 from analysis.report import build_report
@@ -84,6 +84,18 @@ def test_languages_go_by_their_display_names(built_report):
     assert {row[1] for row in summary} == {"C#", "Go", "Java", "Python"}
     assert ["C#", "langs/csharp", "local", "mono"] in [row[:4] for row in rows]  # toolchains
     assert ["C#", "threads", "measured"] in [row[:3] for row in rows]  # runs per status
+
+
+def test_skipped_variants_go_by_their_labels_and_older_sets_by_their_keys(default_results):
+    """A set of schema 9 records the label of each variant it skipped; an older one only its key and a line."""
+    meta = {**default_results.meta, "skipped": {
+        "csharp:dotnet": {"label": "C#", "reason": "no toolchain found: needs dotnet", "hint": "install .NET 8"},
+        "rust": "cargo not found — apt-get install cargo"}}
+    results = dataclasses.replace(default_results, meta=meta)
+    overview = report._overview(results)[0].items
+    assert "Languages: C#, Go, Java, Python. Skipped: C#, rust." in overview
+    assert summary.skipped(meta).values.tolist() == [["C#", "no toolchain found: needs dotnet — install .NET 8"],
+                                                     ["rust", "cargo not found — apt-get install cargo"]]
 
 
 def test_the_summary_names_each_memory_by_its_source_and_the_status_table_has_no_stray_header(built_report):
