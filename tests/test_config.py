@@ -5,7 +5,7 @@ import pytest
 
 from polylab.config.experiments import load_config
 from polylab.config.errors import ConfigError
-from polylab.config.validation import ConfigWarning
+from polylab.config.validation import ConfigWarning, load_yaml
 
 from labpaths import ROOT
 
@@ -144,3 +144,14 @@ def test_perf_must_be_auto_or_a_bool(tmp_path):
         load_config(write(tmp_path, GOOD.replace("sample_hz: 20}", "sample_hz: 20, perf: yes please}")))
     assert (caught.value.entry, caught.value.key, caught.value.problem) == \
         ("defaults", "perf", "Expected auto or bool, got str 'yes please'")
+
+
+def test_a_mapping_may_override_what_it_merges_but_not_name_a_key_twice(tmp_path):
+    merged = tmp_path / "merged.yaml"
+    merged.write_text("base: &b {a: 1, c: 2}\nx:\n  <<: *b\n  a: 3\n")
+    assert load_yaml(merged, "merged.yaml") == {"base": {"a": 1, "c": 2}, "x": {"a": 3, "c": 2}}
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("hosts:\n  h1: {ssh: a@127.0.0.2}\n  h1: {ssh: b@127.0.0.3}\n")
+    with pytest.raises(ConfigError, match=r"^==> File twice.yaml ==> At line 3, column 3 =====> invalid YAML: "
+                                          r"duplicate key 'h1' \(first on line 2\)"):
+        load_yaml(twice, "twice.yaml")

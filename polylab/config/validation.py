@@ -34,20 +34,45 @@ class ConfigWarning(UserWarning):
     """An unknown key: probably a typo, so it is reported but does not stop the run."""
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, except that a mapping naming a key twice is an error: PyYAML would keep the last value and drop
+    the first silently (a second `workers:` in an experiment, a second `sample_hz:` in defaults)."""
+
+    def construct_mapping(self, node, deep=False):
+        first_line = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":    # `<<: *base`, whose keys a mapping may override
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float)):
+                continue    # a complex key: SafeLoader refuses the unhashable ones itself
+            if key in first_line:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (first on line {first_line[key]}): only one value would be "
+                                "kept", key_node.start_mark)
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
+
+
 def load_yaml(path, display: str) -> Any:
-    """Parse a YAML file; syntax errors become one ConfigError with the line and column."""
+    """Parse a YAML file; syntax errors, and a key named twice in one mapping, become one ConfigError with the line
+    and column."""
     try:
         with open(path, encoding="utf-8") as file:
             text = file.read()
     except OSError as exc:
         raise ConfigError(display, "top level", None, f"cannot read the file: {exc.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)   # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "top level"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(display, where, None, f"invalid YAML syntax: {problem}") from None
+        kind = "invalid YAML" if problem.startswith("duplicate key") else "invalid YAML syntax"
+        raise ConfigError(display, where, None, f"{kind}: {problem}") from None
 
 
 # --- check functions: each takes a value and raises cfgv.ValidationError with the problem -----------------

@@ -47,6 +47,27 @@ def test_invalid_yaml_syntax_in_a_manifest(session):
                                        "invalid YAML syntax: expected ',' or ']', but got '<scalar>'")
 
 
+def test_a_key_given_twice_in_the_experiments_file(session):
+    """PyYAML keeps the last of two values silently: a second `workers` would run other worker counts than the
+    first says."""
+    session.add_language()
+    config = session.workdir / "experiments.yaml"
+    config.write_text("version: 1\nprofiles:\n  p:\n    description: d\n    experiments:\n      well-behaved:\n"
+                      "        workload: sum\n        workers: [1]\n        n: 10\n        workers: [2]\n")
+    done = session.run("run", "--config", config, "--out", session.workdir / "results")
+    assert single_error_line(done) == (f"error: ==> File {config} ==> At line 10, column 9 =====> invalid YAML: "
+                                       "duplicate key 'workers' (first on line 8): only one value would be kept")
+    assert not (session.workdir / "results").exists()
+
+
+def test_a_key_given_twice_in_a_manifest(session):
+    session.add_language(edits={"display: Faulty": "display: Faulty\ndisplay: Faulty again"})
+    done, _ = run_with(session)
+    assert single_error_line(done) == ("error: ==> File langs/faulty/lang.yaml ==> At line 5, column 1 =====> "
+                                       "invalid YAML: duplicate key 'display' (first on line 4): only one value "
+                                       "would be kept")
+
+
 def test_a_command_given_as_a_shell_string_is_a_wrong_type(session):
     session.add_language(edits={RUN_LINE: 'run: "python3 {src}/faulty.py"'})
     done, _ = run_with(session)
