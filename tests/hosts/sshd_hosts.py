@@ -66,7 +66,8 @@ def keygen(path: Path, comment: str) -> Path:
 class TestHost:
     __test__ = False        # not a pytest class
 
-    def __init__(self, name: str, address: str, folder: Path, tag: str):
+    def __init__(self, name: str, address: str, folder: Path, tag: str, env: dict[str, str] | None = None):
+        """`env`: more variables for its sessions (a host set up unlike the others)."""
         assert address.startswith("127."), "test hosts listen on 127.0.0.0/8 only"
         self.name, self.address, self.folder, self.tag = name, address, folder, tag
         folder.mkdir(parents=True, exist_ok=True)
@@ -77,6 +78,7 @@ class TestHost:
         self.known_hosts.write_text(self.known_hosts_line())
         self.pid_file, self.log = folder / "sshd.pid", folder / "sshd.log"
         self.config = folder / "sshd_config"
+        variables = {"PATH": os.environ["PATH"], TAG: tag, **(env or {})}
         self.config.write_text("\n".join([
             f"ListenAddress {address}:{PORT}",
             f"HostKey {self.host_key}",
@@ -87,7 +89,7 @@ class TestHost:
             "UsePAM no",
             "StrictModes no",
             "PermitRootLogin prohibit-password",
-            f"SetEnv PATH={os.environ['PATH']} {TAG}={tag}",
+            "SetEnv " + " ".join(f"{key}={value}" for key, value in variables.items()),
             "",
         ]))
 
