@@ -1,21 +1,25 @@
-"""The inventory's validation (one line per mistake, as for experiments.yaml), host selection, the quoting of
-the host's command lines and what shipping changes, and an unknown host key refused without
---accept-new-host-keys."""
+"""The inventory's validation (one line per mistake, as for experiments.yaml), host selection, a host's cpus
+and backend overrides in the lab command it runs, the quoting of the host's command lines and what shipping
+changes, and an unknown host key refused without --accept-new-host-keys."""
 
 from __future__ import annotations
 
 import io
 import subprocess
 import tarfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from labpaths import ROOT, load_by_path
 from polylab.config.errors import ConfigError, UserError
 from polylab.hosts import commands
+from polylab.hosts.hostrun import HostRun, Request
 from polylab.hosts.inventory import Host, load_inventory, select_hosts
+from polylab.hosts.state import Ledger
 from polylab.hosts.targets import HostDown, RemoteTarget
 
 harness = load_by_path("polylab_tests_hosts_harness", Path(__file__).resolve().parent / "harness.py")
@@ -75,6 +79,31 @@ def test_host_selection(tmp_path):
     assert [h.name for h in select_hosts("local", None, bare)] == ["local"]     # no inventory needed
     with pytest.raises(UserError, match=r"^no inventory: .*hosts.yaml does not exist"):
         select_hosts("a", None, bare)
+
+
+def test_a_hosts_cpus_and_backend_override_reach_its_lab_command(tmp_path):
+    """Every experiment of the host's experiments file runs on its cpus (an experiment's own cpus, or the
+    profile's default, is overridden), and its backend replaces the one asked for; a host without overrides
+    runs the request as it is. (test_host_remote_faults.py sees the cpus in a host's rows.)"""
+    config = tmp_path / "experiments.yaml"
+    config.write_text(yaml.safe_dump({"profiles": {"p": {"defaults": {"cpus": 2}, "experiments": {
+        "a": {"workload": "sum"}, "b": {"workload": "sum", "cpus": 2}}}}}))
+    request = Request(out=tmp_path / "set", commit=None, set_id="s", profile="p", backend="auto", config=config)
+
+    def host_run(**overrides) -> HostRun:
+        host = Host(name="big", ssh="lab@192.0.2.10", root="runs", **overrides)
+        return HostRun(host, request, Ledger(request.out, {}), threading.Event())     # nothing connects here
+
+    pinned = host_run(cpus=1, backend="local")
+    experiments = yaml.safe_load(pinned._config_text())["profiles"]["p"]["experiments"]
+    assert {name: experiment["cpus"] for name, experiment in experiments.items()} == {"a": 1, "b": 1}
+    assert pinned._lab_argv(False, "results/s/experiments.yaml") == [
+        ".venv/bin/invoke", "run", "--profile", "p", "--backend", "local", "--config", "results/s/experiments.yaml",
+        "--out", "results/s"]
+    plain = host_run()
+    assert plain._config_text() == config.read_text()
+    assert plain._lab_argv(True, None) == [".venv/bin/invoke", "run", "--profile", "p", "--backend", "auto",
+                                           "--resume", "results/s"]
 
 
 def test_every_value_in_a_command_line_stays_literal(tmp_path):
