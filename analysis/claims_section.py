@@ -57,14 +57,22 @@ def answer(claim: Claim) -> str:
 _SET_ASIDE = ("noisy run", "quiet runs: runs of these groups were set aside because other programs used more than "
               f"{tidy.QUIET_OTHER_LOAD} cores of this shared machine meanwhile, and the same profile on an idle "
               "machine would keep them")
+_NOT_ONE_SWITCH = ("context switches per hand-off",
+                   "nothing more of the same: these runtimes' threads hand off with several context switches (their "
+                   "primitive's own) or none (spinning, or the runtime's own scheduler), and the rule compares only "
+                   "hand-offs that are one switch in both modes: a ping-pong whose threads block once a hand-off "
+                   "would decide them, not more runs of this one")
+_TOO_SHORT = ("too short to show a job kept in place",
+              "longer runs: in these runs too little of the work lay between two reads of the kernel's migration "
+              "counter (re-read at most once a second) to show that a job stayed; runs of 3 s or more decide them")
 _TOO_FEW = ("too few|no runs|not significant|no link shown|p = ",
             "more repetitions: these groups hold too few runs for the rule's test to separate them at p < 0.05 "
-            "(the claims profile's repetitions are what fits its 20 minutes on 2 cores)")
+            "(the claims profile's repetitions are what fits its time on 2 cores)")
 _STRADDLE = ("", "steadier runs, longer or on cores nothing else uses, or more of them: the runs of these groups fall "
                  "on both sides of the rule's threshold, or overlap those they are compared with, as run-to-run "
                  "spread on 2 shared cores is as wide as the difference the claim asks about. Where the rule reads "
                  "each run against a threshold only steadier runs decide, where it tests overlapping runs "
-                 "(Mann-Whitney) more repetitions than the claims profile fits in its 20 minutes can")
+                 "(Mann-Whitney) more repetitions than the claims profile fits in its time can")
 
 
 def to_decide(claim: Claim) -> str | None:
@@ -75,7 +83,8 @@ def to_decide(claim: Claim) -> str | None:
     needs: dict[str, list[str]] = {}
     for group, outcome in zip(claim.evidence["group"].astype(str), claim.evidence["outcome"].astype(str)):
         if re.search("inconclusive|overlap|too few|no link shown|not significant", outcome):
-            need = next(need for pattern, need in (_SET_ASIDE, _TOO_FEW, _STRADDLE) if re.search(pattern, outcome))
+            need = next(need for pattern, need in (_SET_ASIDE, _NOT_ONE_SWITCH, _TOO_SHORT, _TOO_FEW, _STRADDLE)
+                        if re.search(pattern, outcome))
             needs.setdefault(need, []).append(group)
     if not needs and claim.reason.startswith("groups disagree"):
         return (f"To decide it: nothing more of the same — its groups are each conclusive and disagree "

@@ -138,13 +138,19 @@ def test_an_undecided_claim_says_what_data_would_decide_it():
     undecided = _with_outcomes(UNDECIDED, {
         "A": "inconclusive (threshold 1.15; no runs; 2 noisy run(s) set aside)",
         "B": "too few runs", "C": "no link shown", "D": "inconclusive (1 of 2 runs moved, 1 stayed)",
-        "E": "CPython overlap", "F": "supported (threshold 1.15)"})
+        "E": "CPython overlap", "F": "supported (threshold 1.15)",
+        "G": "inconclusive (processes / threads = 23.1); threads made 0.00019 context switches per hand-off: handed "
+             "over without one", "H": "inconclusive (0 of 2 runs moved, 0 stayed, 2 too short to show a job kept in "
+                                      "place for a second; source: kernel)"})
     said = claims_section.to_decide(undecided)
     assert said.startswith("To decide it: quiet runs: ") and said.endswith(".")
-    quiet, few, straddle = said[len("To decide it: "):-1].split("; ")
+    quiet, few, straddle, other_primitive, short = said[len("To decide it: "):-1].split("; ")
     assert quiet.endswith("(A)") and "idle machine" in quiet
     assert few.startswith("more repetitions: ") and few.endswith("(B and C)")
     assert straddle.startswith("steadier runs, longer") and straddle.endswith("(D and E)")   # not F
+    assert other_primitive.startswith("nothing more of the same: these runtimes' threads hand off with several") \
+        and other_primitive.endswith("not more runs of this one (G)")
+    assert short.startswith("longer runs: ") and short.endswith("runs of 3 s or more decide them (H)")
 
 
 def test_a_decided_claim_needs_nothing_and_one_without_undecided_groups_repeats_its_reason():
