@@ -64,7 +64,7 @@ _NOT_ONE_SWITCH = ("context switches per hand-off",
                    "would decide them, not more runs of this one")
 _TOO_SHORT = ("too short to show a job kept in place",
               "longer runs: in these runs too little of the work lay between two reads of the kernel's migration "
-              "counter (re-read at most once a second) to show that a job stayed; runs of 3 s or more decide them")
+              "counter (re-read at most once a second) to show that a job stayed: runs of 3 s or more decide them")
 _TOO_FEW = ("too few|no runs|not significant|no link shown|p = ",
             "more repetitions: these groups hold too few runs for the rule's test to separate them at p < 0.05 "
             "(the claims profile's repetitions are what fits its time on 2 cores)")
