@@ -133,8 +133,8 @@ def select_hosts(names: str, inventory_path: Path | None, root: Path) -> list[Ho
     if not wanted:
         raise UserError("--hosts is empty: name hosts from the inventory, e.g. --hosts h1,h2, or --hosts all")
     path = inventory_path or root / DEFAULT_FILE
+    shown = str(inventory_path or DEFAULT_FILE)       # as the user gave it (the default: the checkout's own)
     if path.exists():
-        shown = str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path)
         inventory = load_inventory(path, shown)
     elif inventory_path is not None or wanted != [LOCAL]:
         raise UserError(f"no inventory: {path} does not exist — write one (README, 'Several machines') or pass "
@@ -147,7 +147,7 @@ def select_hosts(names: str, inventory_path: Path | None, root: Path) -> list[Ho
         return listed
     unknown = [name for name in wanted if name not in inventory]
     if unknown:
-        raise UserError(f"unknown host '{unknown[0]}' in --hosts; known: {', '.join(inventory)}")
+        raise UserError(f"unknown host '{unknown[0]}' in --hosts; known: {', '.join(inventory)} (inventory {shown})")
     if len(set(wanted)) != len(wanted):
         raise UserError(f"--hosts names a host twice: {','.join(wanted)}")
     return [inventory[name] for name in wanted]
