@@ -29,11 +29,11 @@ def _run_id(key: str, workload: str, mode: str, tasks: int, rep: int) -> str:
     return f"{workload}.{key}.{mode}.w{tasks}.r{rep}"
 
 
-def _thread_rows(run_id: str, busy: int) -> list[dict]:
-    """The main thread (start-up CPU before the work, none in it), an idle helper, and `busy` threads started
-    in the work window that each gained a task's CPU there."""
+def _thread_rows(run_id: str, busy: int, helper_cpu_s: float = 0.0) -> list[dict]:
+    """The main thread (start-up CPU before the work, none in it), a helper that gains helper_cpu_s in the work
+    window (none: idle), and `busy` threads started in the work window that each gained a task's CPU there."""
     rows = []
-    for tid, before, after in [(1, STARTUP_CPU_S, STARTUP_CPU_S), (2, 0.0, 0.0),
+    for tid, before, after in [(1, STARTUP_CPU_S, STARTUP_CPU_S), (2, 0.0, helper_cpu_s),
                                *((10 + index, None, TASK_CPU_S) for index in range(busy))]:
         for t_s, cpu in ((BEFORE_WORK_S, before), (IN_WORK_S, after)):
             if cpu is not None:
@@ -58,10 +58,11 @@ def _record(key: str, workload: str, mode: str, tasks: int, rep: int, used: int 
 
 def write_pool_set(folder: Path, threads_used: dict[tuple[str, str], list[int | None]], tasks: int = 8,
                    workload: str = "sum", busy: dict[tuple[str, str], list[int | None]] | None = None,
-                   sample_hz: float = 10.0) -> Path:
+                   sample_hz: float = 10.0, helper_cpu_s: float = 0.0) -> Path:
     """A set with one run per listed repetition of each (variant, mode), and threads-mode controls (no tids
     reported; one busy thread per worker unless `busy` lists them) with as many repetitions as the variant's
-    first listed mode. With sample_hz 0 the sampler was off: no thread readings at all."""
+    first listed mode. With sample_hz 0 the sampler was off: no thread readings at all. Every run's helper
+    thread gains helper_cpu_s in the work window."""
     keys = list(dict.fromkeys(key for key, _ in threads_used))
     plan, busy = dict(threads_used), dict(busy or {})
     for key in keys:
@@ -84,6 +85,6 @@ def write_pool_set(folder: Path, threads_used: dict[tuple[str, str], list[int | 
         for rep, (count, busy_count) in enumerate(zip(used, seen), 1):
             store.append_run(folder, _record(key, workload, mode, tasks, rep, count, sample_hz))
             if busy_count is not None and sample_hz:
-                threads += _thread_rows(_run_id(key, workload, mode, tasks, rep), busy_count)
+                threads += _thread_rows(_run_id(key, workload, mode, tasks, rep), busy_count, helper_cpu_s)
     pd.DataFrame(threads, columns=["run_id", *THREAD_COLUMNS]).to_parquet(folder / THREADS, index=False)
     return folder

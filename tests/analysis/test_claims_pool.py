@@ -126,6 +126,16 @@ def test_busy_threads_count_the_threads_that_worked_in_the_window(tmp_path):
     assert pd.isna(runs[("pool", 2)])           # no reading: not zero but unknown
 
 
+@pytest.mark.parametrize("share, busy", [(0.24, 8), (0.25, 9), (0.26, 9)])
+def test_a_thread_did_work_from_a_quarter_of_a_task_s_cpu(tmp_path, share, busy):
+    """A helper that gained a quarter of the median task thread's CPU in the window did work, as a JIT compiler
+    or GC thread that works as hard does; just under a quarter, it did not (DID_WORK_SHARE's edge)."""
+    results = load_results(pools.write_pool_set(tmp_path / "set", {("java:25", "pool"): [2, 2]},
+                                                helper_cpu_s=share * pools.TASK_CPU_S))
+    runs = task_runs(results).set_index(["mode", "rep"])["busy_threads"]
+    assert runs[("threads", 1)] == busy and runs[("threads", 2)] == busy   # 8 workers, + the helper if it worked
+
+
 def test_a_set_without_pool_or_async_runs_says_so(default_results):
     claim = {claim.key: claim for claim in claims.evaluate(default_results)}["l"]
     assert (claim.verdict, claim.reason) == (

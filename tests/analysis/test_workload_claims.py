@@ -62,6 +62,10 @@ def test_the_workload_set_judges_each_claim_with_its_evidence(workload_results):
     ({"threads": 0.02, "processes": 1.0}, "threads made 0.02 context switches per hand-off: handed over without one"),
     ({"threads": 3.0, "processes": 1.0}, "threads made 3 context switches per hand-off: its primitive takes several"),
     ({"threads": 1.4, "processes": 0.6}, ""),      # about one switch each: comparable
+    # the edges: 0.5 and 1.5 switches per hand-off are one switch each, a hair beyond either is not
+    ({"threads": 0.5, "processes": 1.5}, ""),
+    ({"threads": 0.49, "processes": 1.0}, "threads made 0.49 context switches per hand-off: handed over without one"),
+    ({"threads": 1.0, "processes": 1.52}, "processes made 1.5 context switches per hand-off: its primitive takes"),
 ])
 def test_h_compares_hand_offs_that_are_one_context_switch_in_both_modes(switches, note):
     said = wc.unswitched(switches)
