@@ -141,10 +141,13 @@ def test_an_undecided_claim_says_what_data_would_decide_it():
         "E": "CPython overlap", "F": "supported (threshold 1.15)",
         "G": "inconclusive (processes / threads = 23.1); threads made 0.00019 context switches per hand-off: handed "
              "over without one", "H": "inconclusive (0 of 2 runs moved, 0 stayed, 2 too short to show a job kept in "
-                                      "place for a second; source: kernel)"})
+                                      "place for a second; source: kernel)",
+        "I": "PyPy lower", "J": "supported: the control's switch rate lower, its noise lower"})
     said = claims_section.to_decide(undecided)
     assert said.startswith("To decide it: quiet runs: ") and said.endswith(".")
-    quiet, few, straddle, other_primitive, short = said[len("To decide it: "):-1].split("; ")
+    quiet, few, straddle, other_primitive, short, other_way = said[len("To decide it: "):-1].split("; ")
+    assert other_way.startswith("nothing more of the same: against these runtimes the comparison goes the other "
+                                "way") and other_way.endswith("(I)")   # not J
     assert quiet.endswith("(A)") and "idle machine" in quiet
     assert few.startswith("more repetitions: ") and few.endswith("(B and C)")
     assert straddle.startswith("steadier runs, longer") and straddle.endswith("(D and E)")   # not F
