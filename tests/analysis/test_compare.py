@@ -81,6 +81,16 @@ def test_an_a_a_comparison_with_drift_flags_nothing(make_set):
     assert (tested["verdict"] == "not significant").all()
 
 
+def test_the_a_a_note_counts_the_rows_tested(base, make_set):
+    """Only the rows with both sides are tested, so only they could be flagged: Go's 10 of the 40 here."""
+    table = compare.compare_runs(load_results(base), load_results(make_set(langs=("go",), reps=3, samples=False)))
+    assert len(table) == 40 and (table["verdict"] == "only in A").sum() == 30
+    assert compare.method_notes(table, compare.DEFAULT_FACTOR)[1] == (
+        "Where A and B do not differ (an A/A comparison: the same build twice), none of these 10 rows is expected "
+        "to be flagged: the correction keeps the chance that any is at most 5%, and a difference below the factor "
+        "never is.")
+
+
 def test_a_15_percent_effect_is_found_with_four_runs_a_side(make_set):
     a, b = make_set(reps=4, seed=5, samples=False), make_set(reps=4, seed=6, speed=1.15, samples=False)
     table = compare.compare_runs(load_results(a), load_results(b))
