@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from polylab.cli.commands import resolve_out
 from polylab.config.errors import UserError
 from polylab.config.experiments import load_config
 from polylab.hosts.orchestrate import _refuse_another_plan
+from polylab.results.store import point_latest, resume_folder
 from polylab.run.resume import StartedSet, extended_meta, recorded_experiments
 
 RUN = {"workload": "sum", "modes": ["threads"], "workers": [1], "n": 10}
@@ -102,3 +104,18 @@ def test_a_hosts_set_resumes_only_with_its_own_request(tmp_path):
                                  "them — resume without --profile, or start a new set")
     with pytest.raises(UserError, match="was run with --langs \\(the default\\); --resume with --langs go would"):
         _refuse_another_plan(tmp_path, saved, {"langs": "go"})
+
+
+def test_which_set_resume_names(tmp_path, monkeypatch):
+    """One answer for one machine (resolve_out) and for hosts: the folder given, or the checkout's
+    results/latest (`--resume` alone, or `latest`); without one, one line that says what to pass."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as raised:
+        resume_folder(True, tmp_path)
+    assert str(raised.value) == "nothing to resume: results/latest does not exist — pass the folder: --resume DIR"
+    (tmp_path / "results" / "20261130-060000").mkdir(parents=True)
+    point_latest(tmp_path / "results" / "20261130-060000")
+    for resume in (True, "latest"):
+        assert resume_folder(resume, tmp_path) == tmp_path / "results" / "20261130-060000"
+        assert resolve_out(None, resume, tmp_path) == (tmp_path / "results" / "20261130-060000", True)
+    assert resume_folder("elsewhere/set", tmp_path) == tmp_path / "elsewhere" / "set"

@@ -55,12 +55,7 @@ def _ready_languages(lab, langs, backend, strict, images=None):
 
 def resolve_out(out: str | None, resume: str | bool | None, lab_root: Path) -> tuple[Path, bool]:
     if resume:
-        if resume is True or resume == "latest":
-            latest = lab_root / "results" / "latest"
-            if not latest.exists():
-                raise UserError("nothing to resume: results/latest does not exist — pass the folder: --resume DIR")
-            return latest.resolve(), True
-        return Path(resume).resolve(), True
+        return store.resume_folder(resume, lab_root), True
     return (Path(out).resolve() if out else store.new_results_dir(lab_root / "results")), False
 
 

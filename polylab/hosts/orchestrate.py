@@ -44,15 +44,6 @@ def current_commit() -> str:
     return commit
 
 
-def _resolve_resume(resume) -> Path:
-    if resume is True or resume == "latest":
-        latest = CHECKOUT / "results" / "latest"
-        if not latest.exists():
-            raise UserError("nothing to resume: results/latest does not exist — pass the folder: --resume DIR")
-        return latest.resolve()
-    return Path(resume).resolve()
-
-
 def _new_set(options: dict, hosts: list[Host], out: str | None) -> tuple[Ledger, Request]:
     lab = load_lab(options.get("config"))         # a typo in the profile or languages stops here, before SSH
     lab.config.profile(options.get("profile"))
@@ -102,7 +93,7 @@ def run_on_hosts(*, hosts: str | None = None, resume=None, out: str | None = Non
     if resume:
         if hosts:
             raise UserError("--resume continues the hosts the set was started on: leave out --hosts")
-        directory = _resolve_resume(resume)
+        directory = store.resume_folder(resume, CHECKOUT)
         ledger = Ledger.load(directory)
         _refuse_another_plan(directory, ledger.request, options)
         request = _request(directory, ledger.request)

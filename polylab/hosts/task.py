@@ -8,6 +8,7 @@ from typing import Callable
 
 from polylab.cli.commands import user_errors
 from polylab.hosts.state import CHECKOUT, is_hosts_set
+from polylab.results import store
 
 HELP = {
     "hosts": "run on these hosts of the inventory over SSH: h1,h2 or 'all' ('local' is this machine)",
@@ -18,10 +19,7 @@ HELP = {
 
 
 def _resumes_hosts_set(resume) -> bool:
-    if not resume:
-        return False
-    folder = CHECKOUT / "results" / "latest" if resume is True or resume == "latest" else Path(resume)
-    return is_hosts_set(folder.resolve())
+    return bool(resume) and is_hosts_set(store.resume_folder(resume, CHECKOUT))
 
 
 def run(run_here: Callable[..., tuple[Path, int]], *, hosts: str | None = None, serial: bool = False,

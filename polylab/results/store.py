@@ -76,6 +76,16 @@ def point_latest(directory: Path) -> None:
     tmp.replace(latest)
 
 
+def resume_folder(resume: str | bool, checkout: Path) -> Path:
+    """The set `--resume` names: a folder, or `latest` (the flag alone too), the checkout's results/latest."""
+    if resume is True or resume == "latest":
+        latest = checkout / "results" / "latest"
+        if not latest.exists():
+            raise UserError("nothing to resume: results/latest does not exist — pass the folder: --resume DIR")
+        return latest.resolve()
+    return Path(resume).resolve()
+
+
 def write_meta(directory: Path, meta: dict) -> None:
     atomic_write_text(directory / META, json.dumps({"schema_version": SCHEMA_VERSION, **meta}, indent=2,
                                                    default=str) + "\n")
