@@ -33,6 +33,13 @@ def test_smoke_profile_runs_every_language_in_both_modes(invoke_cmd, tmp_path):
             for key, info in meta["toolchains"].items() if (info["lang"], info["variant"]) == (r["lang"], r["variant"])}
     assert seen == {(key, mode) for key in usable_variants() for mode in ("threads", "processes")}
     assert all(r["status"] == "ok" for r in rows), [r["reason"] for r in rows if r["status"] != "ok"]
+    # print runs on a pseudo-terminal (the article's console) for every variant and mode, its content checked
+    # line by line there as on a pipe: workers × n lines
+    smoke_print = next(e for e in load_lab().config.profiles["smoke"].experiments if e.name == "print")
+    printed = {(r["lang"], r["variant"], r["mode"]): (r["sink"], r["stdout_ok"], r["stdout_lines"])
+               for r in rows if r["experiment"] == "print"}
+    every = {(r["lang"], r["variant"], r["mode"]) for r in rows}
+    assert printed == dict.fromkeys(every, ("tty", True, smoke_print.workers[0] * smoke_print.n))
     assert meta["schema_version"] == SCHEMA_VERSION and meta["profile"] == "smoke"
     assert meta["machine"]["logical_cores"] >= 1
     assert (tmp_path / "set" / "summary.md").exists()
