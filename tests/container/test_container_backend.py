@@ -1,6 +1,6 @@
 """The container backend against a real engine: build and run languages in an image, measure from the host.
 
-The test image (polylab-test:bookworm: Debian 12's python3, Mono, Go 1.19, OpenJDK 17, gcc 12 and Node.js 18)
+The test image (polylab-test:bookworm: Debian 12's python3, Mono, Go 1.19, OpenJDK 17, gcc and g++ 12 and Node.js 18)
 stands in for the official images a user's machine pulls; the code path is the same, only `--image` differs.
 """
 
@@ -18,8 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 INVOKE = [str(Path(sys.executable).parent / "invoke"), "--search-root", str(ROOT)]
 # Every shipped language but Rust (see image/packages.txt) runs here.
-LANGS = ("python", "csharp", "go", "java", "c", "node")
-IMAGE_VERSIONS = {"python": "3.11.", "csharp": "6.8.", "go": "1.19.", "java": "17.", "c": "12.", "node": "18."}
+LANGS = ("python", "csharp", "go", "java", "c", "cpp", "node")
+IMAGE_VERSIONS = {"python": "3.11.", "csharp": "6.8.", "go": "1.19.", "java": "17.", "c": "12.", "cpp": "12.",
+                  "node": "18."}
 
 EXPERIMENTS = """
 version: 1
