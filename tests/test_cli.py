@@ -84,7 +84,7 @@ def test_new_lang_is_discovered_listed_and_contract_tested(invoke_cmd, tmp_path)
     collected = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "--collect-only", "-q",
                                 str(ROOT / "tests" / "langs")], capture_output=True, text=True, cwd=ROOT,
                                env={**os.environ, **env}, timeout=120)
-    assert "lang[demo]" in collected.stdout and "lang[python]" in collected.stdout
+    assert "lang[demo]" in collected.stdout and "lang[python:cpython]" in collected.stdout
     ran = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-k", "demo and count_mode",
                           str(ROOT / "tests" / "langs")], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, **env}, timeout=120)

@@ -15,8 +15,9 @@ FOLDERS = sorted(p for p in langs_folder().iterdir() if p.is_dir() and not p.nam
 
 
 def lang_id(name: str) -> str:
-    """`lang[c]`: `pytest -k "lang[c]"` selects exactly C, where `-k c` would also pick csharp (-k matches
-    substrings, and its grammar has no `=`); the brackets cannot occur in a language name."""
+    """`lang[c]`, `lang[python:pypy]`: `pytest -k "lang[c]"` selects exactly C, where `-k c` would also pick
+    csharp (-k matches substrings, and its grammar has no `=`); the brackets cannot occur in a language name.
+    A variant's tests also answer to its language's id (conftest.py), so `-k "lang[python]"` runs every one."""
     return f"lang[{name}]"
 
 
