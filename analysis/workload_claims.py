@@ -101,10 +101,10 @@ def unswitched(switches: dict[str, float]) -> str:
     words = []
     for mode, each in switches.items():
         if each < low:
-            words.append(f"{mode} made {each:.2g} context switches per hand-off: handed over without one "
+            words.append(f"{mode} made {each:.3g} context switches per hand-off: handed over without one "
                          f"(spinning, or the runtime's own scheduler), so not the context switch the claim is about")
         elif each > high:
-            words.append(f"{mode} made {each:.2g} context switches per hand-off: its primitive takes several, so "
+            words.append(f"{mode} made {each:.3g} context switches per hand-off: its primitive takes several, so "
                          f"the cost compares primitives, not one switch against another")
     return "; ".join(words)
 

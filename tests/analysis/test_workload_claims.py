@@ -65,7 +65,7 @@ def test_the_workload_set_judges_each_claim_with_its_evidence(workload_results):
     # the edges: 0.5 and 1.5 switches per hand-off are one switch each, a hair beyond either is not
     ({"threads": 0.5, "processes": 1.5}, ""),
     ({"threads": 0.49, "processes": 1.0}, "threads made 0.49 context switches per hand-off: handed over without one"),
-    ({"threads": 1.0, "processes": 1.52}, "processes made 1.5 context switches per hand-off: its primitive takes"),
+    ({"threads": 1.0, "processes": 1.52}, "processes made 1.52 context switches per hand-off: its primitive takes"),
 ])
 def test_h_compares_hand_offs_that_are_one_context_switch_in_both_modes(switches, note):
     said = wc.unswitched(switches)
