@@ -113,11 +113,13 @@ def work_parallelism(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     high bound: start-up CPU is charged to the work). Sampled runs that are not quiet (tidy: other programs
     used more than tidy.QUIET_OTHER_LOAD cores) are marked noisy.
 
-    `machine_full`: the run had no free core to use more of. Its threads' run-queue wait (tidy.run_queue_wait)
-    says so where the set has it: they were ready to run, enough of them that with their waiting cores the run
-    would have reached the parallel claims' threshold (ALL_CORES of min(workers, cores)). In a set without it
-    (before schema 9), the cores the rest of the machine took beside the run (the lab's reader and sampler, the
-    kernel's threads, other programs), with the run's, filled ALL_CORES of the machine.
+    `machine_full`: the run had no free core to use more of. The cores the rest of the machine took beside the
+    run (the lab's reader and sampler, the kernel's threads, other programs), with the run's, filled ALL_CORES of
+    the machine; and, where the set has the run-queue wait (schema 9, tidy.run_queue_wait), the run's threads
+    were ready to run while no core ran them, enough that with those cores it would have reached the parallel
+    claims' threshold (ALL_CORES of min(workers, cores)). The wait alone is no proof: it also counts the moment
+    between a thread's wake-up and its run, which a program that wakes thousands of times a second (a printing
+    one) sums to a core or more on a machine with idle time.
     """
     window = tidy.window_stats(results)
     runs = runs.merge(window, on="run_id", how="left")
@@ -133,7 +135,7 @@ def work_parallelism(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
     reachable = np.minimum(runs["workers"], runs["cores"])
     waited_for_cores = runs["value"] + runs["waiting_cores"] >= ALL_CORES * reachable
     machine_took_cores = runs["value"] + runs["beside_cores"] >= ALL_CORES * runs["cores"]
-    runs["machine_full"] = sampled & waited_for_cores.where(runs["waiting_cores"].notna(), machine_took_cores)
+    runs["machine_full"] = sampled & machine_took_cores & (waited_for_cores | runs["waiting_cores"].isna())
     return runs
 
 
@@ -194,11 +196,10 @@ def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
 
 def _why_full(full: pd.DataFrame) -> str:
     waited = full["waiting_cores"].dropna()
-    if len(waited) == len(full):
-        return (f"their threads were ready to run and waited for a core ({number_range(waited)} cores of run-queue "
-                "wait on average), so they count against nothing")
     return (f"the lab's stdout reader, the kernel's threads and other programs took {number_range(full['beside_cores'])}"
-            " cores beside the run's, so they count against nothing")
+            " cores beside the run's" + (f", and its threads waited for a core ({number_range(waited)} cores of "
+                                         "run-queue wait on average)" if len(waited) else "")
+            + ", so they count against nothing")
 
 
 def claim_gil(results: ResultsSet) -> tuple[Outcomes, list[dict]]:
@@ -298,12 +299,11 @@ PARALLELISM_NOTE = (
     f"{tidy.INTERIOR_MIN_INTERVALS}, the number beside each Task Manager "
     f"panel) when there are at least {MIN_WINDOW_SAMPLES}, else bounded by wait4's (user+sys)/wall "
     f"and (user+sys)/program time. Only quiet sampled runs count ({tidy.QUIET_NOTE}); others are set aside. "
-    f"A run short of an at-least threshold counts against a claim only if cores were left: not when its threads "
-    f"were ready to run and waited for a core (run-queue wait, schedstat's second field, over the same samples) "
-    f"enough that with those cores it would have reached the threshold, as beside a printing run's console reader "
-    f"on a small machine (sets before schema 9, which have no wait: when it and what ran beside it, the lab's "
-    f"stdout reader and sampler, the kernel's threads and other programs counted per process, used ≥ {ALL_CORES} "
-    f"× the cores). "
+    f"A run short of an at-least threshold counts against a claim only if cores were left: not when it and what "
+    f"ran beside it (the lab's stdout reader and sampler, the kernel's threads, other programs, counted per "
+    f"process) used ≥ {ALL_CORES} × the cores, as a printing run's console reader can on a small machine, and its "
+    f"threads were ready to run and waited for a core (run-queue wait, schedstat's second field, over the same "
+    f"samples; sets before schema 9 have none) enough that with those cores it would have reached the threshold. "
     "Experiments that also run pool or async modes are claim (l)'s, sized as many short tasks rather than as a "
     f"parallel job, and are left out. Each group (experiment, language, workers ≥ 2, on ≥ 2 cores) needs "
     f"≥ {MIN_REPS} runs.")
