@@ -76,8 +76,9 @@ def article_experiment_finding(results: ResultsSet) -> str | None:
                      f"under {spread:.3g})" + ("" if beside.empty else
                      f", while the console's reader, the kernel's threads and the lab's sampler took "
                      f"{number_range(beside)} cores beside them")
-                     + ("" if waiting.empty else f" and their threads waited for a core {number_range(waiting)} "
-                        "cores' worth (run-queue wait)"))
+                     + ("" if waiting.empty else f" and their threads were ready to run with no core running "
+                        f"them {number_range(waiting)} cores' worth (run-queue wait, each wake-up's latency "
+                        "included)"))
     elif not multithreaded.dropna().empty:
         parts.append(f"the \"multithreaded\" runtimes' threads spread ({_listed(multithreaded.dropna())} cores)")
     if not wide.empty:
