@@ -197,7 +197,7 @@ def _parallel_claim(results: ResultsSet, threads: str, mode: str, at_most: bool,
 def _why_full(full: pd.DataFrame) -> str:
     waited = full["waiting_cores"].dropna()
     return (f"the lab's stdout reader, the kernel's threads and other programs took {number_range(full['beside_cores'])}"
-            " cores beside the run's" + (f", and its threads waited for a core ({number_range(waited)} cores of "
+            " cores beside the run's" + (f", and the run's threads waited for a core ({number_range(waited)} cores of "
                                          "run-queue wait on average)" if len(waited) else "")
             + ", so they count against nothing")
 

@@ -86,7 +86,7 @@ def test_printing_runs_decide_nothing_only_where_the_machine_was_full_and_their_
     if waited and beside:
         assert _judged(full)["b-print"].verdict == INCONCLUSIVE
         assert outcomes.str.contains(r"3 of 3 run\(s\) short of it on a full machine: .* took 0\.6 cores beside the "
-                                     r"run's, and its threads waited for a core \(\d").all()
+                                     r"run's, and the run's threads waited for a core \(\d").all()
         assert re.search(r"took 0\.6 cores beside them and their threads were ready to run with no core running them "
                          r"[\d.–]+ cores' worth \(run-queue wait", claims_printing.article_experiment_finding(full))
     else:
