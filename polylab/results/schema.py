@@ -51,7 +51,8 @@ set of the previous version becomes one of the new version, and document it in d
   Older rows hold no such key and are read unchanged.
 - 9: threads.parquet's `wait_s`, each thread's run-queue wait as last read (schedstat's second field: time it was
   ready to run while no core ran it; empty where the kernel keeps no schedstat). Older tables lack the column and
-  are read with it empty (ADDED_COLUMNS).
+  are read with it empty (ADDED_COLUMNS). meta.json's `skipped` entries hold the variant's `label`, `reason` and
+  `hint` (one line of text before).
 """
 
 # No `from __future__ import annotations` here: the column types below are read from the dataclass fields,
