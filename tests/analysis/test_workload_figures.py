@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import claims, figures, workload_figures
+from analysis import claims, figures, workload_figures, workload_tidy
 from analysis.drawn import NoData, NotShown
 from figure_marks import point_medians
 
@@ -107,3 +107,23 @@ def test_workloads_run_but_never_measured_say_why(workload_results):
         with pytest.raises(NoData) as raised:
             draw(nothing)
         assert not isinstance(raised.value, NotShown), name
+
+
+def _plotted(axes) -> list[float]:
+    return sorted(y for line in point_medians(axes) for y in line)
+
+
+def test_gil_reach_plots_the_median_speedup_of_each_runtime_mode_and_worker_count(drawn, workload_results):
+    speedups = workload_tidy.speedups(workload_results)
+    for axes in drawn["gil-reach"].figure.axes:
+        of_panel = speedups[speedups["workload"].astype(str) == axes.get_title()]
+        medians = of_panel.groupby(["language", "mode", "workers"], observed=True)["value"].median()
+        assert _plotted(axes) == pytest.approx(sorted(medians), rel=1e-6), axes.get_title()
+
+
+def test_contention_plots_the_median_of_each_runtime_workload_and_worker_count(drawn, workload_results):
+    pairs = workload_tidy.contention(workload_results)
+    panels = dict(zip(["per_worker", "voluntary_per_k"], drawn["contention"].figure.axes))
+    for measure, axes in panels.items():
+        medians = pairs.groupby(["language", "workload", "workers"], observed=True)[measure].median().dropna()
+        assert _plotted(axes) == pytest.approx(sorted(medians), rel=1e-6), measure
