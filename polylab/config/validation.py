@@ -34,6 +34,10 @@ class ConfigWarning(UserWarning):
     """An unknown key: probably a typo, so it is reported but does not stop the run."""
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping names a key twice."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """safe_load, except that a mapping naming a key twice is an error: PyYAML would keep the last value and drop
     the first silently (a second `workers:` in an experiment, a second `sample_hz:` in defaults)."""
@@ -47,7 +51,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if not isinstance(key, (str, int, float)):
                 continue    # a complex key: SafeLoader refuses the unhashable ones itself
             if key in first_line:
-                raise yaml.constructor.ConstructorError(
+                raise _DuplicateKey(
                     None, None, f"duplicate key '{key}' (first on line {first_line[key]}): only one value would be "
                                 "kept", key_node.start_mark)
             first_line[key] = key_node.start_mark.line + 1
@@ -71,7 +75,7 @@ def load_yaml(path, display: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "top level"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        kind = "invalid YAML" if problem.startswith("duplicate key") else "invalid YAML syntax"
+        kind = "invalid YAML" if isinstance(exc, _DuplicateKey) else "invalid YAML syntax"
         raise ConfigError(display, where, None, f"{kind}: {problem}") from None
 
 
