@@ -59,6 +59,9 @@ class ResultsSet:
     threads: pd.DataFrame
     skipped_lines: tuple[int, ...] = ()
     unreadable: dict[str, str] = field(default_factory=dict)
+    # What the analysis derives from these tables, kept for the next caller (tidy.window_stats); a set made with
+    # dataclasses.replace starts with none, as its tables may differ
+    derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def machine(self) -> dict:

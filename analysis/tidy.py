@@ -215,6 +215,14 @@ def core_timeline(results: ResultsSet, runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def window_stats(results: ResultsSet) -> pd.DataFrame:
+    """_window_stats, computed once per results set: the claims and figures of one report ask for it a dozen
+    times."""
+    if "window_stats" not in results.derived:
+        results.derived["window_stats"] = _window_stats(results)
+    return results.derived["window_stats"].copy()
+
+
+def _window_stats(results: ResultsSet) -> pd.DataFrame:
     """Per sampled run, over the samples inside its work window: cores in use by the run (mean of Σ workload
     share), how unsteady each core's graph is (standard deviation over time of workload_pct, mean over cores),
     the other programs' use (see the module's quiet run) and the kernel's threads'. Only whole sample intervals
