@@ -14,15 +14,20 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from . import tidy
-from .claims import (ALL, ALPHA, CONTRADICTED, INCONCLUSIVE, MIN_CORRELATION_RUNS, MIN_REPS, ONE, SUPPORTED,
-                     ClaimSpec, Decided, SEPARATED_NOTE, _row, about, combine, separated)
+from .claims import (ALL, ALPHA, CONTRADICTED, DEPENDS, INCONCLUSIVE, MIN_CORRELATION_RUNS, MIN_REPS, ONE,
+                     SUPPORTED, ClaimSpec, Decided, SEPARATED_NOTE, _row, about, combine, separated, variant_verdict)
 from .claims_scheduler import TRACE_SWITCHES, busy_threads, traced_values
 from .load import ResultsSet, same_machine
+from .workload_claims import over_runtimes
 
 NOISE_EXPERIMENT = "noise"
+# the one-core runtimes' 2 threads (one core's load) and the free-threaded control's: the all-cores runtimes are
+# compared at that load, 1 worker, in NOISE_EXPERIMENT, and need no runs at 2
+GIL_NOISE_EXPERIMENT = "noise-gil"
 
 NOISE = "core_unsteadiness_pct"   # the report's "noisy graph": per-core busy % std over the work window
 SWITCHES, HANDOFFS = "switch_rate", "handoff_rate"
+NOISE_MEASURE = "per-core busy % std over the work window"
 CAUSES = {SWITCHES: "context switches / s", HANDOFFS: "GIL hand-offs / s (busy threads' voluntary switches)"}
 CAUSE_WORDS = {SWITCHES: "its context-switch rate", HANDOFFS: "the GIL's hand-offs"}
 SAME_IN_EVERY_RUN = "the same in every run"   # a measure that does not vary cannot be correlated
@@ -32,7 +37,7 @@ def noise_runs(results: ResultsSet) -> tuple[pd.DataFrame, str]:
     """Quiet threads-mode runs of the noise experiment (else the headline's): their noise, context-switch rate
     (every switch where traced, else wait4's voluntary + involuntary, over the wall time) and hand-offs (the busy
     threads' voluntary switches per second of work)."""
-    runs, judged_on = tidy.designed_runs(results, NOISE_EXPERIMENT)
+    runs, judged_on = tidy.designed_runs(results, NOISE_EXPERIMENT, GIL_NOISE_EXPERIMENT)
     runs = runs[runs["mode"] == "threads"].merge(tidy.window_stats(results), on="run_id", how="left")
     runs = runs[runs["run_id"].isin(tidy.quiet_runs(results))].copy()
     traced = traced_values(runs, TRACE_SWITCHES) / runs["wall_s"]
@@ -43,26 +48,28 @@ def noise_runs(results: ResultsSet) -> tuple[pd.DataFrame, str]:
     return runs, judged_on
 
 
-def noisier(subject: pd.DataFrame, others: pd.DataFrame, label: str) -> tuple[str, list[dict]]:
-    """A one-core variant's runs against every all-cores variant's, on noise and on the context-switch rate:
-    supported when its runs lie above every other's on both (claims.separated), contradicted when below every
-    other's on either."""
-    rows, verdicts = [], {}
-    for column, name in ((SWITCHES, CAUSES[SWITCHES]), (NOISE, "per-core busy % std over the work window")):
-        mine = tidy.spread(subject[column])
-        rows.append(_row(label, name, mine, "a subject"))
-        comparisons = []
+def noisier(subject: pd.DataFrame, others: pd.DataFrame, label: str) -> tuple[dict[str, str], dict[str, str],
+                                                                        list[dict]]:
+    """A one-core variant's runs against each all-cores variant's, on the context-switch rate and on noise
+    (claims.separated). Per all-cores variant, two outcomes: the pair's (supported when the subject's runs lie
+    above on both, contradicted when below on either) and the calm one's (supported when the subject's noise lies
+    above, contradicted when below: that runtime's graph is the noisier)."""
+    rows, found = [], {SWITCHES: {}, NOISE: {}}
+    for column, name in ((SWITCHES, CAUSES[SWITCHES]), (NOISE, NOISE_MEASURE)):
+        rows.append(_row(label, name, tidy.spread(subject[column]), "a subject"))
         for language, group in same_machine(others, subject).groupby("language", observed=True):
             comparison = separated(subject[column], group[column])
             rows.append(_row(f"{language} · threads · {tidy.workers_label(group['workers'].iloc[0])}", name,
                              tidy.spread(group[column]), f"{subject['language'].iloc[0]} {comparison}"
                              if comparison != "too few runs" else "too few quiet runs"))
-            if comparison != "too few runs":
-                comparisons.append(comparison)
-        verdicts[column] = set(comparisons)
-    if all(found == {"higher"} for found in verdicts.values()):
-        return SUPPORTED, rows
-    return (CONTRADICTED if any(found == {"lower"} for found in verdicts.values()) else INCONCLUSIVE), rows
+            found[column][str(language)] = comparison
+    pairs, calm = {}, {}
+    for language, noise in found[NOISE].items():
+        both = (noise, found[SWITCHES][language])
+        pairs[language] = (SUPPORTED if both == ("higher", "higher") else
+                           CONTRADICTED if "lower" in both else INCONCLUSIVE)
+        calm[language] = {"higher": SUPPORTED, "lower": CONTRADICTED}.get(noise, INCONCLUSIVE)
+    return pairs, calm, rows
 
 
 def correlation(runs: pd.DataFrame, cause: str) -> tuple[float, float, int, str]:
@@ -113,11 +120,13 @@ def cause_outcome(says: dict[str, str], contrast: str = INCONCLUSIVE) -> str:
 
 
 def noise_verdict(noisy: str, cause: str) -> str:
-    """The claim joins two statements: noisier, and because of switching. Either one contradicted refutes it."""
-    if noisy == SUPPORTED and cause == SUPPORTED:
-        return SUPPORTED
+    """A one-core variant's verdict joins two statements: noisier, and because of switching. Either one
+    contradicted refutes it; noisier than some runtimes and calmer than others (DEPENDS) with the cause supported
+    is DEPENDS."""
     if CONTRADICTED in (noisy, cause):
         return CONTRADICTED
+    if noisy in (SUPPORTED, DEPENDS) and cause == SUPPORTED:
+        return noisy
     return INCONCLUSIVE
 
 
@@ -152,18 +161,21 @@ def claim_noisy(results: ResultsSet) -> tuple[Decided, list[dict]]:
     if subjects.empty or others.empty:
         return Decided(INCONCLUSIVE, f"no quiet threads runs of both one-core (≥ 2 workers) and all-cores "
                                      f"runtimes in {judged_on}"), []
-    rows, noisy, loads = [], {}, {}
+    rows, noisy, calm, loads = [], {}, {}, {}
     for (language, workers), group in subjects.groupby(["language", "workers"], observed=True):
         label = f"{language} · threads · {tidy.workers_label(workers)}"
         load = loads[str(language)] = equal_load(group)
         peers = others[others["workers"] == load]
+        noisy.setdefault(str(language), [])
         if peers.empty:
-            noisy[str(language)] = INCONCLUSIVE
-            rows.append(_row(label, "per-core busy % std over the work window", tidy.spread(group[NOISE]),
+            rows.append(_row(label, NOISE_MEASURE, tidy.spread(group[NOISE]),
                              f"no all-cores runs at {tidy.workers_label(load)}, the same load: cores kept full "
                              f"cannot vary, so runtimes at other loads are no comparison"))
             continue
-        noisy[str(language)], found = noisier(group, peers, label)
+        pairs, calmer, found = noisier(group, peers, label)
+        noisy[str(language)] += pairs.values()
+        for peer, outcome in calmer.items():
+            calm.setdefault(peer, []).append(outcome)
         rows += found
     control = runs[about(runs, ALL, beside_one_core=True)]
     pools = {"one-core runtimes, pooled": subjects, "free-threaded control, pooled": control[control["workers"] >= 2],
@@ -183,25 +195,28 @@ def claim_noisy(results: ResultsSet) -> tuple[Decided, list[dict]]:
         if not own_control.empty:
             contrasts[str(language)], found = contrast_outcome(group, own_control, str(language))
             rows += found
-    by_variant = {language: noise_verdict(outcome, cause_outcome(says, contrasts.get(language, INCONCLUSIVE)))
-                  for language, outcome in noisy.items()}
+    by_variant = {language: noise_verdict(variant_verdict(outcomes), cause_outcome(
+        says, contrasts.get(language, INCONCLUSIVE))) for language, outcomes in noisy.items()}
+    by_variant.update({peer: variant_verdict(outcomes) for peer, outcomes in calm.items()})
+    verdict, reason = over_runtimes(by_variant)
+    if verdict == SUPPORTED and any(by_variant[language] != SUPPORTED for language in noisy):
+        verdict, reason = INCONCLUSIVE, f"{reason}, but not for every one-core runtime, which it is about"
     contrast = combine(list(contrasts.values()))[0] if contrasts else INCONCLUSIVE
-    cause = cause_outcome(says, contrast)
-    noisy_verdict, noisy_reason = combine(list(noisy.values()))
-    verdict = noise_verdict(noisy_verdict, cause)
     sentence = which_cause(says, said["free-threaded control, pooled", HANDOFFS])
     if contrast != INCONCLUSIVE:
         sentence += ("; with one thread, which hands nothing off, the same runtime switches less and is calmer"
                      if contrast == SUPPORTED else "; with one thread, which hands nothing off, the same runtime "
                      "switches less yet is noisier: the switching is not what makes the graph noisy")
-    return Decided(verdict, f"{sentence}. Judged on {judged_on}; noisier than the all-cores runtimes at the same "
-                            f"load: {noisy_reason}", by_variant), rows
+    return Decided(verdict, f"{sentence}. Judged on {judged_on}, each one-core runtime against each all-cores one "
+                            f"at the same load: {reason}", by_variant), rows
 
 
 NOISE_CLAIMS = [
     ClaimSpec("e", "Python's graph is noisy because of context switching; multithreaded runtimes' graphs are calm.",
               "좌측은 엄청난 컨텍스트스위칭에 그래프가 요동칩니다.",
-              f"Experiment '{NOISE_EXPERIMENT}' (sum, threads, quiet repetitions; else the headline experiment), "
+              f"Experiments '{NOISE_EXPERIMENT}' (sum, threads, quiet repetitions at 1 worker) and "
+              f"'{GIL_NOISE_EXPERIMENT}' (the same at 2 workers, for the languages with a one-core variant); else the "
+              "headline experiment, "
               f"quiet runs only ({tidy.QUIET_NOTE}). Noise: the per-core "
               "busy % standard deviation over the work window, mean over cores. Noisier: a variant declaring "
               f"`threads: {ONE}` (a GIL), at ≥ 2 workers, against each variant declaring `{ALL}` at the same load — "
@@ -209,9 +224,11 @@ NOISE_CLAIMS = [
               "GIL's threads), as a core kept full cannot vary and a comparison with saturated cores would find "
               f"any partial load 'noisier' — ≥ {MIN_REPS} runs each, on the "
               "context-switch rate (every switch where traced, else wait4's voluntary + involuntary over the wall "
-              "time) and on noise: supported when its runs lie above every other's on both, contradicted when "
-              "below every other's on either (" + SEPARATED_NOTE + f"; 'above every other' holds at p < {ALPHA} "
-              "when each comparison does, an intersection-union test). Cause: Spearman ρ across the one-core "
+              "time) and on noise (" + SEPARATED_NOTE + "): a pair supports the one-core variant's noisiness when "
+              "its runs lie above the other's on both, and contradicts it when below on either; and it supports "
+              "the all-cores variant's calm when the one-core runs' noise lies above its, and contradicts it when "
+              "below (that graph is the noisier). Each variant's pairs are combined as a variant's groups "
+              "(depends: they each decide, and differently). Cause: Spearman ρ across the one-core "
               f"variants' runs pooled (≥ {MIN_CORRELATION_RUNS}; each measure ranked within its own variant first, "
               "so that variants far apart on both make no link their runs do not show) between noise and (i) the "
               "context-switch rate, (ii) the GIL's hand-offs, counted as the busy threads' voluntary switches per "
@@ -223,9 +240,11 @@ NOISE_CLAIMS = [
               "switch less (their switch rates below the two threads') would be calmer (their noise below too); "
               "switching less yet noisier contradicts the cause (overlapping noise decides nothing). The cause is supported when the noise goes with (i) "
               "or (ii) or the contrast supports it, contradicted when it goes against one (and with neither) or the "
-              "contrast contradicts it, inconclusive when nothing decides or they disagree. The claim joins two "
-              "statements: supported when the one-core variants are noisier (combined as every claim's groups) and "
-              "the cause is supported; contradicted when either is contradicted (not noisier: below on a measure); "
-              "else inconclusive. ρ, p and n are shown per variant as well as pooled.", claim_noisy,
+              "contrast contradicts it, inconclusive when nothing decides or they disagree (each one-core variant "
+              "with its own contrast). A one-core variant's verdict joins its noisiness and the cause: contradicted "
+              "when either is, supported (depends) when it is noisier (than some, calmer than others) and the cause "
+              "is supported, else inconclusive; an all-cores variant's is its calm. The claim is stated of every "
+              "runtime: one that conclusively fails it, or depends, refutes it; it is supported when every one-core "
+              "variant holds and at least half the runtimes are conclusive, all of them holding. ρ, p and n are shown per variant as well as pooled.", claim_noisy,
               needs_cores=True, needs_samples=True, needs_headline=True, figure="noise"),
 ]
