@@ -89,12 +89,14 @@ def headline_runs(results: ResultsSet, head: Headline | None, all_workers: bool 
     return runs if all_workers else runs[runs["workers"] == head.workers]
 
 
-def designed_runs(results: ResultsSet, experiment: str) -> tuple[pd.DataFrame, str]:
-    """The measured runs of the experiment designed for a claim, else the headline experiment's; and which."""
+def designed_runs(results: ResultsSet, experiment: str, *more: str) -> tuple[pd.DataFrame, str]:
+    """The measured runs of the experiments designed for a claim (one, or a few that run some languages at more
+    worker counts), else the headline experiment's; and which."""
     runs = measured(results)
-    designed = runs[runs["experiment"] == experiment]
+    designed = runs[runs["experiment"].isin([experiment, *more])]
     if not designed.empty:
-        return designed, f"experiment '{experiment}'"
+        found = [name for name in (experiment, *more) if name in set(designed["experiment"])]
+        return designed, " and ".join(f"experiment '{name}'" for name in found)
     head = headline(results)
     return headline_runs(results, head), (
         f"the headline {head.label() if head else 'experiment'} (this set has no '{experiment}' experiment, which "
