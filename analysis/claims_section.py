@@ -62,10 +62,6 @@ _NOT_ONE_SWITCH = ("context switches per hand-off",
                    "primitive's own) or none (spinning, or the runtime's own scheduler), and the rule compares only "
                    "hand-offs that are one switch in both modes: a ping-pong whose threads block once a hand-off "
                    "would decide them, not more runs of this one")
-_OTHER_WAY = (r"^(?!supported|contradicted)[^:;]* lower$",
-              "nothing more of the same: against these runtimes the comparison goes the other way, their runs lying "
-              "above the subject's beyond overlap, while against others it goes the claimed way: the claim holds "
-              "against some runtimes and not others, as the table shows")
 _TOO_SHORT = ("too short to show a job kept in place",
               "longer runs: in these runs too little of the work lay between two reads of the kernel's migration "
               "counter (re-read at most once a second) to show that a job stayed: runs of 3 s or more decide them")
@@ -86,8 +82,8 @@ def to_decide(claim: Claim) -> str | None:
         return None
     needs: dict[str, list[str]] = {}
     for group, outcome in zip(claim.evidence["group"].astype(str), claim.evidence["outcome"].astype(str)):
-        if re.search(f"inconclusive|overlap|too few|no link shown|not significant|{_OTHER_WAY[0]}", outcome):
-            need = next(need for pattern, need in (_SET_ASIDE, _NOT_ONE_SWITCH, _OTHER_WAY, _TOO_SHORT, _TOO_FEW, _STRADDLE)
+        if re.search("inconclusive|overlap|too few|no link shown|not significant", outcome):
+            need = next(need for pattern, need in (_SET_ASIDE, _NOT_ONE_SWITCH, _TOO_SHORT, _TOO_FEW, _STRADDLE)
                         if re.search(pattern, outcome))
             needs.setdefault(need, []).append(group)
     if not needs and claim.reason.startswith("groups disagree"):
