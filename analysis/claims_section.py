@@ -57,11 +57,17 @@ def answer(claim: Claim) -> str:
 _SET_ASIDE = ("noisy run", "quiet runs: runs of these groups were set aside because other programs used more than "
               f"{tidy.QUIET_OTHER_LOAD} cores of this shared machine meanwhile, and the same profile on an idle "
               "machine would keep them")
+_FULL_MACHINE = ("short of it on a full machine",
+                 "a machine with more cores: in these runs what ran beside the workers (the console's reader, the "
+                 "kernel's threads) took the cores the workers' threads were ready to run on, so the runs count "
+                 "against nothing. 2 cores cannot give both a core each: a machine with cores to spare beside the "
+                 "workers would show whether their threads spread")
 _NOT_ONE_SWITCH = ("context switches per hand-off",
                    "nothing more of the same: these runtimes' threads hand off with several context switches (their "
                    "primitive's own) or none (spinning, or the runtime's own scheduler), and the rule compares only "
                    "hand-offs that are one switch in both modes: a ping-pong whose threads block once a hand-off "
-                   "would decide them, not more runs of this one")
+                   "would decide them, not more runs of this one, on this machine or any other: the count of switches "
+                   "is the runtime's primitive's")
 _TOO_SHORT = ("too short to show a job kept in place",
               "longer runs: in these runs too little of the work lay between two reads of the kernel's migration "
               "counter (re-read at most once a second) to show that a job stayed: runs of 3 s or more decide them")
@@ -83,7 +89,7 @@ def to_decide(claim: Claim) -> str | None:
     needs: dict[str, list[str]] = {}
     for group, outcome in zip(claim.evidence["group"].astype(str), claim.evidence["outcome"].astype(str)):
         if re.search("inconclusive|overlap|too few|no link shown|not significant", outcome):
-            need = next(need for pattern, need in (_SET_ASIDE, _NOT_ONE_SWITCH, _TOO_SHORT, _TOO_FEW, _STRADDLE)
+            need = next(need for pattern, need in (_SET_ASIDE, _FULL_MACHINE, _NOT_ONE_SWITCH, _TOO_SHORT, _TOO_FEW, _STRADDLE)
                         if re.search(pattern, outcome))
             needs.setdefault(need, []).append(group)
     if not needs and claim.reason.startswith("groups disagree"):

@@ -109,6 +109,16 @@ def unswitched(switches: dict[str, float]) -> str:
     return "; ".join(words)
 
 
+def in_user_space(switches: dict[str, float], cores: int) -> bool:
+    """Whether a group's thread hand-offs were context switches the runtime made itself: on one core, threads that
+    hand off with fewer kernel switches than SWITCHED's low end cannot be spinning (a spinning thread holds the only
+    core until it is preempted, a kernel switch), so the runtime's own scheduler ran both workers on one OS thread
+    and switched between them there (Go's goroutines on one P). Such a hand-off is the context switch these
+    threads make, and is compared with the processes' where theirs are one kernel switch each."""
+    low, high = SWITCHED
+    return cores == 1 and switches["threads"] < low and low <= switches["processes"] <= high
+
+
 def claim_handoffs(results: ResultsSet) -> tuple[Decided, list[dict]]:
     outcomes, variants, rows = {}, {}, []
     runs = wt.handoffs(results)
@@ -123,9 +133,14 @@ def claim_handoffs(results: ResultsSet) -> tuple[Decided, list[dict]]:
         label = f"{language} · {tidy.workers_label(workers)}" + (f" · {tidy.cores_label(cores)}" if several_core_counts
                                                                   else "")
         variants[label] = str(language)
+        user_space = in_user_space(switches, int(cores))
         not_switches = unswitched(switches)
-        outcome = outcomes[label] = INCONCLUSIVE if not_switches else handoff_outcome(ns["threads"],
-                                                                                       ns["processes"])
+        outcome = outcomes[label] = INCONCLUSIVE if not_switches and not user_space else handoff_outcome(
+            ns["threads"], ns["processes"])
+        if user_space:
+            not_switches = (f"threads made {switches['threads']:.3g} kernel context switches per hand-off on one "
+                            f"core: the runtime switched between its threads itself, in user space, and that is the "
+                            f"switch compared")
         ratio = ns["processes"].median() / ns["threads"].median()
         for mode in ("threads", "processes"):
             said = (f"{outcome} (processes / threads = {ratio:.3g})" + (f"; {not_switches}" if not_switches else "")
@@ -286,7 +301,10 @@ WORKLOAD_CLAIMS = [
               f"context switch in both modes: {SWITCHED[0]:g}–{SWITCHED[1]:g} switches each (median of the run's "
               f"switches — perf's count, else wait4's — over its token); fewer is a hand-off in user space "
               f"(spinning, goroutines), more a primitive that takes several, and such a group decides nothing, as "
-              f"the claim is about the cost of one switch. Only quiet runs count ({tidy.QUIET_NOTE}). A runtime's "
+              f"the claim is about the cost of one switch — except fewer on one core (`cpus: 1`), where a thread "
+              f"cannot spin while the other runs: there the runtime switched between its threads in user space "
+              f"(goroutines on one OS thread), which is its threads' context switch, and it is compared with the "
+              f"processes' where theirs are one switch each. Only quiet runs count ({tidy.QUIET_NOTE}). A runtime's "
               f"worker counts combine as "
               "every claim's groups; one runtime for which it conclusively fails refutes it as a general "
               "statement.", claim_handoffs,

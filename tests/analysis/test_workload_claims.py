@@ -72,6 +72,30 @@ def test_h_compares_hand_offs_that_are_one_context_switch_in_both_modes(switches
     assert said.startswith(note) and (said == "") == (note == "")
 
 
+@pytest.mark.parametrize("threads, processes, cores, user_space", [
+    (0.0002, 1.04, 1, True),     # Go's goroutines on one core: switched in user space
+    (0.0002, 1.04, 2, False),    # on two cores it may as well be spinning
+    (0.49, 1.0, 1, True), (0.5, 1.0, 1, False),     # the edge: 0.5 is one switch
+    (0.01, 1.5, 1, True), (0.01, 1.52, 1, False),   # the processes' must be one switch each
+    (0.01, 0.49, 1, False),
+])
+def test_h_on_one_core_a_hand_off_without_a_kernel_switch_is_a_user_space_switch(threads, processes, cores,
+                                                                                   user_space):
+    assert wc.in_user_space({"threads": threads, "processes": processes}, cores) == user_space
+
+
+def test_h_judges_goroutines_pinned_to_one_core_on_their_user_space_switch(workload_results):
+    runs = workload_results.runs
+    pingpong = runs["workload"] == "pingpong"
+    one_core = dataclasses.replace(workload_results, runs=runs.assign(cores=np.where(pingpong, 1, runs["cores"])))
+    claim = next(claim for claim in claims.evaluate(one_core) if claim.key == "h")
+    assert claim.by_variant["Go"] == SUPPORTED and claim.verdict == SUPPORTED
+    handoffs = claim.evidence[claim.evidence["measure"] == "ns per hand-off"].set_index("group")
+    assert handoffs.loc["Go · 2 workers · processes", "outcome"] == (
+        "supported (processes / threads = 27.5); threads made 0.02 kernel context switches per hand-off on one core: "
+        "the runtime switched between its threads itself, in user space, and that is the switch compared")
+
+
 def test_h_sets_aside_hand_offs_made_while_other_programs_shared_the_machine(workload_results):
     runs = workload_results.runs
     java_threads = (runs["workload"] == "pingpong") & (runs["lang"] == "java") & (runs["mode"] == "threads")
