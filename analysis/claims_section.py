@@ -72,8 +72,9 @@ _TOO_SHORT = ("too short to show a job kept in place",
               "longer runs: in these runs too little of the work lay between two reads of the kernel's migration "
               "counter (re-read at most once a second) to show that a job stayed: runs of 3 s or more decide them")
 _TOO_FEW = ("too few|no runs|not significant|no link shown|p = ",
-            "more repetitions: these groups hold too few runs for the rule's test to separate them at p < 0.05 "
-            "(the claims profile's repetitions are what fits its time on 2 cores)")
+            "more repetitions, or steadier cores: these groups hold too few runs for the rule's test to separate "
+            "them at p < 0.05 while one runtime's runs spread as wide as the difference tested (min–max in the "
+            "table), and the claims profile's repetitions are what fits its 20 minutes on 2 cores")
 _STRADDLE = ("", "steadier runs, longer or on cores nothing else uses, or more of them: the runs of these groups fall "
                  "on both sides of the rule's threshold, or overlap those they are compared with, as run-to-run "
                  "spread on 2 shared cores is as wide as the difference the claim asks about. Where the rule reads "

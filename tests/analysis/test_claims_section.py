@@ -151,7 +151,7 @@ def test_an_undecided_claim_says_what_data_would_decide_it():
     quiet, few, straddle, other_primitive, short, more_cores = said[len("To decide it: "):-1].split("; ")
     assert more_cores.startswith("a machine with more cores: ") and more_cores.endswith("spread (K)")   # not I, J
     assert quiet.endswith("(A)") and "idle machine" in quiet
-    assert few.startswith("more repetitions: ") and few.endswith("(B and C)")
+    assert few.startswith("more repetitions, or steadier cores: ") and few.endswith("(B and C)")
     assert straddle.startswith("steadier runs, longer") and straddle.endswith("(D and E)")   # not F
     assert other_primitive.startswith("nothing more of the same: these runtimes' threads hand off with several") \
         and other_primitive.endswith("is the runtime's primitive's (G)")
