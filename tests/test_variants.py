@@ -140,9 +140,22 @@ def test_experiments_may_name_variants_and_a_wrong_one_stops_before_anything_run
     assert {run.key for run in runs} == {"python:here"}
     config.write_text(CONFIG.replace("modes: [threads]}", "modes: [threads], langs: [python:hre]}"))
     with pytest.raises(ConfigError) as caught:
-        load_lab(str(config), str(langs))
+        load_lab(str(config), str(langs)).profile("tiny")
     assert str(caught.value) == (f"==> File {config} ==> At profile 'tiny' / experiment 'x' ==> At key: langs =====> "
                                  "unknown variant 'python:hre'; python has python:here, python:gone")
+
+
+def test_only_the_profile_run_must_name_languages_that_langs_holds(tmp_path):
+    """A profile naming a language this langs/ lacks (a scratch copy, a folder removed) stops only itself."""
+    langs = langs_with(tmp_path, two_variant_manifest())
+    config = tmp_path / "experiments.yaml"
+    other = CONFIG.replace("modes: [threads]}", "modes: [threads], langs: [go]}").split("profiles:\n", 1)[1]
+    config.write_text(CONFIG + other.replace("tiny:", "with-go:", 1))
+    lab = load_lab(str(config), str(langs))
+    assert lab.profile("tiny").name == "tiny"
+    with pytest.raises(ConfigError, match="experiment 'x' ==> At key: langs =====> unknown language 'go'; known: "
+                                          "python$"):
+        lab.profile("with-go")
 
 
 def _fake_jdk(home, major: str):

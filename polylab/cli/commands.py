@@ -99,7 +99,7 @@ def plan_matrix(*, profile=None, langs=None, out=None, config=None, backend=None
     if started:
         profile, langs, config = started.defaults(ROOT, profile, langs, config)
     lab = load_lab(config)
-    chosen = lab.config.profile(profile)   # a wrong profile is one line, before any toolchain or engine is probed
+    chosen = lab.profile(profile)   # a wrong profile is one line, before any toolchain or engine is probed
     if started:
         started.check_profile(chosen, lab.config.file)   # so is a resume of another profile or experiments
     ready, skipped = _ready_languages(lab, langs, backend, strict, images)

@@ -46,7 +46,7 @@ def current_commit() -> str:
 
 def _new_set(options: dict, hosts: list[Host], out: str | None) -> tuple[Ledger, Request]:
     lab = load_lab(options.get("config"))         # a typo in the profile or languages stops here, before SSH
-    lab.config.profile(options.get("profile"))
+    lab.profile(options.get("profile"))
     select_langs(lab, parse_lang_list(options.get("langs")))
     # `local` runs this working tree; only other hosts need a commit to ship.
     commit = current_commit() if any(not host.is_local for host in hosts) else None

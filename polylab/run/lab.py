@@ -14,7 +14,7 @@ from pathlib import Path
 
 from polylab.run.backends import Backend, BuildError, BuildOutcome, Detection, Target, get_backend
 from polylab.run.backends.engine import find_engine
-from polylab.config.experiments import BACKENDS, Config, load_config
+from polylab.config.experiments import BACKENDS, Config, Profile, load_config
 from polylab.config.errors import ConfigError, UserError
 from polylab.config.manifests import Language, survey
 from polylab.console import say
@@ -30,6 +30,20 @@ class Lab:
     languages: dict[str, Language]
     build_root: Path
     broken: dict[str, ConfigError] = field(default_factory=dict)   # folder -> its error (only with keep_broken)
+
+    def profile(self, name: str | None) -> Profile:
+        """The profile to run (None: the default), once its experiments' `langs` are found to name only known
+        languages and variants: a typo would quietly drop its runs. Only the profile run is checked, so that a
+        langs/ without a folder another profile names (a scratch copy, a language removed) runs the others."""
+        chosen = self.config.profile(name)
+        folders = [*self.languages, *self.broken]
+        for experiment in chosen.experiments:
+            for lang in experiment.langs or ():
+                problem = selection_problem(lang, self.languages, folders)
+                if problem:
+                    raise ConfigError(self.config.file, f"profile '{chosen.name}' / experiment '{experiment.name}'",
+                                      "langs", problem)
+        return chosen
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,6 @@ def load_lab(config_path: str | None = None, langs_dir: str | None = None, root:
     found = survey(folder, folder.parent)
     if not keep_broken:
         found.raise_first()
-    _check_experiment_langs(config, found.languages, [*found.languages, *found.broken])
     return Lab(root=root, config=config, languages=found.languages, build_root=root / "build", broken=found.broken)
 
 
@@ -89,17 +102,6 @@ def selection_problem(name: str, languages: dict[str, Language], folders: list[s
     if language and ":" in name and not language.searches and variant not in declared:
         return f"unknown variant '{name}'; {lang} has {', '.join(f'{lang}:{v}' for v in declared)}"
     return None
-
-
-def _check_experiment_langs(config: Config, languages: dict[str, Language], folders: list[str]) -> None:
-    """An experiment's `langs` may only name known languages and variants: a typo would quietly drop its runs."""
-    for profile in config.profiles.values():
-        for experiment in profile.experiments:
-            for name in experiment.langs or ():
-                problem = selection_problem(name, languages, folders)
-                if problem:
-                    raise ConfigError(config.file, f"profile '{profile.name}' / experiment '{experiment.name}'",
-                                      "langs", problem)
 
 
 def parse_lang_list(text: str | None, flag: str = "--langs") -> list[str] | None:
