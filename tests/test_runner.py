@@ -43,7 +43,7 @@ def test_a_finish_hook_replaces_wait4s_totals_and_adds_the_containers_facts(tmp_
 
     def finish(t0: float):
         finished.append(t0)
-        return cgroup, ContainerRun(container_start_s=0.05, image="python:3")
+        return cgroup, ContainerRun(container_start_s=0.001, image="python:3")
 
     measured, verdict, samples = runner.execute(SPEC, _launch(tmp_path, finish=finish,
                                                               cleanup=lambda: cleaned.append(True)), tmp_path)
@@ -53,8 +53,8 @@ def test_a_finish_hook_replaces_wait4s_totals_and_adds_the_containers_facts(tmp_
     detection = Detection(lang="faulty", backend="container", variant=faulty.variants[0], toolchain="cpython",
                           path="python:3", version="3")
     row = RunRecord(planned(SPEC, detection), measured, verdict).to_row()
-    assert row["cpu_source"] == "cgroup" and row["ctx_voluntary"] is None and row["container_start_s"] == 0.05
-    assert row["parallelism"] == pytest.approx(0.4 / (measured.wall_s - 0.05))
+    assert row["cpu_source"] == "cgroup" and row["ctx_voluntary"] is None and row["container_start_s"] == 0.001
+    assert row["parallelism"] == pytest.approx(0.4 / (measured.wall_s - 0.001))
     assert row["startup_s"] == pytest.approx(measured.wall_s - verdict.result.inner_s)
 
 
