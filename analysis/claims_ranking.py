@@ -20,6 +20,7 @@ from .claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSpec, Decided, _
 from .load import ResultsSet
 
 FAST, SLOW, SHOWN = ("rust", "go"), ("csharp", "java"), ("c", "cpp")
+RANKING_EXPERIMENT = "cpu"   # the claims profile's, with the runs a side the corrected test needs
 MAX_STARTUP_SHARE = 0.05  # count mode: start-up must be under this share of every run's wall time
 FASTER, SLOWER = "significant: B faster", "significant: B slower"   # compare.judge's verdicts, B the fast side
 NOT_AHEAD = "significant: B not ahead by the factor"   # this claim's own: B's runs lie below factor × A's
@@ -35,9 +36,10 @@ def least_p(runs_a: int, runs_b: int) -> float:
 
 
 def ranking_runs(results: ResultsSet) -> tuple[pd.DataFrame, list[dict]]:
-    """Measured sum threads runs of the ranked and shown languages at 1 worker and at full cores; count-mode
-    groups whose start-up reached MAX_STARTUP_SHARE of a run's wall time are left out (rows say so)."""
-    runs = tidy.measured(results)
+    """Measured sum threads runs of the ranked and shown languages at 1 worker and at full cores, of the
+    experiment designed for the claim (else the headline's: tidy.designed_runs); count-mode groups whose start-up
+    reached MAX_STARTUP_SHARE of a run's wall time are left out (rows say so)."""
+    runs, _ = tidy.designed_runs(results, RANKING_EXPERIMENT)
     runs = runs[(runs["workload"] == "sum") & (runs["mode"] == "threads")
                 & runs["lang"].astype(str).isin(FAST + SLOW + SHOWN)]
     runs = runs[(runs["workers"] == 1) | (runs["workers"] == runs["cores"])].copy()
@@ -196,6 +198,8 @@ def claim_ranking(results: ResultsSet) -> tuple[Decided, list[dict]]:
 
 
 RULE = (
+    f"Experiment '{RANKING_EXPERIMENT}' (else the headline experiment): other experiments' sum runs are sized for "
+    "other claims, with too few runs a side to pass the corrected test, and would only hold it undecided. "
     "sum workload, threads mode, per experiment at 1 worker (one thread's speed) and at as many workers as cores "
     "(full cores); every variant of Rust and Go against every variant of C# and Java (one per JDK; C# as run "
     "here). Measure and test are `invoke compare`'s: throughput = iterations / the program's own loop time "

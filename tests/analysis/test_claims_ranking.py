@@ -70,6 +70,21 @@ def test_rust_and_go_above_csharp_and_java_supports_it_per_variant(make_set):
     assert not pairs["group"].str.contains(r"\bC\b vs|vs C$").any()   # C is in no pair
 
 
+def test_only_the_experiment_designed_for_it_is_judged(make_set):
+    """Another experiment's sum runs (the claims profile's noise runs: 4 a side, too few for the corrected test
+    over all pairs to pass) leave the verdict the designed experiment gives."""
+    runs_file = ranked(make_set, ARTICLE_ORDER).directory / "runs.jsonl"
+    rows = [json.loads(line) for line in runs_file.read_text().splitlines()]
+    noise = [{**row, "experiment": "noise", "run_id": f"noise-{row['run_id']}"} for row in rows
+             if row["experiment"] == "cpu" and row["rep"] <= 4]
+    runs_file.write_text("".join(json.dumps(row) + "\n" for row in rows + noise))
+    both = load_results(runs_file.parent)
+    judged, _ = claims_ranking.ranking_runs(both)
+    assert set(judged["experiment"].astype(str)) == {"cpu"}
+    claim = ranking(both)
+    assert claim.verdict == SUPPORTED and not claim.evidence["group"].str.contains("noise").any()
+
+
 def test_java_above_go_contradicts_it_and_names_the_pair(make_set):
     claim = ranking(ranked(make_set, {**ARTICLE_ORDER, "java": 8.5, "go": 6.0}))
     assert claim.verdict == CONTRADICTED
