@@ -245,6 +245,7 @@ NOISE_CLAIMS = [
               "when either is, supported (depends) when it is noisier (than some, calmer than others) and the cause "
               "is supported, else inconclusive; an all-cores variant's is its calm. The claim is stated of every "
               "runtime: one that conclusively fails it, or depends, refutes it; it is supported when every one-core "
-              "variant holds and at least half the runtimes are conclusive, all of them holding. ρ, p and n are shown per variant as well as pooled.", claim_noisy,
+              "variant holds and at least half the runtimes are conclusive, all of them holding. ρ, p and n are "
+              "shown per variant as well as pooled.", claim_noisy,
               needs_cores=True, needs_samples=True, needs_headline=True, figure="noise"),
 ]

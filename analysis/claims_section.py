@@ -90,8 +90,8 @@ def to_decide(claim: Claim) -> str | None:
     needs: dict[str, list[str]] = {}
     for group, outcome in zip(claim.evidence["group"].astype(str), claim.evidence["outcome"].astype(str)):
         if re.search("inconclusive|overlap|too few|no link shown|not significant", outcome):
-            need = next(need for pattern, need in (_SET_ASIDE, _FULL_MACHINE, _NOT_ONE_SWITCH, _TOO_SHORT, _TOO_FEW, _STRADDLE)
-                        if re.search(pattern, outcome))
+            need = next(need for pattern, need in (_SET_ASIDE, _FULL_MACHINE, _NOT_ONE_SWITCH, _TOO_SHORT, _TOO_FEW,
+                                                   _STRADDLE) if re.search(pattern, outcome))
             needs.setdefault(need, []).append(group)
     if not needs and claim.reason.startswith("groups disagree"):
         return (f"To decide it: nothing more of the same — its groups are each conclusive and disagree "

@@ -95,7 +95,8 @@ def designed_runs(results: ResultsSet, experiment: str, *more: str) -> tuple[pd.
     runs = measured(results)
     designed = runs[runs["experiment"].isin([experiment, *more])]
     if not designed.empty:
-        found = [name for name in (experiment, *more) if name in set(designed["experiment"])]
+        present = set(designed["experiment"])
+        found = [name for name in (experiment, *more) if name in present]
         return designed, " and ".join(f"experiment '{name}'" for name in found)
     head = headline(results)
     return headline_runs(results, head), (

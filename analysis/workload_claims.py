@@ -134,16 +134,14 @@ def claim_handoffs(results: ResultsSet) -> tuple[Decided, list[dict]]:
                                                                   else "")
         variants[label] = str(language)
         user_space = in_user_space(switches, int(cores))
-        not_switches = unswitched(switches)
-        outcome = outcomes[label] = INCONCLUSIVE if not_switches and not user_space else handoff_outcome(
-            ns["threads"], ns["processes"])
-        if user_space:
-            not_switches = (f"threads made {switches['threads']:.3g} kernel context switches per hand-off on one "
-                            f"core: the runtime switched between its threads itself, in user space, and that is the "
-                            f"switch compared")
+        note = (f"threads made {switches['threads']:.3g} kernel context switches per hand-off on one core: the "
+                f"runtime switched between its threads itself, in user space, and that is the switch compared"
+                if user_space else unswitched(switches))
+        compared = user_space or not note
+        outcome = outcomes[label] = handoff_outcome(ns["threads"], ns["processes"]) if compared else INCONCLUSIVE
         ratio = ns["processes"].median() / ns["threads"].median()
         for mode in ("threads", "processes"):
-            said = (f"{outcome} (processes / threads = {ratio:.3g})" + (f"; {not_switches}" if not_switches else "")
+            said = (f"{outcome} (processes / threads = {ratio:.3g})" + (f"; {note}" if note else "")
                     if mode == "processes" else "")
             rows.append(_row(f"{label} · {mode}", "ns per hand-off", tidy.spread(ns[mode]), said))
             rows.append(_row(f"{label} · {mode}", "context switches per hand-off (the run's, / token)",
